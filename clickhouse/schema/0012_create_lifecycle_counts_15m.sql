@@ -1,0 +1,14 @@
+CREATE TABLE IF NOT EXISTS lifecycle_counts_15m
+(
+    tenant_id String,
+    bucket DateTime('UTC'),
+    event_type LowCardinality(String),
+    parent_id String,
+    status LowCardinality(String),
+    step_number UInt32,
+    events SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (tenant_id, bucket, event_type, parent_id, status, step_number)
+SETTINGS non_replicated_deduplication_window = 1000

@@ -1,0 +1,1 @@
+"""chanalytics: messaging analytics — NATS JetStream in, ClickHouse rollups, a dashboard API out."""

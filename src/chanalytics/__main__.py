@@ -1,0 +1,3 @@
+from chanalytics.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP handlers: health, metrics and the analytics endpoints."""

@@ -1,0 +1,62 @@
+"""The error envelope, and the one place where exceptions become HTTP responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+
+from chanalytics.query.errors import BadParameter
+from chanalytics.storage import StorageError
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorEnvelope(msgspec.Struct, frozen=True):
+    success: bool
+    error: ErrorBody
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response[Any]:
+    body = ErrorEnvelope(success=False, error=ErrorBody(code=code, message=message, field=field))
+    return Response(body, status_code=status)
+
+
+def _bad_parameter(_: Request[Any, Any, Any], exc: BadParameter) -> Response[Any]:
+    return error_response(400, exc.code, exc.message, exc.field)
+
+
+def _storage(_: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
+    log.warning("query.storage.failed", error=str(exc))
+    return error_response(503, "storage_unavailable", "analytics storage is not reachable")
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotAuthorizedException):
+        return error_response(401, "unauthorized", exc.detail or "missing or unknown token")
+    if isinstance(exc, ValidationException):
+        return error_response(400, "invalid_parameter", str(exc.detail))
+    code = "not_found" if exc.status_code == 404 else "http_error"
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("api.request.failed", error=str(exc))
+    return error_response(500, "internal_error", "unexpected error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    BadParameter: _bad_parameter,
+    StorageError: _storage,
+    HTTPException: _http,
+    Exception: _unexpected,
+}

@@ -1,0 +1,185 @@
+"""`chanalytics run | serve | ingest | migrate`: read settings once, wire the parts, run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from contextlib import AbstractContextManager, nullcontext, suppress
+from pathlib import Path
+
+import msgspec
+import structlog
+import uvicorn
+
+from chanalytics.app import create_app
+from chanalytics.config import ConfigError, Settings, load_settings
+from chanalytics.logs import configure_logging
+from chanalytics.metrics import Metrics
+from chanalytics.natsserver import LocalNatsServer
+from chanalytics.storage import Storage, StorageError
+
+log = structlog.get_logger(__name__)
+
+DEMO_TENANT = "tenant_demo"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chanalytics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("run", "all-in-one: migrate, NATS (bundled unless CHANALYTICS_NATS_URL), ingest and API"),
+        ("serve", "the dashboard API only"),
+        ("ingest", "the ingest daemon only"),
+        ("migrate", "apply the ClickHouse schema (idempotent)"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--data-dir", help="overrides CHANALYTICS_DATA_DIR")
+        if name in ("run", "serve"):
+            cmd.add_argument("--host", help="overrides CHANALYTICS_HTTP_HOST")
+            cmd.add_argument("--port", type=int, help="overrides CHANALYTICS_HTTP_PORT")
+        if name == "run":
+            cmd.add_argument("--demo", action="store_true",
+                             help="publish realistic demo events continuously")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(
+            os.environ, data_dir=args.data_dir, http_host=getattr(args, "host", None),
+            http_port=getattr(args, "port", None),
+        )
+    except ConfigError as exc:
+        print(f"chanalytics: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        if args.command == "migrate":
+            open_storage(settings).close()
+            return 0
+        if args.command == "ingest" and not settings.nats_url:
+            print("chanalytics: CHANALYTICS_NATS_URL is required for `ingest`", file=sys.stderr)
+            return 2
+        if args.command == "run" and not settings.api_keys:
+            token = f"dev-{secrets.token_urlsafe(18)}"
+            settings = msgspec.structs.replace(settings, api_keys=f"{token}={DEMO_TENANT}")
+        storage = open_storage(settings)
+        try:
+            if args.command == "serve":
+                return asyncio.run(serve(settings, storage))
+            if args.command == "ingest":
+                return asyncio.run(ingest(settings, storage, settings.nats_url or ""))
+            return run_with_local_nats(settings, storage, demo=args.demo)
+        finally:
+            storage.close()
+    except StorageError as exc:
+        print(f"chanalytics: storage error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def open_storage(settings: Settings) -> Storage:
+    storage = Storage(settings.clickhouse_dsn, settings.clickhouse_database)
+    storage.connect()
+    storage.migrate(raw_ttl_days=settings.raw_ttl_days)
+    return storage
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn, minus its signal capture: it re-raises a caught SIGTERM after serving, which
+    would kill the process before ingest flushes and acks. The CLI owns the signals."""
+
+    def capture_signals(self) -> AbstractContextManager[None]:  # type: ignore[override]
+        return nullcontext()
+
+
+async def _serve_until_signal(settings: Settings, app: object) -> None:
+    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,  # type: ignore[arg-type]
+                            log_level="warning", access_log=False, lifespan="on")
+    server = _ApiServer(config)
+
+    def request_exit() -> None:
+        server.force_exit = server.should_exit  # a second signal: stop waiting for requests
+        server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, request_exit)
+    await server.serve()
+
+
+async def serve(settings: Settings, storage: Storage) -> int:
+    await _serve_until_signal(settings, create_app(settings, storage=storage))
+    return 0
+
+
+async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
+    from chanalytics.ingest.service import IngestService
+
+    service = IngestService(settings, storage, Metrics(), nats_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        waiter = asyncio.create_task(service.wait())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+    finally:
+        await service.stop()
+    return 0
+
+
+def run_with_local_nats(settings: Settings, storage: Storage, *, demo: bool) -> int:
+    """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
+    if settings.nats_url:
+        return asyncio.run(run_all(settings, storage, settings.nats_url, demo=demo))
+    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats")
+    server.start()
+    try:
+        return asyncio.run(run_all(settings, storage, server.url, demo=demo))
+    finally:
+        server.stop()
+
+
+async def run_all(settings: Settings, storage: Storage, nats_url: str, *, demo: bool) -> int:
+    """Ingest and API in one process (the embedded engine allows one owner per directory)."""
+    from chanalytics.demo import run_demo
+    from chanalytics.ingest.service import IngestService
+
+    metrics = Metrics()
+    service = IngestService(settings, storage, metrics, nats_url)
+    demo_stop = asyncio.Event()
+    demo_task: asyncio.Task[None] | None = None
+    try:
+        await service.start()
+        if demo and service.js is not None:
+            tenants = [DEMO_TENANT, "tenant_other_1", "tenant_other_2"]
+            demo_task = asyncio.create_task(run_demo(service.js, tenants, demo_stop))
+        app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
+        url = f"http://{settings.http_host}:{settings.http_port}"
+        tokens = settings.tenant_tokens()
+        listed = ", ".join(f"{t} (tenant {n})" for t, n in tokens.items())
+        print(f"chanalytics is running at {url}\n"
+              f"  API:      {url}/api/v1/analytics/overview\n"
+              f"  OpenAPI:  {url}/schema\n"
+              f"  token:    {listed}\n"
+              f"  try:      curl -H 'Authorization: Bearer {next(iter(tokens))}' "
+              f"{url}/api/v1/analytics/overview", flush=True)
+        await _serve_until_signal(settings, app)
+    finally:
+        demo_stop.set()
+        if demo_task is not None:
+            demo_task.cancel()
+            with suppress(BaseException):
+                await demo_task
+        await service.stop()
+    return 0

@@ -1,0 +1,93 @@
+"""Settings: one frozen struct built from `CHANALYTICS_*` environment variables.
+
+Read once at the edge (the CLI) and passed in; nothing here is a global, so tests
+build settings from a plain dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+PREFIX = "CHANALYTICS_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: str = "./chanalytics-data"
+    clickhouse_url: str | None = None
+    clickhouse_database: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = (
+        "chanalytics"
+    )
+    nats_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    api_keys: str = ""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    stream_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "ANALYTICS_SOURCE"
+    dlq_stream: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "ANALYTICS_DLQ"
+    consumer_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "chanalytics-ingest"
+    # Capped so that `toDate(occurred_at) + TTL` stays inside ClickHouse's Date range (2149)
+    # for every accepted timestamp (< 2106); an overflow would expire rows on insert.
+    raw_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 730
+    ingest_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 20_000
+    ingest_flush_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 1_000
+    ingest_max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """Where ClickHouse is: the configured server, else the embedded chDB directory."""
+        if self.clickhouse_url:
+            return self.clickhouse_url
+        return f"chdb://{(Path(self.data_dir) / 'clickhouse').resolve()}"
+
+    @property
+    def embedded(self) -> bool:
+        return self.clickhouse_dsn.startswith("chdb:")
+
+    def tenant_tokens(self) -> dict[str, str]:
+        """Bearer token → tenant id, from `token=tenantId,…`."""
+        return parse_api_keys(self.api_keys)
+
+
+def parse_api_keys(value: str) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        token, sep, tenant = pair.partition("=")
+        if not sep or not token.strip() or not tenant.strip():
+            raise ConfigError(f"{PREFIX}API_KEYS: expected token=tenantId pairs, got {pair!r}")
+        tokens[token.strip()] = tenant.strip()
+    return tokens
+
+
+def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
+    """Build settings from `CHANALYTICS_*` variables; CLI overrides win over the environment."""
+    fields = set(Settings.__struct_fields__)
+    raw: dict[str, object] = {}
+    for key, value in environ.items():
+        if key.startswith(PREFIX) and (name := key[len(PREFIX) :].lower()) in fields:
+            raw[name] = value if value != "" or name in ("api_keys",) else None
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(raw.get("log_level"), str):
+        raw["log_level"] = str(raw["log_level"]).lower()
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_name_variable(str(exc))) from None
+    parse_api_keys(settings.api_keys)
+    return settings
+
+
+def _name_variable(message: str) -> str:
+    """Turn msgspec's `... - at `$.http_port`` into a message naming the env variable."""
+    text, _, path = message.rpartition(" - at `$.")
+    if not path:
+        return message
+    return f"{PREFIX}{path.rstrip('`').upper()}: {text}"

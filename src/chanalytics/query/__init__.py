@@ -1,0 +1,1 @@
+"""Dashboard queries: time windows, SQL files, one service per endpoint."""

@@ -1,0 +1,20 @@
+"""Errors raised while reading and answering dashboard queries."""
+
+from __future__ import annotations
+
+
+class QueryError(Exception):
+    """Base of every error the query layer raises on purpose."""
+
+
+class BadParameter(QueryError):
+    """A query parameter the caller sent is invalid; the API answers 400."""
+
+    def __init__(self, code: str, message: str, field: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"BadParameter(code={self.code!r}, message={self.message!r}, field={self.field!r})"

@@ -1,0 +1,193 @@
+"""ClickHouse storage: the one module that talks to ClickHouse.
+
+The same clickhouse-connect client API serves both modes: the embedded engine
+(`chdb:///dir`, in-process, sync-only) and a server (`http(s)://host:8123`).
+Every blocking call runs in a small thread pool, off the event loop. Ingest and
+query code only see `Storage`, never the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import clickhouse_connect
+import structlog
+from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+# Settings for every batch insert: a retried batch with the same token is dropped
+# by the raw table and, through the dependent-view setting, by every rollup too.
+INSERT_SETTINGS: dict[str, Any] = {
+    "date_time_input_format": "best_effort",
+    "deduplicate_blocks_in_dependent_materialized_views": 1,
+    "input_format_skip_unknown_fields": 0,
+}
+
+
+class StorageError(Exception):
+    """ClickHouse could not be reached or refused a statement."""
+
+
+class StorageUnavailable(StorageError):
+    """ClickHouse did not answer (down, locked by another process, or a network error)."""
+
+
+def schema_dir() -> Path:
+    """The DDL files: packaged beside the code when installed, else `clickhouse/schema`."""
+    packaged = resources.files("chanalytics").joinpath("schema")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "clickhouse" / "schema"
+
+
+class Storage:
+    """One ClickHouse client per process, used from a thread pool."""
+
+    def __init__(self, dsn: str, database: str, *, threads: int = 4) -> None:
+        self.dsn = dsn
+        self.database = database
+        self.embedded = dsn.startswith("chdb:")
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
+        self._client: Any = None
+        # Fault injection for outage tests: while set and returning True, inserts fail.
+        self.insert_fault: Callable[[], bool] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the client and make sure the database exists (blocking)."""
+        if self._client is not None:
+            return
+        try:
+            if self.embedded:
+                client = clickhouse_connect.get_client(dsn=self.dsn)
+            else:
+                client = clickhouse_connect.get_client(
+                    dsn=self.dsn, autogenerate_session_id=False, connect_timeout=5,
+                    send_receive_timeout=60,
+                )
+            client.command(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
+            client.database = self.database
+        except Exception as exc:  # the driver raises many kinds; all mean "not reachable"
+            raise StorageUnavailable(f"cannot open ClickHouse at {self.dsn}: {exc}") from exc
+        self._client = client
+        log.info("storage.connected", dsn=self.dsn, database=self.database)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._pool.shutdown(wait=True)
+
+    # -- blocking primitives (run in the pool) ---------------------------------------
+
+    def _client_or_raise(self) -> Any:
+        if self._client is None:
+            raise StorageUnavailable("storage is not connected")
+        return self._client
+
+    def query_sync(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        try:
+            result = self._client_or_raise().query(sql, parameters=dict(params or {}))
+        except _ClickHouseError as exc:
+            raise _classify(exc) from exc
+        return [tuple(row) for row in result.result_rows]
+
+    def command_sync(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._client_or_raise().command(sql, parameters=dict(params or {}))
+        except _ClickHouseError as exc:
+            raise _classify(exc) from exc
+
+    def insert_json_sync(
+        self, table: str, columns: Sequence[str], body: bytes, *, dedup_token: str | None = None
+    ) -> int:
+        """Insert newline-delimited JSON rows; returns rows written."""
+        if self.insert_fault is not None and self.insert_fault():
+            raise StorageUnavailable("insert failed (injected fault)")
+        settings = dict(INSERT_SETTINGS)
+        if dedup_token:
+            settings["insert_deduplication_token"] = dedup_token
+        try:
+            summary = self._client_or_raise().raw_insert(
+                table, list(columns), insert_block=body, fmt="JSONEachRow", settings=settings
+            )
+        except _ClickHouseError as exc:
+            raise _classify(exc) from exc
+        return int(summary.written_rows)
+
+    # -- async facade ----------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    async def query(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        started = time.perf_counter()
+        rows = await self._run(partial(self.query_sync, sql, params))
+        log.debug("storage.query.done", ms=round((time.perf_counter() - started) * 1000, 2))
+        return rows
+
+    async def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        await self._run(partial(self.command_sync, sql, params))
+
+    async def insert_json(
+        self, table: str, columns: Sequence[str], body: bytes, *, dedup_token: str | None = None
+    ) -> int:
+        return await self._run(
+            partial(self.insert_json_sync, table, columns, body, dedup_token=dedup_token)
+        )
+
+    async def ping(self) -> bool:
+        """True when ClickHouse answers a query."""
+        try:
+            rows = await self.query("SELECT 1")
+        except StorageError:
+            return False
+        return rows == [(1,)]
+
+    # -- migrations --------------------------------------------------------------------
+
+    def migrate(self, *, raw_ttl_days: int, directory: Path | None = None) -> list[str]:
+        """Apply the DDL files not yet recorded, in name order; returns the versions applied."""
+        self.command_sync(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version String, name String, "
+            "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
+        )
+        done = {row[0] for row in self.query_sync("SELECT version FROM schema_migrations")}
+        applied: list[str] = []
+        for path in sorted((directory or schema_dir()).glob("[0-9][0-9][0-9][0-9]_*.sql")):
+            version = path.name[:4]
+            if version in done:
+                continue
+            # The only templated value is an integer from validated settings, never user input.
+            ddl = path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
+            self.command_sync(ddl)
+            self.command_sync(
+                "INSERT INTO schema_migrations (version, name) VALUES ({v:String}, {n:String})",
+                {"v": version, "n": path.stem},
+            )
+            applied.append(version)
+            log.info("storage.migration.applied", version=version, name=path.stem)
+        return applied
+
+
+def _classify(exc: Exception) -> StorageError:
+    text = str(exc)
+    unavailable = ("Connection", "connection", "timed out", "Timeout", "refused", "lock")
+    if any(word in text for word in unavailable):
+        return StorageUnavailable(text)
+    return StorageError(text)

@@ -1,0 +1,117 @@
+"""Shared fixtures: real ClickHouse and real NATS, never mocks.
+
+Where a Docker engine answers, ClickHouse and NATS run in testcontainers; otherwise
+ClickHouse is chDB in a temporary directory (one engine per process, so each test gets
+its own database in it) and NATS is the bundled `nats-server` on a free loopback port.
+Tests not marked `clickhouse` or `nats` are blocked from reaching either.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from chanalytics.natsserver import LocalNatsServer
+from chanalytics.storage import Storage
+
+
+def _docker_answers() -> bool:
+    if os.environ.get("CHANALYTICS_TEST_NO_DOCKER"):
+        return False
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+DOCKER = _docker_answers()
+
+
+@pytest.fixture(autouse=True)
+def _block_services_for_unmarked(request: pytest.FixtureRequest,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    marks = {m.name for m in request.node.iter_markers()}
+    if marks & {"clickhouse", "nats"}:
+        return
+
+    def refuse(*_: object, **__: object) -> None:
+        raise RuntimeError("this test is not marked clickhouse/nats and may not reach services")
+
+    import clickhouse_connect
+    import nats
+
+    monkeypatch.setattr(clickhouse_connect, "get_client", refuse)
+    monkeypatch.setattr(nats, "connect", refuse)
+
+
+@pytest.fixture(scope="session")
+def clickhouse_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A DSN for a real ClickHouse: a container where Docker answers, else embedded chDB."""
+    if DOCKER:
+        from testcontainers.community.clickhouse import ClickHouseContainer
+
+        with ClickHouseContainer("clickhouse/clickhouse-server:25.8") as container:
+            host = container.get_container_host_ip()
+            port = container.get_exposed_port(8123)
+            yield f"http://{container.username}:{container.password}@{host}:{port}"
+        return
+    yield f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
+@pytest.fixture
+def storage(clickhouse_dsn: str) -> Iterator[Storage]:
+    """A connected, migrated Storage on a database of its own."""
+    store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
+    store.connect()
+    store.migrate(raw_ttl_days=3650)
+    yield store
+    store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A JetStream-enabled NATS server for the session."""
+    if DOCKER:
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer("nats:2.11", jetstream=True) as container:
+            yield container.nats_uri()
+        return
+    server = LocalNatsServer(tmp_path_factory.mktemp("nats"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[LocalNatsServer]:
+    """A NATS server of the test's own, for tests that stop and restart it."""
+    server = LocalNatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stream_names() -> dict[str, str]:
+    """Unique stream/consumer names so tests sharing one server never see each other."""
+    suffix = uuid.uuid4().hex[:8].upper()
+    return {"stream_name": f"SRC_{suffix}", "dlq_stream": f"DLQ_{suffix}",
+            "consumer_name": f"ingest_{suffix}"}
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[object]:
+    import nats
+
+    conn = await nats.connect(nats_url)
+    yield conn
+    await conn.close()

@@ -1,0 +1,85 @@
+"""The commands as a user runs them: `chanalytics run` and `chanalytics migrate`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from chanalytics.natsserver import free_port
+
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+def _env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANALYTICS_")}
+    env.update(CHANALYTICS_DATA_DIR=str(tmp_path / "data"), CHANALYTICS_HTTP_PORT=str(port),
+               CHANALYTICS_LOG_FORMAT="json")
+    env.update(extra)
+    return env
+
+
+class TestRun:
+    def test_run_becomes_ready_and_stops_cleanly(self, tmp_path: Path) -> None:
+        """`chanalytics run` answers /health/ready with 200 within 30 s and exits 0 on SIGTERM."""
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chanalytics", "run"],
+            env=_env(tmp_path, port, CHANALYTICS_API_KEYS="tok=tenant_a"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        try:
+            status = 0
+            while time.monotonic() - started < 30 and proc.poll() is None:
+                status, _ = _get(f"{base}/health/ready")
+                if status == 200:
+                    break
+                time.sleep(0.2)
+            assert status == 200, proc.stderr.read1().decode() if proc.stderr else ""
+            assert _get(f"{base}/health/live")[0] == 200
+            assert _get(f"{base}/metrics")[0] == 200
+            code, body = _get(f"{base}/schema/openapi.json")
+            assert code == 200 and json.loads(body)["info"]["title"] == "chanalytics"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err.decode()[-3000:]
+        assert f"http://127.0.0.1:{port}" in out.decode()
+
+    def test_migrate_is_idempotent(self, tmp_path: Path) -> None:
+        """`chanalytics migrate` run twice succeeds both times."""
+        for _ in range(2):
+            done = subprocess.run([sys.executable, "-m", "chanalytics", "migrate"],
+                                  env=_env(tmp_path, 0), capture_output=True, timeout=120)
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    def test_bad_setting_fails_fast(self, tmp_path: Path) -> None:
+        """A bad variable stops the command at once with a message naming it."""
+        env = _env(tmp_path, 0, CHANALYTICS_HTTP_PORT="not-a-port")
+        done = subprocess.run([sys.executable, "-m", "chanalytics", "run"], env=env,
+                              capture_output=True, timeout=60)
+        assert done.returncode == 2
+        assert b"CHANALYTICS_HTTP_PORT" in done.stderr

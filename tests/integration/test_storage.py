@@ -1,0 +1,90 @@
+"""The storage module against a real ClickHouse: migrations and a round trip."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import pytest
+
+from chanalytics.rows import COLUMNS, AnalyticsRow
+from chanalytics.storage import Storage, schema_dir
+
+pytestmark = pytest.mark.clickhouse
+
+
+def _schema(storage: Storage) -> list[tuple[str, str]]:
+    return [
+        (name, ddl)
+        for name, ddl in storage.query_sync(
+            "SELECT name, create_table_query FROM system.tables WHERE database = {db:String} "
+            "ORDER BY name", {"db": storage.database})
+    ]
+
+
+class TestMigrations:
+    def test_migrate_twice_leaves_the_same_schema(self, storage: Storage) -> None:
+        """Running the migrations again applies nothing and changes no table."""
+        before = _schema(storage)
+        assert storage.migrate(raw_ttl_days=3650) == []
+        assert _schema(storage) == before
+        versions = [r[0] for r in storage.query_sync("SELECT version FROM schema_migrations")]
+        files = sorted(p.name[:4] for p in schema_dir().glob("[0-9]*.sql"))
+        assert sorted(versions) == files
+
+    def test_every_rollup_exists(self, storage: Storage) -> None:
+        """The raw table, the id index and every rollup are created."""
+        names = {name for name, _ in _schema(storage)}
+        assert {"analytics_events", "event_ids", "message_counts_15m", "message_keys_15m",
+                "campaign_message_counts_15m", "template_message_counts_15m",
+                "lifecycle_counts_15m", "enrollment_replies_15m", "enrollment_states",
+                "entity_names"} <= names
+
+
+class TestRoundTrip:
+    async def test_row_inserted_is_read_back(self, storage: Storage) -> None:
+        """A row written through the storage module is read back, and feeds the rollup."""
+        at = datetime(2026, 1, 20, 10, 15, 30, 123000, tzinfo=UTC)
+        row = AnalyticsRow(id="e1", tenant_id="t1", event_type="message_sent",
+                           entity_type="message", entity_id="m1", channel="email",
+                           occurred_at=at, cost=0.25)
+        body = msgspec.json.Encoder().encode_lines([row])
+        assert await storage.insert_json("analytics_events", COLUMNS, body) == 1
+        got = await storage.query(
+            "SELECT id, tenant_id, channel, occurred_at, cost FROM analytics_events "
+            "WHERE tenant_id = {t:String}", {"t": "t1"})
+        assert len(got) == 1
+        assert got[0][0:3] == ("e1", "t1", "email")
+        assert got[0][3].replace(tzinfo=UTC) == at
+        assert got[0][4] == 0.25
+        rollup = await storage.query(
+            "SELECT bucket, channel, event_type, sum(events) FROM message_counts_15m "
+            "GROUP BY ALL")
+        assert rollup[0][1:] == ("email", "message_sent", 1)
+
+    async def test_retried_batch_counts_once(self, storage: Storage) -> None:
+        """A batch inserted twice with the same token is stored once, in raw and rollups."""
+        rows = [AnalyticsRow(id=f"e{i}", tenant_id="t1", event_type="message_opened",
+                             entity_type="message", entity_id=f"m{i % 2}", channel="sms",
+                             occurred_at=datetime(2026, 1, 1, 0, i, tzinfo=UTC))
+                for i in range(6)]
+        body = msgspec.json.Encoder().encode_lines(rows)
+        for _ in range(2):
+            await storage.insert_json("analytics_events", COLUMNS, body, dedup_token="batch-1")
+        assert await storage.query("SELECT count() FROM analytics_events") == [(6,)]
+        assert await storage.query("SELECT sum(events) FROM message_counts_15m") == [(6,)]
+        assert await storage.query(
+            "SELECT uniqExact(key) FROM message_keys_15m WHERE metric = 'opened'") == [(2,)]
+
+    async def test_far_future_event_is_kept(self, storage: Storage) -> None:
+        """The latest accepted timestamp plus the longest TTL does not expire the row on insert."""
+        row = AnalyticsRow(id="late", tenant_id="t1", event_type="message_sent",
+                           entity_type="message", entity_id="m1",
+                           occurred_at=datetime(2105, 12, 31, 23, 59, tzinfo=UTC))
+        await storage.insert_json("analytics_events", COLUMNS,
+                                  msgspec.json.Encoder().encode_lines([row]))
+        assert await storage.query("SELECT count() FROM analytics_events") == [(1,)]
+
+    async def test_ping(self, storage: Storage) -> None:
+        """A connected storage answers a ping."""
+        assert await storage.ping()

@@ -1,0 +1,55 @@
+"""Settings come from CHANALYTICS_* variables, and bad values name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from chanalytics.config import ConfigError, load_settings
+
+
+class TestLoadSettings:
+    def test_defaults(self) -> None:
+        """With no variables, the embedded engine under ./chanalytics-data is used."""
+        settings = load_settings({})
+        assert settings.clickhouse_dsn.startswith("chdb:///")
+        assert settings.clickhouse_dsn.endswith("/chanalytics-data/clickhouse")
+        assert settings.embedded
+        assert settings.nats_url is None
+        assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8000)
+        assert (settings.stream_name, settings.dlq_stream) == ("ANALYTICS_SOURCE", "ANALYTICS_DLQ")
+        assert settings.raw_ttl_days == 730
+
+    def test_environment_and_overrides(self) -> None:
+        """Variables are read as strings and converted; CLI overrides win."""
+        settings = load_settings(
+            {"CHANALYTICS_HTTP_PORT": "9001", "CHANALYTICS_CLICKHOUSE_URL": "http://ch:8123",
+             "CHANALYTICS_LOG_LEVEL": "DEBUG", "OTHER": "x"},
+            http_port=9002,
+        )
+        assert settings.http_port == 9002
+        assert settings.clickhouse_dsn == "http://ch:8123"
+        assert not settings.embedded
+        assert settings.log_level == "debug"
+
+    def test_api_keys(self) -> None:
+        """API keys map bearer tokens to tenants."""
+        settings = load_settings({"CHANALYTICS_API_KEYS": "tok-a=tenant_a, tok-b=tenant_b"})
+        assert settings.tenant_tokens() == {"tok-a": "tenant_a", "tok-b": "tenant_b"}
+
+    @pytest.mark.parametrize(
+        ("variable", "value"),
+        [
+            ("CHANALYTICS_HTTP_PORT", "eighty"),
+            ("CHANALYTICS_HTTP_PORT", "70000"),
+            ("CHANALYTICS_LOG_FORMAT", "xml"),
+            ("CHANALYTICS_API_KEYS", "no-equals-sign"),
+            ("CHANALYTICS_RAW_TTL_DAYS", "0"),
+            ("CHANALYTICS_RAW_TTL_DAYS", "3651"),
+            ("CHANALYTICS_STREAM_NAME", "has.dots"),
+            ("CHANALYTICS_CLICKHOUSE_DATABASE", "drop table; --"),
+        ],
+    )
+    def test_bad_value_names_the_variable(self, variable: str, value: str) -> None:
+        """A bad value fails at start with a message naming the variable."""
+        with pytest.raises(ConfigError, match=variable):
+            load_settings({variable: value})
