@@ -1,0 +1,31 @@
+"""Map `workflow.run.*` events to rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chanalytics.events import WorkflowCompletedEvent, WorkflowEvent
+from chanalytics.rows import AnalyticsRow
+
+
+def map_workflow_run(
+    event: WorkflowEvent | WorkflowCompletedEvent,
+    event_type: str,
+    occurred_at: datetime,
+    stream_seq: int,
+) -> AnalyticsRow:
+    """Build the row of one workflow run event; only `completed` carries a `status`."""
+    data = event.data
+    return AnalyticsRow(
+        id=event.id,
+        tenant_id=event.tenant_id,
+        event_type=event_type,
+        entity_type="workflow",
+        entity_id=data.run_id,
+        occurred_at=occurred_at,
+        workflow_id=data.workflow_id,
+        entity_name=data.name or None,
+        contact_id=data.contact_id,
+        status=event.data.status if isinstance(event, WorkflowCompletedEvent) else "",
+        stream_seq=stream_seq,
+    )
