@@ -59,8 +59,9 @@ class Storage:
         self.embedded = dsn.startswith("chdb:")
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
         self._client: Any = None
-        # Fault injection for outage tests: while set and returning True, inserts fail.
-        self.insert_fault: Callable[[], bool] | None = None
+        # Fault injection for outage tests: called with "before" and "after" each insert;
+        # returning True makes the insert fail at that point ("after": it had succeeded).
+        self.insert_fault: Callable[[str], bool] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -115,7 +116,7 @@ class Storage:
         self, table: str, columns: Sequence[str], body: bytes, *, dedup_token: str | None = None
     ) -> int:
         """Insert newline-delimited JSON rows; returns rows written."""
-        if self.insert_fault is not None and self.insert_fault():
+        if self.insert_fault is not None and self.insert_fault("before"):
             raise StorageUnavailable("insert failed (injected fault)")
         settings = dict(INSERT_SETTINGS)
         if dedup_token:
@@ -126,6 +127,8 @@ class Storage:
             )
         except _ClickHouseError as exc:
             raise _classify(exc) from exc
+        if self.insert_fault is not None and self.insert_fault("after"):
+            raise StorageUnavailable("insert timed out after it succeeded (injected fault)")
         return int(summary.written_rows)
 
     # -- async facade ----------------------------------------------------------------

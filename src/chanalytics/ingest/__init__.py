@@ -1,0 +1,1 @@
+"""Ingest: JetStream pull consumer → unified rows → ClickHouse, exactly once."""

@@ -1,0 +1,152 @@
+"""The ingest loop: fetch → decode and map → buffer → store → acknowledge.
+
+One batch fills while the previous one is being stored, so fetching overlaps the
+insert; a third batch never starts, which bounds memory (a slow or down store stops
+fetching instead of growing the buffer). Messages are acknowledged only after their
+rows are stored (or found already stored); invalid ones only after the dead-letter
+stream confirmed them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import nats.errors
+import structlog
+
+from chanalytics.ingest.buffer import Batch, Clock, FlushPolicy
+from chanalytics.ingest.deadletter import DeadLetterPublisher
+from chanalytics.ingest.writer import BatchWriter, WriteResult
+from chanalytics.mappers import InvalidEvent, map_event
+from chanalytics.metrics import Metrics
+from chanalytics.storage import StorageUnavailable
+
+log = structlog.get_logger(__name__)
+
+FETCH_MAX = 1000
+
+
+class IngestConsumer:
+    def __init__(
+        self,
+        subscription: Any,
+        writer: BatchWriter,
+        dead_letters: DeadLetterPublisher,
+        metrics: Metrics,
+        policy: FlushPolicy,
+        *,
+        max_deliveries: int,
+        ack_wait: float = 60.0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.sub = subscription
+        self.writer = writer
+        self.dead_letters = dead_letters
+        self.metrics = metrics
+        self.policy = policy
+        self.max_deliveries = max_deliveries
+        self.ack_wait = ack_wait
+        self.clock = clock
+        self.stopping = asyncio.Event()
+        self._filling = Batch(clock)
+        self._flushing: Batch | None = None
+        self._last_progress_signal = 0.0
+        writer.should_stop = self.stopping.is_set
+        writer.on_retry = self._keep_pending_alive
+
+    async def run(self) -> None:
+        """Consume until `stopping` is set, then store what is buffered."""
+        flush_task: asyncio.Task[None] | None = None
+        while not self.stopping.is_set():
+            if len(self._filling) >= self.policy.max_size or self.policy.due(self._filling):
+                if flush_task is not None:
+                    await flush_task  # back-pressure: one batch in flight at most
+                flush_task = asyncio.create_task(self._flush(self._filling))
+                self._filling = Batch(self.clock)
+                continue
+            room = self.policy.max_size - len(self._filling)
+            timeout = min(1.0, max(0.05, self.policy.wait_budget(self._filling)))
+            try:
+                messages = await self.sub.fetch(batch=min(room, FETCH_MAX), timeout=timeout)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except (nats.errors.ConnectionClosedError, nats.errors.NoServersError,
+                    nats.errors.ConnectionReconnectingError, nats.errors.Error) as exc:
+                log.warning("ingest.fetch.failed", error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                await self._accept(message)
+        if flush_task is not None:
+            await flush_task
+        if len(self._filling):
+            await self._flush(self._filling)
+
+    async def _accept(self, msg: Any) -> None:
+        meta = msg.metadata
+        if meta.num_delivered > 1:
+            self.metrics.redeliveries.inc()
+        if meta.num_delivered > self.max_deliveries:
+            await self._dead_letter(
+                msg, "max-deliveries",
+                f"delivered {meta.num_delivered} times without being stored "
+                f"(limit {self.max_deliveries})",
+            )
+            return
+        try:
+            row = map_event(msg.subject, msg.data, meta.sequence.stream)
+        except InvalidEvent as exc:
+            await self._dead_letter(msg, exc.code, exc.message)
+            return
+        self._filling.add(row, msg)
+
+    async def _dead_letter(self, msg: Any, code: str, reason: str) -> None:
+        try:
+            await self.dead_letters.publish(msg, code, reason)
+        except Exception as exc:  # not confirmed: leave unacked, JetStream redelivers it
+            log.error("ingest.dead_letter.failed", error=repr(exc), subject=msg.subject)
+            return
+        await _ack(msg)
+
+    async def _flush(self, batch: Batch) -> None:
+        self._flushing = batch
+        try:
+            result = await self.writer.write(batch.rows)
+        except StorageUnavailable as exc:
+            # Only when stopping: leave everything unacked; it is redelivered.
+            log.warning("ingest.batch.abandoned", batch_size=len(batch), error=str(exc))
+            return
+        finally:
+            self._flushing = None
+        await self._acknowledge(batch, result)
+
+    async def _acknowledge(self, batch: Batch, result: WriteResult) -> None:
+        """Everything in `batch` is stored (or dead-lettered now): acknowledge it."""
+        rejected = {row.id: error for row, error in result.rejected}
+        for row, msg in zip(batch.rows, batch.messages, strict=True):
+            if row.id in rejected:
+                await self._dead_letter(msg, "insert-rejected", rejected[row.id])
+            else:
+                await _ack(msg)
+
+    async def _keep_pending_alive(self) -> None:
+        """While storage retries, tell JetStream the held messages are still being worked on."""
+        now = self.clock()
+        if now - self._last_progress_signal < self.ack_wait / 3:
+            return
+        self._last_progress_signal = now
+        for batch in (self._flushing, self._filling):
+            for msg in batch.messages if batch else ():
+                try:
+                    await msg.in_progress()
+                except Exception:  # a lost signal only risks a redelivery, which dedup absorbs
+                    return
+
+
+async def _ack(msg: Any) -> None:
+    try:
+        await msg.ack()
+    except Exception as exc:  # an ack that does not arrive means a redelivery; dedup absorbs it
+        log.warning("ingest.ack.failed", error=repr(exc))

@@ -1,0 +1,54 @@
+"""The source stream, the dead-letter stream and the durable pull consumer."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from nats.js.errors import NotFoundError
+
+from chanalytics.events import SUBJECTS
+
+DLQ_SUBJECT_PREFIX = "analytics.dlq."
+
+async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> None:
+    """Create the stream, or add subjects it lacks."""
+    try:
+        info = await js.stream_info(name)
+    except NotFoundError:
+        await js.add_stream(StreamConfig(name=name, subjects=subjects, duplicate_window=120.0))
+        return
+    have = list(info.config.subjects or [])
+    missing = [s for s in subjects if s not in have]
+    if missing:
+        info.config.subjects = have + missing
+        await js.update_stream(info.config)
+
+
+async def ensure_consumer(
+    js: JetStreamContext, stream: str, durable: str, max_ack_pending: int, ack_wait: float
+) -> None:
+    """Create the durable pull consumer with explicit acks (idempotent)."""
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait,
+        # Unlimited: the consumer itself dead-letters a message after too many deliveries,
+        # so JetStream never drops one silently.
+        max_deliver=-1,
+        max_ack_pending=max_ack_pending,
+        max_waiting=512,
+    )
+    try:
+        await js.consumer_info(stream, durable)
+    except NotFoundError:
+        await js.add_consumer(stream, config)
+
+
+async def ensure_all(
+    js: JetStreamContext, *, stream: str, dlq_stream: str, durable: str, max_ack_pending: int,
+    ack_wait: float,
+) -> None:
+    await ensure_stream(js, stream, list(SUBJECTS))
+    await ensure_stream(js, dlq_stream, [DLQ_SUBJECT_PREFIX + ">"])
+    await ensure_consumer(js, stream, durable, max_ack_pending, ack_wait)
