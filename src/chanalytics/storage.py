@@ -59,9 +59,9 @@ class Storage:
         self.embedded = dsn.startswith("chdb:")
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
         self._client: Any = None
-        # Fault injection for outage tests: called with "before" and "after" each insert;
-        # returning True makes the insert fail at that point ("after": it had succeeded).
-        self.insert_fault: Callable[[str], bool] | None = None
+        # Fault injection for outage tests: called as (phase, table) with phase "before" and
+        # "after" every insert; True makes it fail there ("after": it had in fact succeeded).
+        self.insert_fault: Callable[[str, str], bool] | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -107,17 +107,23 @@ class Storage:
         return [tuple(row) for row in result.result_rows]
 
     def command_sync(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        target = _insert_target(sql)
+        self._fault("before", target)
         try:
             self._client_or_raise().command(sql, parameters=dict(params or {}))
         except _ClickHouseError as exc:
             raise _classify(exc) from exc
+        self._fault("after", target)
+
+    def _fault(self, phase: str, target: str | None) -> None:
+        if target and self.insert_fault is not None and self.insert_fault(phase, target):
+            raise StorageUnavailable(f"insert into {target} failed {phase} (injected fault)")
 
     def insert_json_sync(
         self, table: str, columns: Sequence[str], body: bytes, *, dedup_token: str | None = None
     ) -> int:
         """Insert newline-delimited JSON rows; returns rows written."""
-        if self.insert_fault is not None and self.insert_fault("before"):
-            raise StorageUnavailable("insert failed (injected fault)")
+        self._fault("before", table)
         settings = dict(INSERT_SETTINGS)
         if dedup_token:
             settings["insert_deduplication_token"] = dedup_token
@@ -127,8 +133,7 @@ class Storage:
             )
         except _ClickHouseError as exc:
             raise _classify(exc) from exc
-        if self.insert_fault is not None and self.insert_fault("after"):
-            raise StorageUnavailable("insert timed out after it succeeded (injected fault)")
+        self._fault("after", table)
         return int(summary.written_rows)
 
     # -- async facade ----------------------------------------------------------------
@@ -186,6 +191,13 @@ class Storage:
             applied.append(version)
             log.info("storage.migration.applied", version=version, name=path.stem)
         return applied
+
+
+def _insert_target(sql: str) -> str | None:
+    words = sql.split(None, 3)
+    if len(words) >= 3 and words[0].upper() == "INSERT" and words[1].upper() == "INTO":
+        return words[2]
+    return None
 
 
 def _classify(exc: Exception) -> StorageError:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import nats
@@ -60,6 +60,7 @@ async def count(storage: Storage, sql: str = "SELECT count() FROM analytics_even
 
 
 ROLLUP_SENT = "SELECT sum(events) FROM message_counts_15m"
+SENT = "pipeline.message.sent"
 
 
 class Harness:
@@ -163,7 +164,7 @@ class TestExactlyOnce:
 
         service.consumer._acknowledge = crash_after_insert  # type: ignore[method-assign]
         for i in range(50):
-            await first.publish("pipeline.message.sent", envelope(f"r-{i}", "pipeline.message.sent"))
+            await first.publish(SENT, envelope(f"r-{i}", SENT))
         await eventually(lambda: _equals(count(storage), 50))
         # Kill: drop the connection without acking anything.
         assert service.nc is not None
@@ -185,22 +186,38 @@ class TestExactlyOnce:
     async def test_insert_retried_after_it_succeeded_counts_once(self, harness: Harness) -> None:
         """An insert reported as failed although it was stored is retried without a duplicate."""
         failures = iter([True])
-        harness.storage.insert_fault = lambda phase: phase == "after" and next(failures, False)
+        harness.storage.insert_fault = (
+            lambda phase, table: phase == "after" and table == "analytics_events"
+            and next(failures, False))
         for i in range(20):
-            await harness.publish("pipeline.message.sent", envelope(f"t-{i}", "pipeline.message.sent"))
+            await harness.publish(SENT, envelope(f"t-{i}", SENT))
         await _drained(harness)
         harness.storage.insert_fault = None
         assert await count(harness.storage) == 20
         assert await count(harness.storage, ROLLUP_SENT) == 20
         assert harness.metrics.insert_errors._value.get() >= 1
 
+    async def test_staging_retried_after_it_succeeded_counts_once(self, harness: Harness) -> None:
+        """A staged batch stored twice (a retry after a lost reply) is moved once."""
+        failures = iter([True])
+        harness.storage.insert_fault = (
+            lambda phase, table: phase == "after" and table == "ingest_staging"
+            and next(failures, False))
+        for i in range(20):
+            await harness.publish(SENT, envelope(f"s-{i}", SENT))
+        await _drained(harness)
+        harness.storage.insert_fault = None
+        assert await count(harness.storage) == 20
+        assert await count(harness.storage, ROLLUP_SENT) == 20
+        assert await count(harness.storage, "SELECT count() FROM ingest_staging") == 0
+
     async def test_storage_outage_loses_nothing(self, harness: Harness) -> None:
         """While inserts fail, nothing is acked or lost; ingest catches up by itself."""
         loop = asyncio.get_running_loop()
         until = loop.time() + 2.0
-        harness.storage.insert_fault = lambda phase: phase == "before" and loop.time() < until
+        harness.storage.insert_fault = lambda phase, _: phase == "before" and loop.time() < until
         for i in range(100):
-            await harness.publish("pipeline.message.sent", envelope(f"o-{i}", "pipeline.message.sent"))
+            await harness.publish(SENT, envelope(f"o-{i}", SENT))
         await asyncio.sleep(1.0)
         assert await count(harness.storage) == 0
         await _drained(harness, timeout=30)
@@ -210,7 +227,7 @@ class TestExactlyOnce:
 
 
 class TestDeadLetter:
-    INVALID = [
+    INVALID: ClassVar[list[tuple[str, bytes, str]]] = [
         ("pipeline.message.sent", b"", "empty-payload"),
         ("pipeline.message.sent", b"{not json", "invalid-json"),
         ("pipeline.message.sent", json.dumps({"tenantId": "t", "timestamp": 1,
@@ -257,14 +274,14 @@ class TestNatsRestart:
         await h.start()
         try:
             for i in range(10):
-                await h.publish("pipeline.message.sent", envelope(f"a-{i}", "pipeline.message.sent"))
+                await h.publish(SENT, envelope(f"a-{i}", SENT))
             await eventually(lambda: _equals(count(storage), 10))
             nats_server.stop()
             await asyncio.sleep(1.0)
             nats_server.start()
             await eventually(lambda: _connected(h), timeout=20)
             for i in range(10):
-                await h.publish("pipeline.message.sent", envelope(f"b-{i}", "pipeline.message.sent"))
+                await h.publish(SENT, envelope(f"b-{i}", SENT))
             await eventually(lambda: _equals(count(storage), 20), timeout=30)
             assert await count(storage, ROLLUP_SENT) == 20
         finally:

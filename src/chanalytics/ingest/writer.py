@@ -1,13 +1,18 @@
-"""Store a batch exactly once: skip ids already stored, insert the rest with a dedup token.
+"""Store a batch exactly once.
 
-Duplicates arrive three ways, and each is stopped before a row reaches the rollups:
+Materialized views fire on every block inserted into `analytics_events`, so a duplicate
+that reaches it is counted in every rollup. Duplicates arrive three ways and each is
+stopped before that table:
 - the same event twice in one batch: dropped here (first copy kept);
 - an event stored before (redelivery after a crash between insert and ack, or a
-  publisher re-publishing it later): found in `event_ids` and skipped;
-- an insert retried after an error although it had succeeded: the retry carries the
-  same `insert_deduplication_token`, so ClickHouse drops it in the raw table and, with
-  `deduplicate_blocks_in_dependent_materialized_views`, in every rollup.
-Look-up and insert run under one lock so two writers never race on the same id.
+  publisher re-publishing it later): the batch is first staged in `ingest_staging`
+  (no views), then moved with one `INSERT … SELECT` that skips every `(occurred_at, id)`
+  already in `event_ids` — ClickHouse does the look-up with the staged keys as an
+  indexed set, so no id list is ever rendered in Python;
+- a move retried after an error although it had succeeded: the rows are then found in
+  `event_ids`; and the `insert_deduplication_token` (with dependent-view dedup) drops a
+  retry that raced the first attempt.
+The whole sequence runs under one lock so two writers never race on the same ids.
 """
 
 from __future__ import annotations
@@ -32,14 +37,26 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
+_COLUMN_LIST = ", ".join(COLUMNS)
 
-LOOKUP_SQL = (
-    "SELECT id FROM event_ids "
-    "WHERE (occurred_at, id) IN {keys:Array(Tuple(DateTime64(3, 'UTC'), String))}"
+ALREADY_STORED_SQL = (
+    "SELECT id FROM event_ids WHERE (occurred_at, id) IN "
+    "(SELECT occurred_at, id FROM ingest_staging WHERE batch = {batch:String})"
 )
+# The only formatted part is the fixed column list of AnalyticsRow; values are bound.
+MOVE_SQL = (
+    f"INSERT INTO analytics_events ({_COLUMN_LIST}) "  # noqa: S608
+    f"SELECT {_COLUMN_LIST} FROM ingest_staging "
+    "WHERE batch = {batch:String} AND (occurred_at, id) NOT IN ("
+    "  SELECT occurred_at, id FROM event_ids WHERE (occurred_at, id) IN "
+    "  (SELECT occurred_at, id FROM ingest_staging WHERE batch = {batch:String})) "
+    "LIMIT 1 BY id "
+    "SETTINGS insert_deduplication_token = {batch:String}, "
+    "deduplicate_blocks_in_dependent_materialized_views = 1"
+)
+DROP_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
 
-
-# Serialises look-up + insert: an asyncio.Lock in one process; a shared lock across processes.
+# Serialises stage + move: an asyncio.Lock in one process; a shared lock across processes.
 InsertLock = AbstractAsyncContextManager[Any]
 
 
@@ -72,6 +89,14 @@ def dedup_token(rows: Sequence[AnalyticsRow]) -> str:
     return digest.hexdigest()
 
 
+def staged_lines(rows: Sequence[AnalyticsRow], batch: str) -> bytes:
+    """JSON lines of `rows` with a leading `batch` field (a line only starts at `\\n{`:
+    JSON escapes newlines inside strings)."""
+    prefix = b'{"batch":"' + batch.encode() + b'",'
+    body = _encoder.encode_lines(rows)
+    return prefix + body[1:].replace(b"\n{", b"\n" + prefix)
+
+
 class BatchWriter:
     def __init__(
         self,
@@ -90,48 +115,50 @@ class BatchWriter:
         self.newest_event = 0.0
 
     async def write(self, rows: Sequence[AnalyticsRow]) -> WriteResult:
-        """Store rows not stored yet. Retries storage errors until stored or stopped."""
+        """Store rows not stored yet. Retries storage outages until stored or stopped."""
         unique: dict[str, AnalyticsRow] = {}
         for row in rows:
             unique.setdefault(row.id, row)
         result = WriteResult(duplicates=len(rows) - len(unique))
         if unique:
+            started = time.perf_counter()
             async with self.lock:
-                stored_ids = await self._retrying(lambda: self._stored_ids(list(unique.values())))
-                fresh = [r for r in unique.values() if r.id not in stored_ids]
-                result.duplicates += len(unique) - len(fresh)
+                batch = dedup_token(list(unique.values()))
+                await self._stage(list(unique.values()), batch, result)
+                params = {"batch": batch}
+                stored_ids = {r[0] for r in await self._retrying(
+                    lambda: self.storage.query(ALREADY_STORED_SQL, params))}
+                rejected = {row.id for row, _ in result.rejected}
+                fresh = [r for r in unique.values()
+                         if r.id not in stored_ids and r.id not in rejected]
                 if fresh:
-                    await self._insert(fresh, result)
+                    await self._retrying(lambda: self.storage.command(MOVE_SQL, params))
+                await self._retrying(lambda: self.storage.command(DROP_SQL, params))
+            result.duplicates += len(stored_ids)
+            result.stored = len(fresh)
+            if fresh:
+                self._record(fresh, time.perf_counter() - started)
         if result.duplicates:
             self.metrics.duplicates_skipped.inc(result.duplicates)
         return result
 
-    async def _stored_ids(self, rows: list[AnalyticsRow]) -> set[str]:
-        keys = [(r.occurred_at, r.id) for r in rows]
-        found = await self.storage.query(LOOKUP_SQL, {"keys": keys})
-        return {row[0] for row in found}
-
-    async def _insert(self, rows: list[AnalyticsRow], result: WriteResult) -> None:
-        body = _encoder.encode_lines(rows)
-        token = dedup_token(rows)
-        started = time.perf_counter()
+    async def _stage(self, rows: list[AnalyticsRow], batch: str, result: WriteResult) -> None:
+        """Stage rows; a row ClickHouse refuses (not an outage) is isolated by halves."""
+        body = staged_lines(rows, batch)
         try:
             await self._retrying(
-                lambda: self.storage.insert_json("analytics_events", COLUMNS, body,
-                                                 dedup_token=token),
+                lambda: self.storage.insert_json("ingest_staging", ("batch", *COLUMNS), body),
                 retry_rejections=False,
             )
+        except StorageUnavailable:
+            raise
         except StorageError as exc:
-            # ClickHouse refused the data itself (not an outage): find the row(s) by halves.
             if len(rows) == 1:
                 result.rejected.append((rows[0], str(exc)))
                 return
             half = len(rows) // 2
-            await self._insert(rows[:half], result)
-            await self._insert(rows[half:], result)
-            return
-        self._record(rows, time.perf_counter() - started)
-        result.stored += len(rows)
+            await self._stage(rows[:half], batch, result)
+            await self._stage(rows[half:], batch, result)
 
     def _record(self, rows: list[AnalyticsRow], seconds: float) -> None:
         self.metrics.insert_seconds.observe(seconds)
