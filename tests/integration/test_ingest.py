@@ -43,8 +43,9 @@ def envelope(event_id: str, subject: str, tenant: str = "tenant_a",
 
 
 def settings_for(names: dict[str, str], **extra: Any) -> Settings:
-    return load_settings({}, ingest_batch_size=500, ingest_flush_interval_ms=100,
-                         ingest_ack_wait_ms=1500, **names, **extra)
+    values: dict[str, Any] = {"ingest_batch_size": 500, "ingest_flush_interval_ms": 100,
+                              "ingest_ack_wait_ms": 1500, **names, **extra}
+    return load_settings({}, **values)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
@@ -224,6 +225,32 @@ class TestExactlyOnce:
         harness.storage.insert_fault = None
         assert await count(harness.storage) == 100
         assert await count(harness.storage, ROLLUP_SENT) == 100
+
+
+class TestSeveralWorkers:
+    async def test_two_workers_on_one_consumer_count_exactly(
+        self, storage: Storage, nats_url: str, stream_names: dict[str, str]
+    ) -> None:
+        """Two ingest services sharing the durable consumer store each event once,
+        even when every event is published twice at once."""
+        settings = settings_for(stream_names, ingest_batch_size=50)
+        workers = [IngestService(settings, storage, Metrics(), nats_url, shared_lock=True)
+                   for _ in range(2)]
+        publisher = Harness(storage, nats_url, settings)
+        for w in workers:
+            await w.start()
+        try:
+            for copy in ("first", "again"):  # copies far apart: different workers' fetches
+                for i in range(300):
+                    await publisher.publish(SENT, envelope(f"w-{i}", SENT), f"{copy}-{i}")
+            publisher.service = workers[0]
+            await _drained(publisher, timeout=60)
+            assert await count(storage) == 300
+            assert await count(storage, ROLLUP_SENT) == 300
+        finally:
+            for w in workers[1:]:
+                await w.stop()
+            await publisher.close()
 
 
 class TestDeadLetter:

@@ -14,6 +14,7 @@ from chanalytics.ingest.buffer import FlushPolicy
 from chanalytics.ingest.consumer import IngestConsumer
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.jobs import build_scheduler
+from chanalytics.ingest.lease import KvLease
 from chanalytics.ingest.streams import ensure_all
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.metrics import Metrics
@@ -26,11 +27,13 @@ log = structlog.get_logger(__name__)
 class IngestService:
     """Owns the NATS connection and the consumer task; also answers readiness for NATS."""
 
-    def __init__(self, settings: Settings, storage: Storage, metrics: Metrics, nats_url: str):
+    def __init__(self, settings: Settings, storage: Storage, metrics: Metrics, nats_url: str,
+                 *, shared_lock: bool = False):
         self.settings = settings
         self.storage = storage
         self.metrics = metrics
         self.nats_url = nats_url
+        self.shared_lock = shared_lock
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.consumer: IngestConsumer | None = None
@@ -50,7 +53,9 @@ class IngestService:
                          durable=s.consumer_name, max_ack_pending=max_ack_pending,
                          ack_wait=s.ingest_ack_wait_ms / 1000)
         sub = await self.js.pull_subscribe_bind(durable=s.consumer_name, stream=s.stream_name)
-        writer = BatchWriter(self.storage, self.metrics)
+        # One process owns an embedded engine; with a server, ingest processes share a lease.
+        lock = None if self.storage.embedded and not self.shared_lock else KvLease(self.js)
+        writer = BatchWriter(self.storage, self.metrics, lock)
         self.consumer = IngestConsumer(
             sub, writer, DeadLetterPublisher(self.js, s.dlq_stream, self.metrics), self.metrics,
             FlushPolicy(max_size=s.ingest_batch_size, max_age=s.ingest_flush_interval_ms / 1000),
