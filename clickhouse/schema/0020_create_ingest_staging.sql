@@ -36,4 +36,4 @@ ENGINE = MergeTree
 PARTITION BY batch
 ORDER BY (occurred_at, id)
 TTL staged_at + INTERVAL 1 DAY
-SETTINGS non_replicated_deduplication_window = 1000, ttl_only_drop_parts = 1
+SETTINGS ttl_only_drop_parts = 1

@@ -1,18 +1,21 @@
-"""Store a batch exactly once.
+"""Store a batch exactly once, even when the process is killed at any instant.
 
-Materialized views fire on every block inserted into `analytics_events`, so a duplicate
-that reaches it is counted in every rollup. Duplicates arrive three ways and each is
-stopped before that table:
-- the same event twice in one batch: dropped here (first copy kept);
-- an event stored before (redelivery after a crash between insert and ack, or a
-  publisher re-publishing it later): the batch is first staged in `ingest_staging`
-  (no views), then moved with one `INSERT … SELECT` that skips every `(occurred_at, id)`
-  already in `event_ids` — ClickHouse does the look-up with the staged keys as an
-  indexed set, so no id list is ever rendered in Python;
-- a move retried after an error although it had succeeded: the rows are then found in
-  `event_ids`; and the `insert_deduplication_token` (with dependent-view dedup) drops a
-  retry that raced the first attempt.
-The whole sequence runs under one lock so two writers never race on the same ids.
+Materialized views fire on every block inserted into `analytics_events`, so a row that
+reaches it twice is counted twice in every rollup; and ClickHouse does not commit a
+source table and its views atomically, so a kill mid-insert can leave some views with
+the block and others without. The writer therefore keeps a small write-ahead protocol:
+
+1. stage the batch's rows in `ingest_staging`, partition = batch token (no views);
+2. find ids already stored (`event_ids`, looked up by ClickHouse with the staged keys as
+   an indexed set); if any, re-stage only the fresh rows under their own token;
+3. `MOVE PARTITION … TO TABLE ingest_ready`: atomic; from here the batch is fixed;
+4. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
+   `insert_deduplication_token` (and dependent-view dedup), then drop the partition.
+
+Recovery, before every batch and under the same lock: a partition left in
+`ingest_ready` is moved again with its token — tables that have the block skip it, views
+that missed it get it; partitions left in `ingest_staging` are dropped (their messages
+were never acknowledged and come back). Repeats inside a batch are dropped up front.
 """
 
 from __future__ import annotations
@@ -43,18 +46,22 @@ ALREADY_STORED_SQL = (
     "SELECT id FROM event_ids WHERE (occurred_at, id) IN "
     "(SELECT occurred_at, id FROM ingest_staging WHERE batch = {batch:String})"
 )
+READY_SQL = "ALTER TABLE ingest_staging MOVE PARTITION {batch:String} TO TABLE ingest_ready"
 # The only formatted part is the fixed column list of AnalyticsRow; values are bound.
+# ORDER BY makes a retried move produce the very same block.
 MOVE_SQL = (
     f"INSERT INTO analytics_events ({_COLUMN_LIST}) "  # noqa: S608
-    f"SELECT {_COLUMN_LIST} FROM ingest_staging "
-    "WHERE batch = {batch:String} AND (occurred_at, id) NOT IN ("
-    "  SELECT occurred_at, id FROM event_ids WHERE (occurred_at, id) IN "
-    "  (SELECT occurred_at, id FROM ingest_staging WHERE batch = {batch:String})) "
-    "LIMIT 1 BY id "
+    f"SELECT {_COLUMN_LIST} FROM ingest_ready WHERE batch = {{batch:String}} "
+    "ORDER BY id LIMIT 1 BY id "
     "SETTINGS insert_deduplication_token = {batch:String}, "
     "deduplicate_blocks_in_dependent_materialized_views = 1"
 )
-DROP_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
+DROP_STAGED_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
+DROP_READY_SQL = "ALTER TABLE ingest_ready DROP PARTITION {batch:String}"
+LEFT_OVER_SQL = (
+    "SELECT 'ready', batch FROM (SELECT DISTINCT batch FROM ingest_ready) "
+    "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging)"
+)
 
 # Serialises stage + move: an asyncio.Lock in one process; a shared lock across processes.
 InsertLock = AbstractAsyncContextManager[Any]
@@ -123,18 +130,11 @@ class BatchWriter:
         if unique:
             started = time.perf_counter()
             async with self.lock:
-                batch = dedup_token(list(unique.values()))
-                await self._stage(list(unique.values()), batch, result)
-                params = {"batch": batch}
-                stored_ids = {r[0] for r in await self._retrying(
-                    lambda: self.storage.query(ALREADY_STORED_SQL, params))}
-                rejected = {row.id for row, _ in result.rejected}
-                fresh = [r for r in unique.values()
-                         if r.id not in stored_ids and r.id not in rejected]
+                await self.recover()
+                fresh = await self._stage_fresh(list(unique.values()), result)
                 if fresh:
-                    await self._retrying(lambda: self.storage.command(MOVE_SQL, params))
-                await self._retrying(lambda: self.storage.command(DROP_SQL, params))
-            result.duplicates += len(stored_ids)
+                    await self._move(dedup_token(fresh), staged=True)
+            result.duplicates += len(unique) - len(fresh) - len(result.rejected)
             result.stored = len(fresh)
             if fresh:
                 self._record(fresh, time.perf_counter() - started)
@@ -142,8 +142,47 @@ class BatchWriter:
             self.metrics.duplicates_skipped.inc(result.duplicates)
         return result
 
-    async def _stage(self, rows: list[AnalyticsRow], batch: str, result: WriteResult) -> None:
-        """Stage rows; a row ClickHouse refuses (not an outage) is isolated by halves."""
+    async def recover(self) -> None:
+        """Finish moves a killed writer left half done; forget batches it only staged."""
+        left = await self._retrying(lambda: self.storage.query(LEFT_OVER_SQL))
+        for state, batch in left:
+            if state == "ready":
+                log.warning("ingest.batch.recovered", batch=batch)
+                await self._move(batch, staged=False)
+            else:
+                await self._command(DROP_STAGED_SQL, batch)
+
+    async def _stage_fresh(
+        self, rows: list[AnalyticsRow], result: WriteResult
+    ) -> list[AnalyticsRow]:
+        """Stage the rows not stored yet under the token of exactly those rows."""
+        batch = dedup_token(rows)
+        staged = await self._stage(rows, batch, result)
+        found = await self._retrying(
+            lambda: self.storage.query(ALREADY_STORED_SQL, {"batch": batch}))
+        if not found:
+            return staged
+        await self._command(DROP_STAGED_SQL, batch)
+        stored_ids = {r[0] for r in found}
+        fresh = [r for r in staged if r.id not in stored_ids]
+        if fresh:
+            await self._stage(fresh, dedup_token(fresh), WriteResult())
+        return fresh
+
+    async def _move(self, batch: str, *, staged: bool) -> None:
+        if staged:
+            await self._command(READY_SQL, batch)
+        await self._command(MOVE_SQL, batch)
+        await self._command(DROP_READY_SQL, batch)
+
+    async def _command(self, sql: str, batch: str) -> None:
+        await self._retrying(lambda: self.storage.command(sql, {"batch": batch}))
+
+    async def _stage(
+        self, rows: list[AnalyticsRow], batch: str, result: WriteResult
+    ) -> list[AnalyticsRow]:
+        """Stage rows; a row ClickHouse refuses (not an outage) is isolated by halves.
+        Returns the rows staged."""
         body = staged_lines(rows, batch)
         try:
             await self._retrying(
@@ -155,10 +194,11 @@ class BatchWriter:
         except StorageError as exc:
             if len(rows) == 1:
                 result.rejected.append((rows[0], str(exc)))
-                return
+                return []
             half = len(rows) // 2
-            await self._stage(rows[:half], batch, result)
-            await self._stage(rows[half:], batch, result)
+            return [*await self._stage(rows[:half], batch, result),
+                    *await self._stage(rows[half:], batch, result)]
+        return rows
 
     def _record(self, rows: list[AnalyticsRow], seconds: float) -> None:
         self.metrics.insert_seconds.observe(seconds)

@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS ingest_ready AS ingest_staging
