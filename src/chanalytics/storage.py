@@ -162,6 +162,7 @@ class Storage:
     async def ping(self) -> bool:
         """True when ClickHouse answers a query."""
         try:
+            self._fault("before", "ping")
             rows = await self.query("SELECT 1")
         except StorageError:
             return False
