@@ -8,8 +8,10 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import structlog
@@ -71,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         storage = open_storage(settings)
         try:
             if args.command == "serve":
-                return asyncio.run(serve(settings, storage))
+                return _run_loop(serve(settings, storage))
             if args.command == "ingest":
-                return asyncio.run(ingest(settings, storage, settings.nats_url or ""))
+                return _run_loop(ingest(settings, storage, settings.nats_url or ""))
             return run_with_local_nats(settings, storage, demo=args.demo)
         finally:
             storage.close()
@@ -82,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where it is installed: the NATS receive path is the ingest ceiling,
+    and uvloop makes it ~1.5x faster than the default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -141,11 +153,11 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
 def run_with_local_nats(settings: Settings, storage: Storage, *, demo: bool) -> int:
     """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
     if settings.nats_url:
-        return asyncio.run(run_all(settings, storage, settings.nats_url, demo=demo))
+        return _run_loop(run_all(settings, storage, settings.nats_url, demo=demo))
     server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats")
     server.start()
     try:
-        return asyncio.run(run_all(settings, storage, server.url, demo=demo))
+        return _run_loop(run_all(settings, storage, server.url, demo=demo))
     finally:
         server.stop()
 
