@@ -1,0 +1,330 @@
+"""Time windows and buckets of the dashboard API, read in the caller's timezone.
+
+Every instant here is a tz-aware `datetime` in UTC; local clocks only decide
+where windows and buckets begin. An hour bucket begins wherever the local clock
+shows minute 0 (so a fall-back that shows 02:00 twice gives two) or jumps into
+another hour (02:00 -> 02:30 on Lord Howe, 03:45 -> 02:45 on Chatham). Day, week
+and month buckets begin at the first instant of the local day, Monday or 1st:
+midnight, or, when a DST change skips midnight, the first instant after it.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
+from zoneinfo import ZoneInfo, available_timezones
+
+import msgspec
+
+from chanalytics.query.errors import BadParameter
+
+MAX_BUCKETS = 5000
+MAX_RANGE_DAYS = 400
+PRESET_DAYS: Mapping[str, int] = MappingProxyType({"1d": 1, "7d": 7, "30d": 30, "90d": 90})
+
+# The span of ClickHouse `DateTime`; instants outside it cannot be stored or queried.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2106, 1, 1, tzinfo=UTC)
+
+
+class Granularity(enum.StrEnum):
+    """Width of a time-series bucket."""
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class TimeWindow(msgspec.Struct, frozen=True, kw_only=True):
+    """The half-open UTC range [start, end) of a query and the zone it is read in."""
+
+    start: datetime
+    end: datetime
+    tz: ZoneInfo
+    tz_name: str
+
+
+# `bucket` is a DateTime('UTC') rollup key (a multiple of 15 minutes); each fragment
+# yields the epoch seconds of the local bucket holding it. Chosen by enum, never
+# formatted: the zone is bound as {tz:String}.
+BUCKET_SQL: Mapping[Granularity, str] = MappingProxyType(
+    {
+        # toStartOfHour misplaces hours on days whose DST shift is not whole hours
+        # (Australia/Lord_Howe), so find the latest 15-minute step, at most 2h45 back,
+        # where the clock shows minute 0 or the local hour changes.
+        Granularity.HOUR: (
+            "toUnixTimestamp(arrayMax(arrayFilter("
+            "u -> toMinute(u, {tz:String}) = 0"
+            " OR toHour(u - 900, {tz:String}) != toHour(u, {tz:String}), "
+            "arrayMap(k -> bucket - k * 900, range(12)))))"
+        ),
+        Granularity.DAY: "toUnixTimestamp(toStartOfDay(bucket, {tz:String}))",
+        Granularity.WEEK: (
+            "toUnixTimestamp(toDateTime(toMonday(bucket, {tz:String}), {tz:String}))"
+        ),
+        Granularity.MONTH: (
+            "toUnixTimestamp(toDateTime(toStartOfMonth(bucket, {tz:String}), {tz:String}))"
+        ),
+    }
+)
+
+_TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+# RFC 3339 date-time; a space may stand for the offset's "+", which an unencoded
+# query string turns into one.
+_DATETIME = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+\- ]\d{2}:\d{2})?",
+    re.ASCII,
+)
+_TICK = timedelta(microseconds=1)
+# Longest a bucket can last (a DST change lengthens it); bounds the count from below.
+_LONGEST_BUCKET: Mapping[Granularity, timedelta] = MappingProxyType(
+    {
+        Granularity.HOUR: timedelta(hours=3),
+        Granularity.DAY: timedelta(hours=27),
+        Granularity.WEEK: timedelta(days=7, hours=3),
+        Granularity.MONTH: timedelta(days=31, hours=3),
+    }
+)
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    # `localtime` and `posixrules` are files of some systems, not IANA zones.
+    return frozenset(available_timezones() - {"localtime", "posixrules"})
+
+
+def parse_timezone(value: str | None) -> ZoneInfo:
+    """The IANA zone named by `value` (UTC when absent); anything else is a BadParameter."""
+    if value is None:
+        return ZoneInfo("UTC")
+    if len(value) <= 64 and _TZ_NAME.fullmatch(value) and value in _zone_names():
+        try:
+            return ZoneInfo(value)
+        except Exception:  # ZoneInfo raises several types for odd keys; all mean "unknown"
+            pass
+    raise BadParameter("invalid_timezone", f"unknown timezone {value!r}", "timezone")
+
+
+def parse_granularity(value: str | None, default: Granularity) -> Granularity:
+    """The granularity named by `value`, or `default` when absent."""
+    if value is None:
+        return default
+    try:
+        return Granularity(value)
+    except ValueError:
+        allowed = "|".join(Granularity)
+        raise BadParameter(
+            "invalid_granularity", f"granularity must be one of {allowed}", "granularity"
+        ) from None
+
+
+def parse_window(
+    *,
+    time_range: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    timezone: str | None,
+    default_range: str,
+    now: datetime,
+) -> TimeWindow:
+    """The window a request asks for: startDate+endDate if given, else a timeRange preset."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    tz = parse_timezone(timezone)
+    if start_date is None and end_date is None:
+        start, end = _preset(time_range if time_range is not None else default_range, tz, now)
+        return TimeWindow(start=start, end=end, tz=tz, tz_name=tz.key)
+    if start_date is None:
+        raise BadParameter("invalid_time_range", "startDate is required with endDate", "startDate")
+    if end_date is None:
+        raise BadParameter("invalid_time_range", "endDate is required with startDate", "endDate")
+    start = _parse_bound(start_date, tz, "startDate", is_end=False)
+    end = _parse_bound(end_date, tz, "endDate", is_end=True)
+    if start >= end:
+        raise BadParameter("invalid_time_range", "endDate must be after startDate", "endDate")
+    # Counted on the local clock so that a DST change does not shorten the limit.
+    limit = _first_instant(start.astimezone(tz) + timedelta(days=MAX_RANGE_DAYS), tz)
+    if end > limit:
+        raise BadParameter(
+            "range_too_long", f"the range may span at most {MAX_RANGE_DAYS} days", "endDate"
+        )
+    return TimeWindow(start=start, end=end, tz=tz, tz_name=tz.key)
+
+
+def _preset(name: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    days = PRESET_DAYS.get(name)
+    if days is None:
+        allowed = "|".join(PRESET_DAYS)
+        raise BadParameter("invalid_time_range", f"timeRange must be one of {allowed}", "timeRange")
+    today = now.astimezone(tz).date()
+    return _day_start(today - timedelta(days=days - 1), tz), now.astimezone(UTC)
+
+
+def _parse_bound(value: str, tz: ZoneInfo, field: str, *, is_end: bool) -> datetime:
+    try:
+        if _DATE.fullmatch(value):
+            day = date.fromisoformat(value)
+            instant = _day_start(day + timedelta(days=1) if is_end else day, tz)
+        else:
+            instant = _parse_rfc3339(value, field)
+    except (ValueError, OverflowError):
+        raise BadParameter(
+            "invalid_date", f"{field} must be YYYY-MM-DD or an RFC 3339 date-time", field
+        ) from None
+    if not EARLIEST <= instant <= LATEST:
+        raise BadParameter("invalid_date", f"{field} must lie between 1970 and 2105", field)
+    return instant
+
+
+def _parse_rfc3339(value: str, field: str) -> datetime:
+    match = _DATETIME.fullmatch(value)
+    if match is None:
+        raise ValueError(value)
+    day, clock, fraction, offset = match.groups()
+    if offset is None:
+        raise BadParameter("invalid_date", f"{field} needs a UTC offset such as Z", field)
+    if offset in ("Z", "z"):
+        offset = "+00:00"
+    elif offset[0] == " ":
+        offset = "+" + offset[1:]
+    micros = f".{fraction[:6].ljust(6, '0')}" if fraction else ""
+    return datetime.fromisoformat(f"{day}T{clock}{micros}{offset}").astimezone(UTC)
+
+
+def local_date(instant: datetime, tz: ZoneInfo) -> str:
+    """The local calendar date (YYYY-MM-DD) of an instant."""
+    return instant.astimezone(tz).date().isoformat()
+
+
+def bucket_of(instant: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
+    """The UTC start of the local bucket holding `instant`."""
+    if instant.tzinfo is None:
+        raise ValueError("instant must be timezone-aware")
+    if granularity == Granularity.HOUR:
+        return _hour_start(instant.astimezone(UTC), tz)
+    day = instant.astimezone(tz).date()
+    match granularity:
+        case Granularity.WEEK:
+            day -= timedelta(days=day.weekday())
+        case Granularity.MONTH:
+            day = day.replace(day=1)
+    return _day_start(day, tz)
+
+
+def bucket_starts(window: TimeWindow, granularity: Granularity) -> list[datetime]:
+    """Starts of the buckets from the one holding start to the one holding end - 1µs."""
+    if window.end - window.start > _LONGEST_BUCKET[granularity] * MAX_BUCKETS:
+        raise _too_many_buckets()
+    last = window.end - _TICK
+    starts: list[datetime] = []
+    start = bucket_of(window.start, window.tz, granularity)
+    while start <= last:
+        if len(starts) == MAX_BUCKETS:
+            raise _too_many_buckets()
+        starts.append(start)
+        start = _next_start(start, window.tz, granularity)
+    return starts
+
+
+def _too_many_buckets() -> BadParameter:
+    return BadParameter(
+        "too_many_buckets",
+        f"the range holds more than {MAX_BUCKETS} buckets; choose a coarser granularity",
+        "granularity",
+    )
+
+
+def _next_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
+    if granularity == Granularity.HOUR:
+        return _next_hour_start(start, tz)
+    day = start.astimezone(tz).date()
+    while True:  # loops again only where a zone skipped a whole day
+        match granularity:
+            case Granularity.DAY:
+                day += timedelta(days=1)
+            case Granularity.WEEK:
+                day += timedelta(days=7)
+            case _:
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        following = _day_start(day, tz)
+        if following > start:
+            return following
+
+
+def _next_hour_start(start: datetime, tz: ZoneInfo) -> datetime:
+    following = start + timedelta(hours=1)
+    local = following.astimezone(tz)
+    # The usual hour: an hour later the clock shows minute 0 under the same offset.
+    if (local.minute, local.second, local.microsecond) == (0, 0, 0) and (
+        local.utcoffset() == start.astimezone(tz).utcoffset()
+    ):
+        return following
+    # A DST change made this bucket longer or shorter than an hour: bisect for its
+    # end over whole seconds, on which every tz transition and offset falls.
+    inside, outside = 0, 3600
+    while bucket_of(start + timedelta(seconds=outside), tz, Granularity.HOUR) == start:
+        inside, outside = outside, outside + 3600
+    while outside - inside > 1:
+        middle = (inside + outside) // 2
+        if bucket_of(start + timedelta(seconds=middle), tz, Granularity.HOUR) == start:
+            inside = middle
+        else:
+            outside = middle
+    return start + timedelta(seconds=outside)
+
+
+def _hour_start(instant: datetime, tz: ZoneInfo) -> datetime:
+    """The last instant up to `instant` where the clock shows minute 0 or the hour changes."""
+    while True:
+        local = instant.astimezone(tz)
+        minute_zero = instant - timedelta(
+            minutes=local.minute, seconds=local.second, microseconds=local.microsecond
+        )
+        if minute_zero.astimezone(tz).utcoffset() == local.utcoffset():
+            return minute_zero
+        # The clock changed since minute 0 of this reading. Where the change moved it
+        # into another hour (02:00 -> 02:30, or back from 03:45 to 02:45) the bucket
+        # starts at the change; otherwise (back from 02:00 to 01:30) it started before.
+        change = _offset_change(minute_zero, instant, tz)
+        if _hour_label(change - _TICK, tz) != _hour_label(change, tz):
+            return change
+        instant = change - _TICK
+
+
+def _hour_label(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
+    """The first instant in (before, after] with the UTC offset `after` has."""
+    offset = after.astimezone(tz).utcoffset()
+    inside, outside = 0, int((after - before).total_seconds())
+    while outside - inside > 1:  # tz transitions fall on whole seconds
+        middle = (inside + outside) // 2
+        if (before + timedelta(seconds=middle)).astimezone(tz).utcoffset() == offset:
+            outside = middle
+        else:
+            inside = middle
+    return before + timedelta(seconds=outside)
+
+
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    # fold=0 picks the first of two midnights when a fall-back repeats midnight.
+    return _first_instant(datetime(day.year, day.month, day.day, tzinfo=tz), tz)
+
+
+def _first_instant(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The UTC instant the local clock shows `wall`, or the first after it in a DST gap."""
+    instant = wall.astimezone(UTC)
+    naive = wall.replace(tzinfo=None)
+    if instant.astimezone(tz).replace(tzinfo=None) == naive:
+        return instant
+    # `wall` lies in a gap; its two readings straddle the transition that made it.
+    readings = (wall.replace(fold=0).astimezone(UTC), wall.replace(fold=1).astimezone(UTC))
+    return _offset_change(min(readings), max(readings), tz)

@@ -1,0 +1,64 @@
+"""ClickHouse's bucket SQL agrees with Python's bucket_of on every rollup instant of 2026."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import clickhouse_connect
+import pytest
+
+from chanalytics.query.timerange import BUCKET_SQL, Granularity, bucket_of
+
+pytestmark = pytest.mark.clickhouse
+
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Asia/Tehran",
+    # Falls back from 03:45 to 02:45, into the previous hour.
+    "Pacific/Chatham",
+]
+YEAR_START = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+YEAR_END = int(datetime(2027, 1, 1, tzinfo=UTC).timestamp())
+QUARTER_HOUR = 900
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    client = clickhouse_connect.get_client(dsn="chdb://memory")
+    yield client
+    client.close()
+
+
+class TestBucketSql:
+    @pytest.mark.parametrize("granularity", list(Granularity))
+    @pytest.mark.parametrize("zone", ZONES)
+    def test_sql_matches_python_for_every_quarter_hour_of_2026(
+        self, client: Any, zone: str, granularity: Granularity
+    ) -> None:
+        """Every 15-minute UTC instant of 2026 lands in the same bucket in SQL and Python."""
+        instants = "range({first:UInt32}, {stop:UInt32}, {step:UInt32})"
+        # BUCKET_SQL is a constant fragment; every value is bound, none formatted in.
+        query = (
+            f"SELECT toUnixTimestamp(bucket), {BUCKET_SQL[granularity]} "  # noqa: S608
+            f"FROM (SELECT toDateTime(arrayJoin({instants}), 'UTC') AS bucket) ORDER BY bucket"
+        )
+        rows = client.query(
+            query,
+            parameters={"tz": zone, "first": YEAR_START, "stop": YEAR_END, "step": QUARTER_HOUR},
+        ).result_rows
+        tz = ZoneInfo(zone)
+        assert len(rows) == (YEAR_END - YEAR_START) // QUARTER_HOUR
+        mismatches = []
+        for instant, got in rows:
+            want = bucket_of(datetime.fromtimestamp(instant, UTC), tz, granularity)
+            if got != int(want.timestamp()):
+                mismatches.append((datetime.fromtimestamp(instant, UTC), want))
+        assert not mismatches, f"{len(mismatches)} instants disagree; first: {mismatches[:3]}"
