@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from chanalytics.api import analytics, operations
 from chanalytics.api.errors import EXCEPTION_HANDLERS
@@ -22,30 +24,30 @@ def create_app(
     storage: Storage | None = None,
     metrics: Metrics | None = None,
     nats_check: NatsCheck | None = None,
+    clock: Callable[[], datetime] = analytics.system_clock,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        own_storage = storage is None
-        store = storage or Storage(settings.clickhouse_dsn, settings.clickhouse_database)
-        if own_storage:
+        """Build and close only what this app owns; shared parts are already on its state."""
+        store: Storage | None = None
+        if storage is None:
+            store = Storage(settings.clickhouse_dsn, settings.clickhouse_database)
             store.connect()
+            app.state.storage = store
+            app.state.queries = analytics.build_queries(store)
         probe: NatsProbe | None = None
-        check = nats_check
-        if check is None and settings.nats_url:
+        if nats_check is None and settings.nats_url:
             probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name)
             await probe.start()
-            check = probe
-        app.state.storage = store
-        app.state.nats_check = check
-        app.state.queries = analytics.build_queries(store)
+            app.state.nats_check = probe
         try:
             yield
         finally:
             if probe is not None:
                 await probe.stop()
-            if own_storage:
+            if store is not None:
                 store.close()
 
     app = Litestar(
@@ -55,9 +57,17 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="chanalytics", version="0.1.0", path="/schema",
             description="Dashboard analytics for multi-channel messaging.",
+            components=Components(security_schemes={
+                "bearerAuth": SecurityScheme(type="http", scheme="bearer"),
+            }),
         ),
         debug=False,
     )
     app.state.metrics = metrics or Metrics()
+    app.state.nats_check = nats_check
+    if storage is not None:
+        app.state.storage = storage
+        app.state.queries = analytics.build_queries(storage)
     app.state.tokens = settings.tenant_tokens()
+    app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
     return app

@@ -1,0 +1,35 @@
+"""The tenant of a request, from its bearer token; never from a parameter."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+
+_SCHEME = "bearer"
+
+
+def tenant_for_token(token: str, tokens: Mapping[str, str]) -> str | None:
+    """The tenant whose token is `token`, comparing in constant time against every token."""
+    presented = token.encode()
+    found: str | None = None
+    for candidate, tenant in tokens.items():
+        # No early exit: the time taken does not tell how many tokens were tried.
+        if hmac.compare_digest(presented, candidate.encode()):
+            found = tenant
+    return found
+
+
+def authenticate(request: Request[Any, Any, Any]) -> str:
+    """Dependency: the tenant id of `Authorization: Bearer <token>`, else 401."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != _SCHEME or not token:
+        raise NotAuthorizedException("missing bearer token")
+    tenant = tenant_for_token(token, request.app.state.tokens)
+    if tenant is None:
+        raise NotAuthorizedException("unknown token")
+    return tenant

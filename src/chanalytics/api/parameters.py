@@ -1,0 +1,68 @@
+"""Query parameters of the analytics endpoints, and their documented error responses.
+
+Every parameter is an optional string so that the endpoint, not the framework,
+validates it: a bad value answers 400 with the parameter named in `error.field`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.openapi import ResponseSpec
+from litestar.params import QueryParameter
+
+from chanalytics.api.errors import ErrorEnvelope
+
+_RANGE = ("Preset range `1d`, `7d`, `30d` or `90d`: from local midnight N-1 days before "
+          "today (in `timezone`) until now. Default {}. Ignored when startDate and endDate "
+          "are given.")
+TimeRange7d = Annotated[
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("7d"))]
+TimeRange30d = Annotated[
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("30d"))]
+StartDate = Annotated[str | None, QueryParameter(
+    name="startDate",
+    description="Start of a custom range, inclusive: `YYYY-MM-DD` (local midnight in "
+                "`timezone`) or an RFC 3339 date-time with offset. Needs endDate.")]
+EndDate = Annotated[str | None, QueryParameter(
+    name="endDate",
+    description="End of a custom range, exclusive: `YYYY-MM-DD` means the end of that day "
+                "in `timezone`; or an RFC 3339 date-time with offset. Needs startDate; at "
+                "most 400 days after it.")]
+Timezone = Annotated[str | None, QueryParameter(
+    name="timezone",
+    description="IANA zone in which dates, buckets, hours and weekdays are read. Default UTC.")]
+_GRANULARITY = ("Time-series bucket: `hour`, `day`, `week` (from Monday) or `month`, in "
+                "`timezone`. Default {}. At most 5,000 buckets.")
+GranularityDay = Annotated[
+    str | None, QueryParameter(name="granularity", description=_GRANULARITY.format("day"))]
+GranularityHour = Annotated[
+    str | None, QueryParameter(name="granularity", description=_GRANULARITY.format("hour"))]
+Channel = Annotated[str | None, QueryParameter(
+    name="channel", description="Only messages of this channel: email, sms, whatsapp or push.")]
+CampaignChannel = Annotated[str | None, QueryParameter(
+    name="channel",
+    description="Only campaign messages of this channel (email, sms, whatsapp or push); "
+                "campaign started/completed events are not filtered.")]
+Limit = Annotated[str | None, QueryParameter(
+    name="limit", description="Entries in each top list, 1 to 100. Default 10.")]
+MinUsage = Annotated[str | None, QueryParameter(
+    name="minUsage",
+    description="Least usageCount a template needs to appear in worstPerforming. Default 100.")]
+CampaignId = Annotated[str | None, QueryParameter(
+    name="campaignId", description="Only this campaign.")]
+WorkflowId = Annotated[str | None, QueryParameter(
+    name="workflowId", description="Only this workflow.")]
+SequenceId = Annotated[str | None, QueryParameter(
+    name="sequenceId", description="Only this sequence.")]
+TemplateId = Annotated[str | None, QueryParameter(
+    name="templateId", description="Only this template.")]
+
+ERROR_RESPONSES = {
+    400: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
+                      description="A parameter is invalid; `error.field` names it."),
+    401: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
+                      description="No bearer token, or an unknown one."),
+    503: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
+                      description="The analytics storage is not reachable."),
+}

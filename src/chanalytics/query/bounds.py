@@ -1,0 +1,55 @@
+"""Split a window into what the 15-minute rollups answer and what the raw table answers.
+
+The rollups hold 15-minute UTC buckets, so they answer exactly the aligned interior
+[ceil15(start), floor15(end)). The unaligned head [start, ceil15(start)) and tail
+[floor15(end), end) — `timeRange` ends at *now*, RFC 3339 bounds fall anywhere — are
+read from `analytics_events`, whose sort key makes such a slice a short range read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chanalytics.query.timerange import TimeWindow
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_QUARTER = timedelta(minutes=15)
+_MS = timedelta(milliseconds=1)
+
+
+def _floor(instant: datetime, step: timedelta) -> datetime:
+    return _EPOCH + (instant - _EPOCH) // step * step
+
+
+def _ceil(instant: datetime, step: timedelta) -> datetime:
+    floor = _floor(instant, step)
+    return floor if floor == instant else floor + step
+
+
+def range_params(tenant_id: str, window: TimeWindow) -> dict[str, Any]:
+    """The bound parameters every query shares: tenant, zone and the two halves of the range.
+
+    `start`/`end` are rounded up to whole milliseconds (events are stored with
+    millisecond precision, so `t >= start` and `t < end` keep their meaning).
+    `mid_start`/`mid_end` bound the rollup buckets; `[start, head_end)` and
+    `[tail_start, end)` are the raw slices. A window inside one bucket is all raw.
+    """
+    start = _ceil(window.start, _MS)
+    end = _ceil(window.end, _MS)
+    mid_start = _ceil(start, _QUARTER)
+    mid_end = _floor(end, _QUARTER)
+    if mid_start < mid_end:
+        head_end, tail_start = mid_start, mid_end
+    else:
+        mid_start = mid_end = head_end = tail_start = end
+    return {
+        "tenant": tenant_id,
+        "tz": window.tz_name,
+        "start": start,
+        "end": end,
+        "head_end": head_end,
+        "tail_start": tail_start,
+        "mid_start": mid_start,
+        "mid_end": mid_end,
+    }

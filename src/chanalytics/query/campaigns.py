@@ -1,0 +1,128 @@
+"""`GET /campaigns`: campaign totals, the top campaigns by messages sent, and a time series.
+
+Campaign messages are message events with a `campaign_id`; `channel` filters those
+only, never the `campaign_started`/`campaign_completed` lifecycle events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+
+import msgspec
+
+from chanalytics.query.names import latest_names
+from chanalytics.query.rates import mean_percent, percent, ratio
+from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
+from chanalytics.query.statements import statement
+from chanalytics.query.timerange import bucket_starts
+from chanalytics.storage import Storage
+
+# grouping(campaign_id, local_bucket): 1 marks a column aggregated away.
+_BY_CAMPAIGN, _BY_BUCKET, _OVERALL = 0b01, 0b10, 0b11
+
+
+class CampaignsSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    total_campaigns: int
+    completed_campaigns: int
+    total_recipients: int
+    avg_open_rate: float
+    avg_click_rate: float
+
+
+class CampaignRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    campaign_id: str
+    name: str | None
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    open_rate: float
+    click_rate: float
+
+
+class CampaignPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    timestamp: str
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+
+
+class CampaignsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    time_range: TimeRange
+    summary: CampaignsSummary
+    top_campaigns: list[CampaignRow]
+    time_series: list[CampaignPoint]
+
+
+class CampaignsQuery:
+    """Answers `campaigns` from the campaign, lifecycle and key rollups (plus raw edges)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def run(self, request: QueryRequest) -> CampaignsData:
+        starts = bucket_starts(request.window, request.granularity)
+        params = request.params(campaign_id=request.entity_id or "")
+        count_rows, key_rows = await asyncio.gather(
+            self.storage.query(statement("campaign_counts", request.granularity), params),
+            self.storage.query(statement("campaign_keys", request.granularity), params),
+        )
+        events: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        for grouping_set, campaign_id, bucket, event_type, n in count_rows:
+            if grouping_set == _BY_CAMPAIGN:
+                events[campaign_id][event_type] += n
+            elif grouping_set == _BY_BUCKET:
+                bucket_events[bucket][event_type] += n
+        keys: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        bucket_keys: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        recipients = 0
+        for grouping_set, campaign_id, bucket, metric, n in key_rows:
+            if grouping_set == _BY_CAMPAIGN:
+                keys[campaign_id][metric] = n
+            elif grouping_set == _BY_BUCKET:
+                bucket_keys[bucket][metric] = n
+            elif grouping_set == _OVERALL and metric == "campaign_recipient":
+                recipients = n
+
+        def in_range(counts: Counter[str]) -> bool:
+            # A campaign counts when it sent a campaign message or started in the range.
+            lifecycle = ("campaign_started", "campaign_completed")
+            return counts["campaign_started"] > 0 or any(
+                n > 0 for name, n in counts.items() if name not in lifecycle)
+
+        campaigns = sorted(c for c, counts in events.items() if in_range(counts))
+        delivering = [c for c in campaigns if events[c]["message_delivered"] > 0]
+        summary = CampaignsSummary(
+            total_campaigns=len(campaigns),
+            completed_campaigns=sum(1 for c in events.values() if c["campaign_completed"] > 0),
+            total_recipients=recipients,
+            avg_open_rate=mean_percent(
+                ratio(keys[c]["opened"], events[c]["message_delivered"]) for c in delivering),
+            avg_click_rate=mean_percent(
+                ratio(keys[c]["clicked"], events[c]["message_delivered"]) for c in delivering),
+        )
+        top = sorted(campaigns, key=lambda c: (-events[c]["message_sent"], c))[: request.limit]
+        names = await latest_names(self.storage, request.tenant_id, "campaign", top)
+        rows = []
+        for c in top:
+            sent, delivered = events[c]["message_sent"], events[c]["message_delivered"]
+            opened, clicked = keys[c]["opened"], keys[c]["clicked"]
+            rows.append(CampaignRow(
+                campaign_id=c, name=names[c], sent=sent, delivered=delivered, opened=opened,
+                clicked=clicked, open_rate=percent(opened, delivered),
+                click_rate=percent(clicked, delivered)))
+        series = [
+            CampaignPoint(
+                timestamp=utc_text(s),
+                sent=bucket_events[epoch(s)]["message_sent"],
+                delivered=bucket_events[epoch(s)]["message_delivered"],
+                opened=bucket_keys[epoch(s)]["opened"],
+                clicked=bucket_keys[epoch(s)]["clicked"],
+            )
+            for s in starts
+        ]
+        return CampaignsData(time_range=TimeRange.of(request.window), summary=summary,
+                             top_campaigns=rows, time_series=series)

@@ -1,0 +1,56 @@
+"""Validation of the filter parameters: channel, entity ids, limit and minUsage.
+
+Every bad value raises `BadParameter` naming the parameter, before any query runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chanalytics.query.errors import BadParameter
+
+CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "push")
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+DEFAULT_MIN_USAGE = 100
+MAX_ID_LENGTH = 256
+
+_DIGITS = re.compile(r"\d{1,9}", re.ASCII)
+
+
+def parse_channel(value: str | None) -> str | None:
+    """The channel to filter on, or None for all channels."""
+    if value is None or value in CHANNELS:
+        return value
+    raise BadParameter("invalid_channel", f"channel must be one of {'|'.join(CHANNELS)}", "channel")
+
+
+def parse_entity_id(value: str | None, field: str) -> str | None:
+    """An id filter (`campaignId`, …): 1 to 256 printable characters, or None when absent."""
+    if value is None:
+        return None
+    if not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
+        raise BadParameter(
+            "invalid_id", f"{field} must be 1 to {MAX_ID_LENGTH} printable characters", field
+        )
+    return value
+
+
+def parse_limit(value: str | None) -> int:
+    """How many entries each top list holds: 1 to 100, default 10."""
+    if value is None:
+        return DEFAULT_LIMIT
+    if _DIGITS.fullmatch(value) and 1 <= int(value) <= MAX_LIMIT:
+        return int(value)
+    raise BadParameter("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
+
+
+def parse_min_usage(value: str | None) -> int:
+    """The least usage a template needs to be ranked among the worst performing; default 100."""
+    if value is None:
+        return DEFAULT_MIN_USAGE
+    if _DIGITS.fullmatch(value):
+        return int(value)
+    raise BadParameter(
+        "invalid_min_usage", "minUsage must be a non-negative integer below 10^9", "minUsage"
+    )

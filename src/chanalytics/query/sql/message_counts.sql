@@ -1,0 +1,31 @@
+-- Message event counts per (channel, event type) and per (local bucket, event type).
+-- Whole 15-minute buckets inside the range come from the rollup; the unaligned head
+-- and tail slices of the range come from the raw table.
+SELECT
+    grouping(channel, local_bucket) AS grouping_set,
+    channel,
+    __LOCAL_BUCKET__ AS local_bucket,
+    event_type,
+    sum(events) AS events
+FROM
+(
+    SELECT bucket, channel, event_type, events
+    FROM message_counts_15m
+    WHERE tenant_id = {tenant:String}
+      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND ({channel:String} = '' OR channel = {channel:String})
+    UNION ALL
+    SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, channel, event_type, toUInt64(1) AS events
+    FROM analytics_events
+    WHERE tenant_id = {tenant:String}
+      AND event_type IN ('message_sent', 'message_delivered', 'message_opened', 'message_clicked',
+                         'message_bounced', 'message_complained', 'message_unsubscribed',
+                         'message_failed')
+      AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
+        OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
+      AND entity_type = 'message'
+      AND ({channel:String} = '' OR channel = {channel:String})
+)
+GROUP BY GROUPING SETS ((channel, event_type), (local_bucket, event_type))
+-- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
+SETTINGS force_grouping_standard_compatibility = 1

@@ -1,0 +1,25 @@
+-- Message event counts per (template, event type).
+SELECT template_id, event_type, sum(events) AS events
+FROM
+(
+    SELECT template_id, event_type, events
+    FROM template_message_counts_15m
+    WHERE tenant_id = {tenant:String}
+      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND ({template_id:String} = '' OR template_id = {template_id:String})
+      AND ({channel:String} = '' OR channel = {channel:String})
+    UNION ALL
+    SELECT template_id, event_type, toUInt64(1) AS events
+    FROM analytics_events
+    WHERE tenant_id = {tenant:String}
+      AND event_type IN ('message_sent', 'message_delivered', 'message_opened', 'message_clicked',
+                         'message_bounced', 'message_complained', 'message_unsubscribed',
+                         'message_failed')
+      AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
+        OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
+      AND entity_type = 'message'
+      AND template_id != ''
+      AND ({template_id:String} = '' OR template_id = {template_id:String})
+      AND ({channel:String} = '' OR channel = {channel:String})
+)
+GROUP BY template_id, event_type

@@ -1,0 +1,77 @@
+"""`GET /templates`: per-template usage and engagement, the most used and the worst opened."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from fractions import Fraction
+
+import msgspec
+
+from chanalytics.query.names import latest_names
+from chanalytics.query.rates import percent, ratio
+from chanalytics.query.request import QueryRequest, TimeRange
+from chanalytics.query.statements import statement
+from chanalytics.storage import Storage
+
+
+class TemplateRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    template_id: str
+    name: str | None
+    usage_count: int
+    delivered: int
+    opened: int
+    clicked: int
+    open_rate: float
+    click_rate: float
+
+
+class TemplatesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    time_range: TimeRange
+    top_templates: list[TemplateRow]
+    worst_performing: list[TemplateRow]
+
+
+class TemplatesQuery:
+    """Answers `templates` from the template and key rollups (plus raw edge slices)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def run(self, request: QueryRequest) -> TemplatesData:
+        params = request.params(template_id=request.entity_id or "")
+        count_rows, key_rows = await asyncio.gather(
+            self.storage.query(statement("template_counts"), params),
+            self.storage.query(statement("template_keys"), params),
+        )
+        events: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for template_id, event_type, n in count_rows:
+            events[template_id][event_type] += n
+        keys: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for template_id, metric, n in key_rows:
+            keys[template_id][metric] = n
+
+        def usage(t: str) -> int:
+            return events[t]["message_sent"]
+
+        def open_ratio(t: str) -> Fraction:
+            return ratio(keys[t]["opened"], events[t]["message_delivered"])
+
+        templates = list(events)
+        top = sorted(templates, key=lambda t: (-usage(t), t))[: request.limit]
+        # Ordered by the exact open rate: two rates that round alike still rank apart.
+        worst = sorted((t for t in templates if usage(t) >= request.min_usage),
+                       key=lambda t: (open_ratio(t), -usage(t), t))[: request.limit]
+        names = await latest_names(self.storage, request.tenant_id, "template", {*top, *worst})
+
+        def row(t: str) -> TemplateRow:
+            delivered, opened, clicked = (
+                events[t]["message_delivered"], keys[t]["opened"], keys[t]["clicked"])
+            return TemplateRow(template_id=t, name=names[t], usage_count=usage(t),
+                               delivered=delivered, opened=opened, clicked=clicked,
+                               open_rate=percent(opened, delivered),
+                               click_rate=percent(clicked, delivered))
+
+        return TemplatesData(time_range=TimeRange.of(request.window),
+                             top_templates=[row(t) for t in top],
+                             worst_performing=[row(t) for t in worst])

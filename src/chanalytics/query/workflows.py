@@ -1,0 +1,111 @@
+"""`GET /workflows`: run totals and rates, the top workflows by runs, and a time series."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import msgspec
+
+from chanalytics.query.names import latest_names
+from chanalytics.query.rates import percent
+from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
+from chanalytics.query.statements import statement
+from chanalytics.query.timerange import bucket_starts
+from chanalytics.storage import Storage
+
+# grouping(workflow_id, local_bucket): 1 marks a column aggregated away.
+_BY_WORKFLOW, _BY_BUCKET = 0b01, 0b10
+
+
+class WorkflowsSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    total_runs: int
+    completed_runs: int
+    failed_runs: int
+    goal_reached_runs: int
+    avg_completion_rate: float
+    avg_conversion_rate: float
+
+
+class WorkflowRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    workflow_id: str
+    name: str | None
+    runs: int
+    completed_runs: int
+    failed_runs: int
+    goal_reached_runs: int
+    completion_rate: float
+    conversion_rate: float
+
+
+class WorkflowPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    timestamp: str
+    started: int
+    completed: int
+    failed: int
+    goal_reached: int
+
+
+class WorkflowsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    time_range: TimeRange
+    summary: WorkflowsSummary
+    top_workflows: list[WorkflowRow]
+    time_series: list[WorkflowPoint]
+
+
+def _outcome(event_type: str, status: str) -> str:
+    """`started`, `completed`, `failed` or `goalReached` for one workflow run event."""
+    match event_type:
+        case "workflow_run_started":
+            return "started"
+        case "workflow_run_completed":
+            return "failed" if status == "failed" else "completed"
+        case _:
+            return "goalReached"
+
+
+class WorkflowsQuery:
+    """Answers `workflows` from the lifecycle rollup (plus raw edge slices)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def run(self, request: QueryRequest) -> WorkflowsData:
+        starts = bucket_starts(request.window, request.granularity)
+        rows = await self.storage.query(
+            statement("workflow_counts", request.granularity),
+            request.params(workflow_id=request.entity_id or ""),
+        )
+        per_workflow: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        per_bucket: defaultdict[int, Counter[str]] = defaultdict(Counter)
+        for grouping_set, workflow_id, bucket, event_type, status, n in rows:
+            if grouping_set == _BY_WORKFLOW:
+                per_workflow[workflow_id][_outcome(event_type, status)] += n
+            elif grouping_set == _BY_BUCKET:
+                per_bucket[bucket][_outcome(event_type, status)] += n
+        total: Counter[str] = Counter()
+        for counts in per_workflow.values():
+            total.update(counts)
+        summary = WorkflowsSummary(
+            total_runs=total["started"], completed_runs=total["completed"],
+            failed_runs=total["failed"], goal_reached_runs=total["goalReached"],
+            avg_completion_rate=percent(total["completed"], total["started"]),
+            avg_conversion_rate=percent(total["goalReached"], total["completed"]),
+        )
+        top = sorted(per_workflow, key=lambda w: (-per_workflow[w]["started"], w))[: request.limit]
+        names = await latest_names(self.storage, request.tenant_id, "workflow", top)
+        top_rows = []
+        for w in top:
+            c = per_workflow[w]
+            top_rows.append(WorkflowRow(
+                workflow_id=w, name=names[w], runs=c["started"], completed_runs=c["completed"],
+                failed_runs=c["failed"], goal_reached_runs=c["goalReached"],
+                completion_rate=percent(c["completed"], c["started"]),
+                conversion_rate=percent(c["goalReached"], c["completed"])))
+        series = []
+        for s in starts:
+            c = per_bucket[epoch(s)]
+            series.append(WorkflowPoint(timestamp=utc_text(s), started=c["started"],
+                                        completed=c["completed"], failed=c["failed"],
+                                        goal_reached=c["goalReached"]))
+        return WorkflowsData(time_range=TimeRange.of(request.window), summary=summary,
+                             top_workflows=top_rows, time_series=series)

@@ -1,0 +1,131 @@
+"""The small parts of the query layer: rates, range splitting and the SQL files."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chanalytics.query.bounds import range_params
+from chanalytics.query.rates import mean_percent, percent
+from chanalytics.query.request import utc_text
+from chanalytics.query.statements import statement
+from chanalytics.query.timerange import Granularity, TimeWindow
+
+
+def _window(start: str, end: str) -> TimeWindow:
+    return TimeWindow(start=datetime.fromisoformat(start), end=datetime.fromisoformat(end),
+                      tz=ZoneInfo("UTC"), tz_name="UTC")
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class TestRates:
+    @pytest.mark.parametrize(("part", "whole", "expected"), [
+        (1, 3, 33.33), (2, 3, 66.67), (1, 8, 12.5), (0, 5, 0.0), (5, 5, 100.0),
+        (1, 800, 0.13),  # exactly 0.125: half up, not to even
+        (1, 400_000, 0.0), (7, 0, 0.0), (0, 0, 0.0),
+    ])
+    def test_percent_rounds_half_up_to_two_decimals(
+        self, part: int, whole: int, expected: float
+    ) -> None:
+        """part / whole * 100, half up to 2 decimals, 0.0 for a zero denominator."""
+        assert percent(part, whole) == expected
+
+    def test_mean_rounds_only_at_the_end(self) -> None:
+        """The mean of unrounded rates is rounded once; no rates give 0.0."""
+        assert mean_percent([Fraction(100, 3), Fraction(100, 3), Fraction(100, 3)]) == 33.33
+        assert mean_percent([Fraction(1, 200), Fraction(1, 200)]) == 0.01
+        assert mean_percent([]) == 0.0
+
+
+class TestRangeParams:
+    def test_aligned_window_is_all_rollup(self) -> None:
+        """A window on 15-minute edges reads no raw slice."""
+        p = range_params("t", _window("2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00"))
+        assert (p["mid_start"], p["mid_end"]) == (p["start"], p["end"])
+        assert p["head_end"] == p["start"] and p["tail_start"] == p["end"]
+
+    def test_unaligned_edges_are_raw(self) -> None:
+        """The partial first and last quarter-hours are raw slices; whole ones are rollup."""
+        p = range_params("t", _window("2026-03-01T00:07:13.250+00:00",
+                                      "2026-03-01T09:52:41.123456+00:00"))
+        assert p["start"] == _utc("2026-03-01T00:07:13.250")
+        assert p["head_end"] == p["mid_start"] == _utc("2026-03-01T00:15:00")
+        assert p["tail_start"] == p["mid_end"] == _utc("2026-03-01T09:45:00")
+        # Events carry milliseconds: t < 41.123456 is t < 41.124 for them.
+        assert p["end"] == _utc("2026-03-01T09:52:41.124")
+
+    def test_window_inside_one_quarter_is_all_raw(self) -> None:
+        """No whole quarter-hour inside: the rollup part is empty, the raw part is everything."""
+        for start, end in (("00:01", "00:14"), ("00:10", "00:20"), ("00:10", "00:15")):
+            p = range_params("t", _window(f"2026-03-01T{start}:00+00:00",
+                                          f"2026-03-01T{end}:00+00:00"))
+            assert p["mid_start"] == p["mid_end"]
+            assert (p["head_end"], p["tail_start"]) == (p["end"], p["end"])
+
+    def test_tenant_and_zone_are_bound(self) -> None:
+        """The tenant and zone travel as parameters, never in the SQL text."""
+        window = TimeWindow(start=_utc("2026-03-01T00:00:00"), end=_utc("2026-03-02T00:00:00"),
+                            tz=ZoneInfo("Asia/Kathmandu"), tz_name="Asia/Kathmandu")
+        p = range_params("tenant'x", window)
+        assert (p["tenant"], p["tz"]) == ("tenant'x", "Asia/Kathmandu")
+
+
+class TestStatements:
+    NAMES = sorted(p.name.removesuffix(".sql")
+                   for p in resources.files("chanalytics.query").joinpath("sql").iterdir()
+                   if p.name.endswith(".sql"))
+
+    def test_files_ship_in_the_package(self) -> None:
+        """The SQL is package data, loaded with importlib.resources."""
+        assert {"message_counts", "message_keys", "traffic", "campaign_counts",
+                "campaign_keys", "workflow_counts", "sequence_counts", "sequence_replies",
+                "sequence_active", "template_counts", "template_keys",
+                "entity_names"} <= set(self.NAMES)
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_values_are_only_bound_parameters(self, name: str) -> None:
+        """Every brace in a statement is a `{name:Type}` parameter; the tenant is always bound."""
+        grains: list[Granularity | None] = [*Granularity] if self._bucketed(name) else [None]
+        for grain in grains:
+            sql = statement(name, grain)
+            assert "__LOCAL_BUCKET__" not in sql
+            braces = re.findall(r"\{[^}]*\}", sql)
+            assert braces
+            assert all(re.fullmatch(r"\{[a-z_]+:[A-Za-z0-9(), ']+\}", b) for b in braces), braces
+            assert "{tenant:String}" in sql
+
+    @staticmethod
+    def _bucketed(name: str) -> bool:
+        try:
+            statement(name)
+        except ValueError:
+            return True
+        return False
+
+    def test_granularity_is_required_exactly_where_a_series_is_grouped(self) -> None:
+        """A statement with a local bucket needs a granularity; one without refuses it."""
+        with pytest.raises(ValueError, match="granularity is required"):
+            statement("message_counts")
+        with pytest.raises(ValueError, match="no local bucket"):
+            statement("entity_names", Granularity.DAY)
+
+
+class TestUtcText:
+    @pytest.mark.parametrize(("instant", "text"), [
+        (_utc("2026-01-20T00:00:00"), "2026-01-20T00:00:00Z"),
+        (_utc("2026-01-20T10:15:30.120"), "2026-01-20T10:15:30.120Z"),
+        (_utc("2026-01-20T10:15:30.123456"), "2026-01-20T10:15:30.123456Z"),
+        (datetime(2026, 1, 20, 12, tzinfo=ZoneInfo("Asia/Kathmandu")), "2026-01-20T06:15:00Z"),
+        (_utc("2026-01-20T00:00:00") + timedelta(microseconds=1000), "2026-01-20T00:00:00.001Z"),
+    ])
+    def test_rfc3339_utc_with_z(self, instant: datetime, text: str) -> None:
+        """UTC, `Z`, and a fraction only when the instant has one."""
+        assert utc_text(instant) == text
