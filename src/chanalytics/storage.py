@@ -139,7 +139,11 @@ class Storage:
     # -- async facade ----------------------------------------------------------------
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._pool, fn)
+        except RuntimeError as exc:  # the pool is shut down: this storage was closed
+            raise StorageUnavailable(f"storage is closed: {exc}") from exc
+        return await future
 
     async def query(
         self, sql: str, params: Mapping[str, Any] | None = None

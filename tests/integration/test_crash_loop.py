@@ -100,7 +100,7 @@ def test_totals_exact_after_repeated_sigkill(tmp_path: Path) -> None:
             assert proc.poll() is None and time.monotonic() < deadline, "ingest did not start"
             time.sleep(0.2)
         publisher = subprocess.Popen(
-            [sys.executable, "-c", _PUBLISH_SCRIPT, server.url],
+            [sys.executable, "-c", _PUBLISH_SCRIPT, server.url, str(Path(__file__).parent)],
             stdin=subprocess.PIPE)
         assert publisher.stdin is not None
         publisher.stdin.write(msgspec.json.encode(doubled))
@@ -155,10 +155,11 @@ async def _has_consumer(url: str) -> bool:
         await nc.close()
 
 
+# Runs in its own process, so publishing never waits on the test's event loop.
 _PUBLISH_SCRIPT = """
 import asyncio, sys, msgspec
-sys.path.insert(0, %r)
+sys.path.insert(0, sys.argv[2])
 from test_crash_loop import publish_all
 events = msgspec.json.decode(sys.stdin.buffer.read())
 asyncio.run(publish_all(sys.argv[1], [tuple(e) for e in events]))
-""" % str(Path(__file__).parent)
+"""

@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from chanalytics.rows import COLUMNS, AnalyticsRow
-from chanalytics.storage import Storage, schema_dir
+from chanalytics.storage import Storage, StorageUnavailable, schema_dir
 
 pytestmark = pytest.mark.clickhouse
 
@@ -88,3 +88,14 @@ class TestRoundTrip:
     async def test_ping(self, storage: Storage) -> None:
         """A connected storage answers a ping."""
         assert await storage.ping()
+
+
+class TestClosed:
+    async def test_closed_storage_is_unavailable(self, clickhouse_dsn: str) -> None:
+        """A query on a closed storage raises StorageUnavailable (an API 503), not a crash."""
+        store = Storage(clickhouse_dsn, "test_closed")
+        store.connect()
+        store.close()
+        with pytest.raises(StorageUnavailable):
+            await store.query("SELECT 1")
+        assert not await store.ping()
