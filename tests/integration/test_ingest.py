@@ -84,6 +84,13 @@ class Harness:
         headers = {"Nats-Msg-Id": msg_id} if msg_id else None
         await self.nc.jetstream().publish(subject, payload, headers=headers)
 
+    async def dead_letters(self) -> Any:
+        """A pull subscription on this harness's dead-letter stream."""
+        if self.nc is None:
+            self.nc = await nats.connect(self.url)
+        return await self.nc.jetstream().pull_subscribe(
+            "analytics.dlq.>", durable="inspect", stream=self.settings.dlq_stream)
+
     async def close(self) -> None:
         if self.service is not None:
             await self.service.stop()
@@ -290,6 +297,40 @@ class TestDeadLetter:
             assert int(m.headers["Chanalytics-Stream-Seq"]) >= 1
         originals = {payload for _, payload, _ in self.INVALID}
         assert {m.data for m in got} == originals
+
+
+class TestMaxDeliveries:
+    async def test_message_redelivered_too_often_is_dead_lettered(
+        self, storage: Storage, nats_url: str, stream_names: dict[str, str]
+    ) -> None:
+        """A message that keeps coming back unstored goes to the DLQ after the limit."""
+        settings = settings_for(stream_names, ingest_max_deliveries=1)
+        first = Harness(storage, nats_url, settings)
+        service = await first.start()
+        assert service.consumer is not None and service.nc is not None
+
+        async def never_store(*_: Any, **__: Any) -> None:
+            await asyncio.sleep(3600)  # this process dies before storing anything
+
+        service.consumer._flush = never_store  # type: ignore[method-assign]
+        await first.publish(SENT, envelope("poison", SENT))
+        await asyncio.sleep(0.5)
+        await service.nc.close()
+        if service._task is not None:
+            service._task.cancel()
+        second = Harness(storage, nats_url, settings)
+        await second.start()
+        try:
+            await _drained(second, timeout=30)
+            assert await count(storage) == 0
+            sub = await second.dead_letters()
+            got = await sub.fetch(1, timeout=5)
+            assert got[0].subject == "analytics.dlq.max-deliveries"
+            assert got[0].headers["Chanalytics-Error"].startswith("delivered 2 times")
+        finally:
+            await second.close()
+            if first.nc is not None:
+                await first.nc.close()
 
 
 class TestNatsRestart:
