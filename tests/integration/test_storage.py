@@ -41,6 +41,21 @@ class TestMigrations:
                 "entity_names"} <= names
 
 
+    def test_staging_tables_match_the_raw_table(self, storage: Storage) -> None:
+        """ingest_staging/ingest_ready repeat analytics_events' columns (plus batch and
+        staged_at); a column added to one and not the others would break the move."""
+        def columns(table: str) -> list[tuple[str, str]]:
+            return [(n, t) for n, t in storage.query_sync(
+                "SELECT name, type FROM system.columns WHERE database = {db:String} "
+                "AND table = {t:String} ORDER BY position", {"db": storage.database, "t": table})]
+
+        raw = columns("analytics_events")
+        for table in ("ingest_staging", "ingest_ready"):
+            assert columns(table) == [("batch", "String"), ("staged_at", "DateTime"), *raw]
+        row_fields = {name for name, _ in raw} - {"ingested_at"}
+        assert row_fields == set(COLUMNS)
+
+
 class TestRoundTrip:
     async def test_row_inserted_is_read_back(self, storage: Storage) -> None:
         """A row written through the storage module is read back, and feeds the rollup."""
