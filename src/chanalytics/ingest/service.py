@@ -6,6 +6,7 @@ import asyncio
 
 import nats
 import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
@@ -38,7 +39,7 @@ class IngestService:
         self.js: JetStreamContext | None = None
         self.consumer: IngestConsumer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._scheduler: object | None = None
+        self._scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -79,7 +80,7 @@ class IngestService:
             except Exception:
                 log.exception("ingest.consumer.crashed")
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+            self._scheduler.shutdown(wait=False)
         if self.nc is not None and not self.nc.is_closed:
             try:
                 # Acks are plain publishes: a flush makes sure the server has them all.
@@ -95,4 +96,10 @@ class IngestService:
             await self._task
 
     async def nats_ready(self) -> dict[str, bool]:
-        return await stream_status(self.nc, self.settings.stream_name, self.settings.consumer_name)
+        """NATS checks, plus whether this process's consumer is still running (a crashed
+        consumer in `chanalytics run` must not leave the API looking ready)."""
+        s = self.settings
+        status = await stream_status(self.nc, s.stream_name, s.consumer_name)
+        running = self._task is not None and not self._task.done()
+        status["consumer"] = status["consumer"] and running
+        return status
