@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import clickhouse_connect
 import pytest
 
 from chanalytics.query.timerange import BUCKET_SQL, Granularity, bucket_of
+from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 
@@ -31,17 +30,31 @@ QUARTER_HOUR = 900
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    client = clickhouse_connect.get_client(dsn="chdb://memory")
-    yield client
-    client.close()
+def client(clickhouse_dsn: str) -> Iterator[Storage]:
+    """The session's engine (chDB allows one engine path per process), a database of its own."""
+    store = Storage(clickhouse_dsn, "bucket_sql")
+    store.connect()
+    yield store
+    store.close()
+
+
+class TestZoneData:
+    def test_python_and_clickhouse_use_the_same_tz_release(self, client: Storage) -> None:
+        """Python's zone rules (the pinned tzdata package) are ClickHouse's release."""
+        import tzdata
+
+        rows = client.query_sync(
+            "SELECT value FROM system.build_options WHERE name = 'TZDATA_VERSION'")
+        if not rows:
+            pytest.skip("this ClickHouse does not report its tzdata release")
+        assert rows[0][0] == tzdata.IANA_VERSION
 
 
 class TestBucketSql:
     @pytest.mark.parametrize("granularity", list(Granularity))
     @pytest.mark.parametrize("zone", ZONES)
     def test_sql_matches_python_for_every_quarter_hour_of_2026(
-        self, client: Any, zone: str, granularity: Granularity
+        self, client: Storage, zone: str, granularity: Granularity
     ) -> None:
         """Every 15-minute UTC instant of 2026 lands in the same bucket in SQL and Python."""
         instants = "range({first:UInt32}, {stop:UInt32}, {step:UInt32})"
@@ -50,10 +63,10 @@ class TestBucketSql:
             f"SELECT toUnixTimestamp(bucket), {BUCKET_SQL[granularity]} "  # noqa: S608
             f"FROM (SELECT toDateTime(arrayJoin({instants}), 'UTC') AS bucket) ORDER BY bucket"
         )
-        rows = client.query(
+        rows = client.query_sync(
             query,
-            parameters={"tz": zone, "first": YEAR_START, "stop": YEAR_END, "step": QUARTER_HOUR},
-        ).result_rows
+            {"tz": zone, "first": YEAR_START, "stop": YEAR_END, "step": QUARTER_HOUR},
+        )
         tz = ZoneInfo(zone)
         assert len(rows) == (YEAR_END - YEAR_START) // QUARTER_HOUR
         mismatches = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
+import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
@@ -21,6 +22,13 @@ from zoneinfo import ZoneInfo, available_timezones
 import msgspec
 
 from chanalytics.query.errors import BadParameter
+
+# Python and ClickHouse must agree on every zone's rules, or local buckets computed here
+# (zero-fill) and in SQL (grouping) drift apart. Read zones only from the `tzdata`
+# package, pinned to the release chDB is built with — never from the machine's own
+# /usr/share/zoneinfo, which differs between hosts. tests/integration/test_bucket_sql.py
+# checks the two releases are the same.
+zoneinfo.reset_tzpath(to=[])
 
 MAX_BUCKETS = 5000
 MAX_RANGE_DAYS = 400
