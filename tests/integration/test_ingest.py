@@ -191,11 +191,15 @@ class TestExactlyOnce:
             if first.nc is not None:
                 await first.nc.close()
 
-    async def test_insert_retried_after_it_succeeded_counts_once(self, harness: Harness) -> None:
-        """An insert reported as failed although it was stored is retried without a duplicate."""
+    @pytest.mark.parametrize("table", ["ingest_staging", "analytics_events"])
+    async def test_write_retried_after_it_succeeded_counts_once(
+        self, harness: Harness, table: str
+    ) -> None:
+        """A staging insert or a move reported failed although it had succeeded is retried
+        without a duplicate, and leaves nothing staged."""
         failures = iter([True])
         harness.storage.insert_fault = (
-            lambda phase, table: phase == "after" and table == "analytics_events"
+            lambda phase, target: phase == "after" and target == table
             and next(failures, False))
         for i in range(20):
             await harness.publish(SENT, envelope(f"t-{i}", SENT))
@@ -204,20 +208,8 @@ class TestExactlyOnce:
         assert await count(harness.storage) == 20
         assert await count(harness.storage, ROLLUP_SENT) == 20
         assert harness.metrics.insert_errors._value.get() >= 1
-
-    async def test_staging_retried_after_it_succeeded_counts_once(self, harness: Harness) -> None:
-        """A staged batch stored twice (a retry after a lost reply) is moved once."""
-        failures = iter([True])
-        harness.storage.insert_fault = (
-            lambda phase, table: phase == "after" and table == "ingest_staging"
-            and next(failures, False))
-        for i in range(20):
-            await harness.publish(SENT, envelope(f"s-{i}", SENT))
-        await _drained(harness)
-        harness.storage.insert_fault = None
-        assert await count(harness.storage) == 20
-        assert await count(harness.storage, ROLLUP_SENT) == 20
         assert await count(harness.storage, "SELECT count() FROM ingest_staging") == 0
+        assert await count(harness.storage, "SELECT count() FROM ingest_ready") == 0
 
     async def test_storage_outage_loses_nothing(self, harness: Harness) -> None:
         """While inserts fail, nothing is acked or lost; ingest catches up by itself."""
