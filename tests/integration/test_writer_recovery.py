@@ -88,3 +88,22 @@ class TestRecovery:
             await writer.recover()
         assert (await writer.write(batch)).stored == 5
         assert await totals(storage) == (5, 5, 5)
+
+
+class TestRollupCheck:
+    async def test_drift_between_raw_and_rollup_is_reported(self, storage: Storage) -> None:
+        """The periodic check finds no drift on consistent data and reports a lost rollup part."""
+        from datetime import timedelta
+
+        from chanalytics.ingest.jobs import check_rollups
+
+        metrics = Metrics()
+        two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+        batch = [AnalyticsRow(id=f"d{i}", tenant_id="t", event_type="message_sent",
+                              entity_type="message", entity_id=f"m{i}", channel="sms",
+                              occurred_at=two_hours_ago) for i in range(3)]
+        await BatchWriter(storage, metrics).write(batch)
+        assert await check_rollups(storage, metrics) == 0
+        await storage.command("TRUNCATE TABLE message_counts_15m")
+        assert await check_rollups(storage, metrics) == 1
+        assert metrics.rollup_drift._value.get() == 1
