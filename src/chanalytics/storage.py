@@ -9,6 +9,7 @@ query code only see `Storage`, never the client.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import clickhouse_connect
 import structlog
 from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
+from clickhouse_connect.driver.exceptions import OperationalError as _OperationalError
 
 log = structlog.get_logger(__name__)
 
@@ -205,9 +207,15 @@ def _insert_target(sql: str) -> str | None:
     return None
 
 
+# Words of an unreachable or busy store. Whole words only: "lock" must not match "block",
+# which ClickHouse's data errors mention, or a rejected row would be retried forever.
+_UNAVAILABLE = re.compile(
+    r"\b(connection|connect|timed out|timeout|refused|network|unreachable|locked|"
+    r"cannot lock|memory limit)\b", re.IGNORECASE)
+
+
 def _classify(exc: Exception) -> StorageError:
     text = str(exc)
-    unavailable = ("Connection", "connection", "timed out", "Timeout", "refused", "lock")
-    if any(word in text for word in unavailable):
+    if isinstance(exc, _OperationalError) or _UNAVAILABLE.search(text):
         return StorageUnavailable(text)
     return StorageError(text)

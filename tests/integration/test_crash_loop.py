@@ -1,7 +1,8 @@
 """Kill the ingest process with SIGKILL at random points, restart it, and count.
 
 The short version runs in CI; the long one by hand:
-    CRASH_KILLS=10 CRASH_EVENTS=1000000 ./scripts/test tests/integration/test_crash_loop.py -s
+    CRASH_KILLS=10 CRASH_EVENTS=1000000 ./scripts/test tests/integration/test_crash_loop.py -s \
+        --timeout 2400
 """
 
 from __future__ import annotations

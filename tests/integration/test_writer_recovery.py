@@ -107,3 +107,18 @@ class TestRollupCheck:
         await storage.command("TRUNCATE TABLE message_counts_15m")
         assert await check_rollups(storage, metrics) == 1
         assert metrics.rollup_drift._value.get() == 1
+
+
+class TestRejectedRow:
+    async def test_rejected_row_is_isolated_and_the_rest_stored(self, storage: Storage) -> None:
+        """A row ClickHouse refuses is reported; every other row of its batch is stored."""
+        writer = BatchWriter(storage, Metrics())
+        batch = rows(6)
+        # A value ClickHouse cannot parse into UInt64 (the mappers never produce it).
+        bad = AnalyticsRow(id="bad", tenant_id="t", event_type="message_delivered",
+                           entity_type="message", entity_id="mx", channel="email",
+                           duration_ms=-1, occurred_at=datetime(2026, 3, 1, 13, tzinfo=UTC))
+        result = await writer.write([*batch[:3], bad, *batch[3:]])
+        assert [row.id for row, _ in result.rejected] == ["bad"]
+        assert (result.stored, result.duplicates) == (6, 0)
+        assert await totals(storage) == (6, 6, 6)

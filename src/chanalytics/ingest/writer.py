@@ -131,9 +131,9 @@ class BatchWriter:
             started = time.perf_counter()
             async with self.lock:
                 await self.recover()
-                fresh = await self._stage_fresh(list(unique.values()), result)
+                fresh, batch = await self._stage_fresh(list(unique.values()), result)
                 if fresh:
-                    await self._move(dedup_token(fresh), staged=True)
+                    await self._move(batch, staged=True)
             result.duplicates += len(unique) - len(fresh) - len(result.rejected)
             result.stored = len(fresh)
             if fresh:
@@ -154,20 +154,19 @@ class BatchWriter:
 
     async def _stage_fresh(
         self, rows: list[AnalyticsRow], result: WriteResult
-    ) -> list[AnalyticsRow]:
-        """Stage the rows not stored yet under the token of exactly those rows."""
+    ) -> tuple[list[AnalyticsRow], str]:
+        """Stage the rows not stored yet; returns them and the batch token they are under."""
         batch = dedup_token(rows)
         staged = await self._stage(rows, batch, result)
         found = await self._retrying(
             lambda: self.storage.query(ALREADY_STORED_SQL, {"batch": batch}))
         if not found:
-            return staged
+            return staged, batch
         await self._command(DROP_STAGED_SQL, batch)
         stored_ids = {r[0] for r in found}
         fresh = [r for r in staged if r.id not in stored_ids]
-        if fresh:
-            await self._stage(fresh, dedup_token(fresh), WriteResult())
-        return fresh
+        batch = dedup_token(fresh)
+        return (await self._stage(fresh, batch, result) if fresh else []), batch
 
     async def _move(self, batch: str, *, staged: bool) -> None:
         if staged:
