@@ -29,6 +29,7 @@ from chanalytics.query.errors import BadParameter
 # /usr/share/zoneinfo, which differs between hosts. tests/integration/test_bucket_sql.py
 # checks the two releases are the same.
 zoneinfo.reset_tzpath(to=[])
+ZoneInfo.clear_cache()  # zones created before this import would keep the host's rules
 
 MAX_BUCKETS = 5000
 MAX_RANGE_DAYS = 400
