@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.timerange import BUCKET_SQL, Granularity, bucket_of
+from chanalytics.query.buckets import GRID_BUCKET_SQL, local_buckets
+from chanalytics.query.timerange import BUCKET_SQL, Granularity, TimeWindow, bucket_of
 from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
@@ -75,3 +76,35 @@ class TestBucketSql:
             if got != int(want.timestamp()):
                 mismatches.append((datetime.fromtimestamp(instant, UTC), want))
         assert not mismatches, f"{len(mismatches)} instants disagree; first: {mismatches[:3]}"
+
+
+class TestGridSql:
+    @pytest.mark.parametrize("granularity", [Granularity.HOUR, Granularity.DAY, Granularity.WEEK])
+    @pytest.mark.parametrize("zone", ZONES)
+    def test_grid_matches_python_in_every_window_that_has_one(
+        self, client: Storage, zone: str, granularity: Granularity
+    ) -> None:
+        """In each month of 2026 (and each 2-month span, for weeks) with a grid, SQL's
+        grid bucket of every quarter-hour is Python's bucket."""
+        tz = ZoneInfo(zone)
+        months = [datetime(2026, m, 1, tzinfo=tz).astimezone(UTC) for m in range(1, 13)]
+        months.append(datetime(2027, 1, 1, tzinfo=tz).astimezone(UTC))
+        span = 2 if granularity == Granularity.WEEK else 1
+        query = (
+            f"SELECT toUnixTimestamp(bucket), {GRID_BUCKET_SQL} FROM (SELECT toDateTime("  # noqa: S608
+            "arrayJoin(range({first:UInt32}, {stop:UInt32}, 900)), 'UTC') AS bucket)"
+        )
+        grids = 0
+        for start, end in zip(months, months[span:], strict=False):
+            window = TimeWindow(start=start, end=end, tz=tz, tz_name=zone)
+            buckets = local_buckets(window, granularity)
+            if buckets.grid is None:
+                continue
+            grids += 1
+            first = int(start.timestamp()) // 900 * 900
+            rows = client.query_sync(
+                query, {"first": first, "stop": int(end.timestamp()), **buckets.params()})
+            for instant, got in rows:
+                want = bucket_of(datetime.fromtimestamp(instant, UTC), tz, granularity)
+                assert got == int(want.timestamp()), (zone, granularity, instant)
+        assert grids > 0 or (zone, granularity) in {("Australia/Lord_Howe", Granularity.HOUR)}

@@ -11,10 +11,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chanalytics.query.bounds import range_params
+from chanalytics.query.buckets import BucketGrid, LocalBuckets
 from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import utc_text
 from chanalytics.query.statements import statement
 from chanalytics.query.timerange import Granularity, TimeWindow
+
+# Every fragment a statement can be given: each granularity's local-clock SQL and the grid.
+BUCKET_VARIANTS: list[LocalBuckets] = [
+    *(LocalBuckets(granularity, [], None) for granularity in Granularity),
+    LocalBuckets(Granularity.HOUR, [], BucketGrid(3600, 0)),
+]
+
 
 
 def _window(start: str, end: str) -> TimeWindow:
@@ -93,9 +101,9 @@ class TestStatements:
     @pytest.mark.parametrize("name", NAMES)
     def test_values_are_only_bound_parameters(self, name: str) -> None:
         """Every brace in a statement is a `{name:Type}` parameter; the tenant is always bound."""
-        grains: list[Granularity | None] = [*Granularity] if self._bucketed(name) else [None]
-        for grain in grains:
-            sql = statement(name, grain)
+        variants: list[LocalBuckets | None] = BUCKET_VARIANTS if self._bucketed(name) else [None]
+        for buckets in variants:
+            sql = statement(name, buckets)
             assert "__LOCAL_BUCKET__" not in sql
             braces = re.findall(r"\{[^}]*\}", sql)
             assert braces
@@ -111,11 +119,11 @@ class TestStatements:
         return False
 
     def test_granularity_is_required_exactly_where_a_series_is_grouped(self) -> None:
-        """A statement with a local bucket needs a granularity; one without refuses it."""
-        with pytest.raises(ValueError, match="granularity is required"):
+        """A statement with a local bucket needs buckets; one without refuses them."""
+        with pytest.raises(ValueError, match="buckets are required"):
             statement("message_counts")
         with pytest.raises(ValueError, match="no local bucket"):
-            statement("entity_names", Granularity.DAY)
+            statement("entity_names", BUCKET_VARIANTS[0])
 
 
 class TestUtcText:

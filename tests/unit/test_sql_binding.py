@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from chanalytics.query.buckets import BucketGrid, LocalBuckets
 from chanalytics.query.statements import statement
 from chanalytics.query.timerange import Granularity
+
+# Every fragment a statement can be given: each granularity's local-clock SQL and the grid.
+BUCKET_VARIANTS: list[LocalBuckets] = [
+    *(LocalBuckets(granularity, [], None) for granularity in Granularity),
+    LocalBuckets(Granularity.HOUR, [], BucketGrid(3600, 0)),
+]
+
 
 SQL_DIR = Path(str(resources.files("chanalytics.query").joinpath("sql")))
 QUERY_SRC = Path(str(resources.files("chanalytics.query")))
@@ -23,9 +31,9 @@ class TestSqlFiles:
     def test_every_brace_is_a_bound_parameter(self, path: Path) -> None:
         """Each `{...}` in a query file is a server-side `{name:Type}` parameter."""
         text = path.read_text()
-        for granularity in (None, *Granularity):
+        for buckets in (None, *BUCKET_VARIANTS):
             try:
-                sql = statement(path.stem, granularity)
+                sql = statement(path.stem, buckets)
             except ValueError:
                 continue
             without = PLACEHOLDER.sub("", sql)

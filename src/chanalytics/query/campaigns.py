@@ -11,15 +11,15 @@ from collections import Counter, defaultdict
 
 import msgspec
 
+from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
 from chanalytics.query.statements import statement
-from chanalytics.query.timerange import bucket_starts
 from chanalytics.storage import Storage
 
 # grouping(campaign_id, local_bucket): 1 marks a column aggregated away.
-_BY_CAMPAIGN, _BY_BUCKET, _OVERALL = 0b01, 0b10, 0b11
+_BY_CAMPAIGN, _BY_BUCKET = 0b01, 0b10
 
 
 class CampaignsSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -63,11 +63,12 @@ class CampaignsQuery:
         self.storage = storage
 
     async def run(self, request: QueryRequest) -> CampaignsData:
-        starts = bucket_starts(request.window, request.granularity)
-        params = request.params(campaign_id=request.entity_id or "")
-        count_rows, key_rows = await asyncio.gather(
-            self.storage.query(statement("campaign_counts", request.granularity), params),
-            self.storage.query(statement("campaign_keys", request.granularity), params),
+        buckets = local_buckets(request.window, request.granularity)
+        params = request.params(campaign_id=request.entity_id or "", **buckets.params())
+        count_rows, key_rows, recipient_rows = await asyncio.gather(
+            self.storage.query(statement("campaign_counts", buckets), params),
+            self.storage.query(statement("campaign_keys", buckets), params),
+            self.storage.query(statement("campaign_recipients"), params),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)
@@ -78,14 +79,11 @@ class CampaignsQuery:
                 bucket_events[bucket][event_type] += n
         keys: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_keys: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        recipients = 0
         for grouping_set, campaign_id, bucket, metric, n in key_rows:
             if grouping_set == _BY_CAMPAIGN:
                 keys[campaign_id][metric] = n
             elif grouping_set == _BY_BUCKET:
                 bucket_keys[bucket][metric] = n
-            elif grouping_set == _OVERALL and metric == "campaign_recipient":
-                recipients = n
 
         def in_range(counts: Counter[str]) -> bool:
             # A campaign counts when it sent a campaign message or started in the range.
@@ -98,7 +96,7 @@ class CampaignsQuery:
         summary = CampaignsSummary(
             total_campaigns=len(campaigns),
             completed_campaigns=sum(1 for c in events.values() if c["campaign_completed"] > 0),
-            total_recipients=recipients,
+            total_recipients=recipient_rows[0][0],
             avg_open_rate=mean_percent(
                 ratio(keys[c]["opened"], events[c]["message_delivered"]) for c in delivering),
             avg_click_rate=mean_percent(
@@ -122,7 +120,7 @@ class CampaignsQuery:
                 opened=bucket_keys[epoch(s)]["opened"],
                 clicked=bucket_keys[epoch(s)]["clicked"],
             )
-            for s in starts
+            for s in buckets.starts
         ]
         return CampaignsData(time_range=TimeRange.of(request.window), summary=summary,
                              top_campaigns=rows, time_series=series)

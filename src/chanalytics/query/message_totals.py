@@ -6,13 +6,13 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
+from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.statements import statement
-from chanalytics.query.timerange import Granularity
 from chanalytics.storage import Storage
 
 # grouping() bits: 1 marks a column aggregated away in that grouping set.
-_BY_CHANNEL, _BY_BUCKET, _OVERALL = 0b01, 0b10, 0b11
+_BY_CHANNEL, _BY_BUCKET = 0b01, 0b10
 
 # Every message event counts toward "a channel with at least one message event".
 EVENTS = "events"
@@ -29,14 +29,19 @@ class MessageTotals:
 
 
 async def message_totals(
-    storage: Storage, request: QueryRequest, granularity: Granularity
+    storage: Storage, request: QueryRequest, buckets: LocalBuckets, *, distinct_series: bool
 ) -> MessageTotals:
-    """Event counts and distinct opened/clicked messages of the request's window and channel."""
-    params = request.params()
-    counts, keys = await asyncio.gather(
-        storage.query(statement("message_counts", granularity), params),
-        storage.query(statement("message_keys", granularity), params),
-    )
+    """Event counts and distinct opened/clicked messages of the request's window and channel.
+
+    Per bucket there are always event counts; distinct opened/clicked messages per bucket
+    only with `distinct_series` (they cost a pass over the keys of their own).
+    """
+    params = request.params(**buckets.params())
+    statements = [statement("message_counts", buckets), statement("message_keys")]
+    if distinct_series:
+        statements.append(statement("message_bucket_keys", buckets))
+    counts, keys, *bucket_keys = await asyncio.gather(
+        *(storage.query(sql, params) for sql in statements))
     totals = MessageTotals()
     for grouping_set, channel, bucket, event_type, events in counts:
         name = event_type.removeprefix("message_")
@@ -48,11 +53,12 @@ async def message_totals(
                 totals.total[name] += events
         elif grouping_set == _BY_BUCKET and name not in ("opened", "clicked"):
             totals.buckets.setdefault(bucket, Counter())[name] += events
-    for grouping_set, channel, bucket, metric, messages in keys:
-        if grouping_set == _BY_CHANNEL:
-            totals.channels.setdefault(channel, Counter())[metric] = messages
-        elif grouping_set == _OVERALL:
+    for channel_aggregated, channel, metric, messages in keys:
+        if channel_aggregated:
             totals.total[metric] = messages
-        elif grouping_set == _BY_BUCKET:
+        else:
+            totals.channels.setdefault(channel, Counter())[metric] = messages
+    for rows in bucket_keys:
+        for bucket, metric, messages in rows:
             totals.buckets.setdefault(bucket, Counter())[metric] = messages
     return totals

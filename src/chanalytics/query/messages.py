@@ -6,10 +6,10 @@ from collections import Counter
 
 import msgspec
 
+from chanalytics.query.buckets import local_buckets
 from chanalytics.query.message_totals import EVENTS, message_totals
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
-from chanalytics.query.timerange import bucket_starts
 from chanalytics.storage import Storage
 
 
@@ -57,8 +57,8 @@ class MessagesQuery:
         self.storage = storage
 
     async def run(self, request: QueryRequest) -> MessagesData:
-        starts = bucket_starts(request.window, request.granularity)
-        totals = await message_totals(self.storage, request, request.granularity)
+        buckets = local_buckets(request.window, request.granularity)
+        totals = await message_totals(self.storage, request, buckets, distinct_series=True)
         t = totals.total
         summary = MessagesSummary(
             sent=t["sent"], delivered=t["delivered"], opened=t["opened"], clicked=t["clicked"],
@@ -67,7 +67,7 @@ class MessagesQuery:
         )
         empty: Counter[str] = Counter()
         series = []
-        for start in starts:
+        for start in buckets.starts:
             c = totals.buckets.get(epoch(start), empty)
             series.append(MessagesPoint(timestamp=utc_text(start), sent=c["sent"],
                                         delivered=c["delivered"], opened=c["opened"],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import msgspec
 
+from chanalytics.query.buckets import local_buckets
 from chanalytics.query.filters import CHANNELS
 from chanalytics.query.message_totals import EVENTS, message_totals
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
-from chanalytics.query.timerange import Granularity, bucket_starts, local_date
+from chanalytics.query.timerange import Granularity, local_date
 from chanalytics.storage import Storage
 
 
@@ -50,8 +51,8 @@ class OverviewQuery:
 
     async def run(self, request: QueryRequest) -> OverviewData:
         window = request.window
-        days = bucket_starts(window, Granularity.DAY)
-        totals = await message_totals(self.storage, request, Granularity.DAY)
+        days = local_buckets(window, Granularity.DAY)
+        totals = await message_totals(self.storage, request, days, distinct_series=False)
         t = totals.total
         summary = OverviewSummary(
             total_messages_sent=t["sent"], total_delivered=t["delivered"],
@@ -69,7 +70,7 @@ class OverviewQuery:
             if c[EVENTS] > 0
         }
         trend = []
-        for day in days:
+        for day in days.starts:
             c = totals.buckets.get(epoch(day))
             trend.append(TrendPoint(date=local_date(day, window.tz),
                                     sent=c["sent"] if c else 0,

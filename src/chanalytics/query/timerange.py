@@ -237,7 +237,7 @@ def bucket_starts(window: TimeWindow, granularity: Granularity) -> list[datetime
         if len(starts) == MAX_BUCKETS:
             raise _too_many_buckets()
         starts.append(start)
-        start = _next_start(start, window.tz, granularity)
+        start = next_bucket_start(start, window.tz, granularity)
     return starts
 
 
@@ -249,7 +249,8 @@ def _too_many_buckets() -> BadParameter:
     )
 
 
-def _next_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
+def next_bucket_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
+    """The start of the bucket after the one starting at `start`."""
     if granularity == Granularity.HOUR:
         return _next_hour_start(start, tz)
     day = start.astimezone(tz).date()

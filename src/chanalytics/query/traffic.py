@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
+from chanalytics.query.buckets import local_buckets
 from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
 from chanalytics.query.statements import statement
-from chanalytics.query.timerange import bucket_starts
 from chanalytics.storage import Storage
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -44,9 +44,9 @@ class TrafficQuery:
         self.storage = storage
 
     async def run(self, request: QueryRequest) -> TrafficData:
-        starts = bucket_starts(request.window, request.granularity)
+        local = local_buckets(request.window, request.granularity)
         rows = await self.storage.query(
-            statement("traffic", request.granularity), request.params())
+            statement("traffic", local), request.params(**local.params()))
         hours = [0] * 24
         weekdays = [0] * 7
         buckets: dict[int, int] = {}
@@ -63,5 +63,5 @@ class TrafficQuery:
             by_day_of_week=[WeekdayCount(day=d, message_count=n)
                             for d, n in zip(WEEKDAYS, weekdays, strict=True)],
             time_series=[TrafficPoint(timestamp=utc_text(s), message_count=buckets.get(epoch(s), 0))
-                         for s in starts],
+                         for s in local.starts],
         )

@@ -6,11 +6,11 @@ from collections import Counter, defaultdict
 
 import msgspec
 
+from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
 from chanalytics.query.statements import statement
-from chanalytics.query.timerange import bucket_starts
 from chanalytics.storage import Storage
 
 # grouping(workflow_id, local_bucket): 1 marks a column aggregated away.
@@ -70,10 +70,10 @@ class WorkflowsQuery:
         self.storage = storage
 
     async def run(self, request: QueryRequest) -> WorkflowsData:
-        starts = bucket_starts(request.window, request.granularity)
+        buckets = local_buckets(request.window, request.granularity)
         rows = await self.storage.query(
-            statement("workflow_counts", request.granularity),
-            request.params(workflow_id=request.entity_id or ""),
+            statement("workflow_counts", buckets),
+            request.params(workflow_id=request.entity_id or "", **buckets.params()),
         )
         per_workflow: defaultdict[str, Counter[str]] = defaultdict(Counter)
         per_bucket: defaultdict[int, Counter[str]] = defaultdict(Counter)
@@ -102,7 +102,7 @@ class WorkflowsQuery:
                 completion_rate=percent(c["completed"], c["started"]),
                 conversion_rate=percent(c["goalReached"], c["completed"])))
         series = []
-        for s in starts:
+        for s in buckets.starts:
             c = per_bucket[epoch(s)]
             series.append(WorkflowPoint(timestamp=utc_text(s), started=c["started"],
                                         completed=c["completed"], failed=c["failed"],

@@ -1,5 +1,6 @@
--- Distinct opened / clicked campaign messages and distinct campaign recipients (contacts
--- sent a campaign message): per campaign, over all campaigns, and per local bucket.
+-- Distinct opened / clicked campaign messages per campaign and per local bucket.
+-- (Distinct recipients are counted apart, in campaign_recipients.sql: only their total is
+-- shown, and they are the largest key set.)
 SELECT
     grouping(campaign_id, local_bucket) AS grouping_set,
     campaign_id,
@@ -11,7 +12,7 @@ FROM
     SELECT bucket, campaign_id, metric, key
     FROM message_keys_15m
     WHERE tenant_id = {tenant:String}
-      AND metric IN ('opened', 'clicked', 'campaign_recipient')
+      AND metric IN ('opened', 'clicked')
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND campaign_id != ''
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
@@ -20,20 +21,17 @@ FROM
     SELECT
         toStartOfFifteenMinutes(occurred_at) AS bucket,
         campaign_id,
-        multiIf(event_type = 'message_opened', 'opened',
-                event_type = 'message_clicked', 'clicked',
-                'campaign_recipient') AS metric,
-        reinterpretAsUInt128(sipHash128(if(event_type = 'message_sent', contact_id, entity_id))) AS key
+        if(event_type = 'message_opened', 'opened', 'clicked') AS metric,
+        reinterpretAsUInt128(sipHash128(entity_id)) AS key
     FROM analytics_events
     WHERE tenant_id = {tenant:String}
-      AND event_type IN ('message_opened', 'message_clicked', 'message_sent')
+      AND event_type IN ('message_opened', 'message_clicked')
       AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND campaign_id != ''
-      AND (event_type != 'message_sent' OR contact_id != '')
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
 )
-GROUP BY GROUPING SETS ((campaign_id, metric), (metric), (local_bucket, metric))
+GROUP BY GROUPING SETS ((campaign_id, metric), (local_bucket, metric))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
 SETTINGS force_grouping_standard_compatibility = 1

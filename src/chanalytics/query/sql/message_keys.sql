@@ -1,15 +1,14 @@
--- Distinct opened / clicked messages per channel, over the whole range, and per local
--- bucket. Keys are the 128-bit hash of the message id, computed on the raw side the
--- same way the rollup's view computes them.
+-- Distinct opened / clicked messages per channel and over the whole range (per local
+-- bucket: message_bucket_keys.sql; overview needs no such series). Keys are the 128-bit
+-- hash of the message id, computed on the raw side the same way the rollup's view does.
 SELECT
-    grouping(channel, local_bucket) AS grouping_set,
+    grouping(channel) AS grouping_set,
     channel,
-    __LOCAL_BUCKET__ AS local_bucket,
     metric,
     uniqExact(key) AS messages
 FROM
 (
-    SELECT bucket, channel, metric, key
+    SELECT channel, metric, key
     FROM message_keys_15m
     WHERE tenant_id = {tenant:String}
       AND metric IN ('opened', 'clicked')
@@ -17,7 +16,6 @@ FROM
       AND ({channel:String} = '' OR channel = {channel:String})
     UNION ALL
     SELECT
-        toStartOfFifteenMinutes(occurred_at) AS bucket,
         channel,
         if(event_type = 'message_opened', 'opened', 'clicked') AS metric,
         reinterpretAsUInt128(sipHash128(entity_id)) AS key
@@ -28,6 +26,6 @@ FROM
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND ({channel:String} = '' OR channel = {channel:String})
 )
-GROUP BY GROUPING SETS ((channel, metric), (metric), (local_bucket, metric))
+GROUP BY GROUPING SETS ((channel, metric), (metric))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
 SETTINGS force_grouping_standard_compatibility = 1
