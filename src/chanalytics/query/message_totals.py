@@ -12,7 +12,7 @@ from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
 # grouping() bits: 1 marks a column aggregated away in that grouping set.
-_BY_CHANNEL, _BY_BUCKET = 0b01, 0b10
+_BY_CHANNEL, _BY_BUCKET, _OVERALL = 0b01, 0b10, 0b11
 
 # Every message event counts toward "a channel with at least one message event".
 EVENTS = "events"
@@ -34,14 +34,16 @@ async def message_totals(
     """Event counts and distinct opened/clicked messages of the request's window and channel.
 
     Per bucket there are always event counts; distinct opened/clicked messages per bucket
-    only with `distinct_series` (they cost a pass over the keys of their own).
+    only with `distinct_series`.
     """
     params = request.params(**buckets.params())
-    statements = [statement("message_counts", buckets), statement("message_keys")]
-    if distinct_series:
-        statements.append(statement("message_bucket_keys", buckets))
-    counts, keys, *bucket_keys = await asyncio.gather(
-        *(storage.query(sql, params) for sql in statements))
+    # One pass over the keys either way: a third grouping set costs less than a statement.
+    keys_sql = statement("message_keys", buckets) if distinct_series else statement(
+        "message_total_keys")
+    counts, keys = await asyncio.gather(
+        storage.query(statement("message_counts", buckets), params),
+        storage.query(keys_sql, params),
+    )
     totals = MessageTotals()
     for grouping_set, channel, bucket, event_type, events in counts:
         name = event_type.removeprefix("message_")
@@ -53,12 +55,11 @@ async def message_totals(
                 totals.total[name] += events
         elif grouping_set == _BY_BUCKET and name not in ("opened", "clicked"):
             totals.buckets.setdefault(bucket, Counter())[name] += events
-    for channel_aggregated, channel, metric, messages in keys:
-        if channel_aggregated:
-            totals.total[metric] = messages
-        else:
+    for grouping_set, channel, bucket, metric, messages in keys:
+        if grouping_set == _BY_CHANNEL:
             totals.channels.setdefault(channel, Counter())[metric] = messages
-    for rows in bucket_keys:
-        for bucket, metric, messages in rows:
+        elif grouping_set == _OVERALL:
+            totals.total[metric] = messages
+        elif grouping_set == _BY_BUCKET:
             totals.buckets.setdefault(bucket, Counter())[metric] = messages
     return totals

@@ -1,14 +1,15 @@
--- Distinct opened / clicked messages per channel and over the whole range (per local
--- bucket: message_bucket_keys.sql; overview needs no such series). Keys are the 128-bit
--- hash of the message id, computed on the raw side the same way the rollup's view does.
+-- Distinct opened / clicked messages per channel, over the whole range, and per local
+-- bucket. Keys are the 128-bit hash of the message id, computed on the raw side the
+-- same way the rollup's view computes them.
 SELECT
-    grouping(channel) AS grouping_set,
+    grouping(channel, local_bucket) AS grouping_set,
     channel,
+    __LOCAL_BUCKET__ AS local_bucket,
     metric,
     uniqExact(key) AS messages
 FROM
 (
-    SELECT channel, metric, key
+    SELECT bucket, channel, metric, key
     FROM message_keys_15m
     WHERE tenant_id = {tenant:String}
       AND metric IN ('opened', 'clicked')
@@ -16,6 +17,7 @@ FROM
       AND ({channel:String} = '' OR channel = {channel:String})
     UNION ALL
     SELECT
+        toStartOfFifteenMinutes(occurred_at) AS bucket,
         channel,
         if(event_type = 'message_opened', 'opened', 'clicked') AS metric,
         reinterpretAsUInt128(sipHash128(entity_id)) AS key
@@ -26,6 +28,6 @@ FROM
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND ({channel:String} = '' OR channel = {channel:String})
 )
-GROUP BY GROUPING SETS ((channel, metric), (metric))
+GROUP BY GROUPING SETS ((channel, metric), (metric), (local_bucket, metric))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
 SETTINGS force_grouping_standard_compatibility = 1
