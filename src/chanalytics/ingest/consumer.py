@@ -18,6 +18,7 @@ import structlog
 
 from chanalytics.ingest.buffer import Batch, Clock, FlushPolicy
 from chanalytics.ingest.deadletter import DeadLetterPublisher
+from chanalytics.ingest.delivery import delivery_of
 from chanalytics.ingest.writer import BatchWriter, WriteResult
 from chanalytics.mappers import InvalidEvent, map_event
 from chanalytics.metrics import Metrics
@@ -85,18 +86,18 @@ class IngestConsumer:
             await self._flush(self._filling)
 
     async def _accept(self, msg: Any) -> None:
-        meta = msg.metadata
-        if meta.num_delivered > 1:
+        stream_seq, delivered = delivery_of(msg.reply)
+        if delivered > 1:
             self.metrics.redeliveries.inc()
-        if meta.num_delivered > self.max_deliveries:
+        if delivered > self.max_deliveries:
             await self._dead_letter(
                 msg, "max-deliveries",
-                f"delivered {meta.num_delivered} times without being stored "
+                f"delivered {delivered} times without being stored "
                 f"(limit {self.max_deliveries})",
             )
             return
         try:
-            row = map_event(msg.subject, msg.data, meta.sequence.stream)
+            row = map_event(msg.subject, msg.data, stream_seq)
         except InvalidEvent as exc:
             await self._dead_letter(msg, exc.code, exc.message)
             return

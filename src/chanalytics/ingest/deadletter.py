@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from nats.js import JetStreamContext
 
+from chanalytics.ingest.delivery import delivery_of
 from chanalytics.ingest.streams import DLQ_SUBJECT_PREFIX
 from chanalytics.metrics import Metrics
 
@@ -19,7 +20,7 @@ class DeadLetterPublisher:
 
     async def publish(self, msg: Any, code: str, reason: str) -> None:
         """Store `msg` with its reason in the DLQ stream; raises if JetStream did not confirm."""
-        seq = str(msg.metadata.sequence.stream)
+        seq = str(delivery_of(msg.reply).stream_seq)
         headers = {
             "Chanalytics-Error": reason[:4000],
             "Chanalytics-Reason": code,
