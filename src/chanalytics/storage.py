@@ -9,6 +9,7 @@ query code only see `Storage`, never the client.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,14 @@ def schema_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "clickhouse" / "schema"
 
 
+# chDB's allocator (jemalloc, configured by JE_MALLOC_CONF when the library loads) keeps
+# freed pages for 10 s per arena by default: ~100 MB of resident memory while ingest
+# drains a backlog. Two arenas returning dirty pages after 1 s and muzzy ones at once
+# hold peak anonymous memory near 300 MB with no loss of throughput (bench/results/
+# ingest.md). An operator's own JE_MALLOC_CONF wins.
+EMBEDDED_ALLOCATOR = "narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0"
+
+
 class Storage:
     """One ClickHouse client per process, used from a thread pool."""
 
@@ -73,6 +82,7 @@ class Storage:
             return
         try:
             if self.embedded:
+                os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)  # before chDB loads
                 client = clickhouse_connect.get_client(dsn=self.dsn)
             else:
                 client = clickhouse_connect.get_client(
