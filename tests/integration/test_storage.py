@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -37,6 +40,7 @@ class TestMigrations:
         names = {name for name, _ in _schema(storage)}
         assert {"analytics_events", "event_ids", "message_counts_15m", "message_keys_15m",
                 "campaign_message_counts_15m", "template_message_counts_15m",
+                "template_message_counts_1d",
                 "lifecycle_counts_15m", "enrollment_replies_15m", "enrollment_states",
                 "entity_names"} <= names
 
@@ -54,6 +58,50 @@ class TestMigrations:
             assert columns(table) == [("batch", "String"), ("staged_at", "DateTime"), *raw]
         row_fields = {name for name, _ in raw} - {"ingested_at"}
         assert row_fields == set(COLUMNS)
+
+
+class TestBackfill:
+    def test_upgrade_fills_the_daily_template_rollup_once(
+        self, clickhouse_dsn: str, tmp_path: Path
+    ) -> None:
+        """An install made before `template_message_counts_1d` gets its history from the
+        15-minute rollup on upgrade; events after it arrive through the view; a second
+        migrate inserts nothing."""
+        store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
+        store.connect()
+        try:
+            old = tmp_path / "schema"
+            old.mkdir()
+            for path in schema_dir().glob("[0-9]*.sql"):
+                if path.name < "0022":
+                    shutil.copy(path, old / path.name)
+            store.migrate(raw_ttl_days=3650, directory=old)
+
+            def insert(first: int, day: int) -> None:
+                rows = [AnalyticsRow(id=f"e{first + i}", tenant_id=f"t{i % 2}",
+                                     event_type=("message_sent", "message_delivered")[i % 2],
+                                     entity_type="message", entity_id=f"m{i}",
+                                     channel="email", template_id=f"tpl{i % 3}",
+                                     occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
+                        for i in range(40)]
+                store.insert_json_sync("analytics_events", COLUMNS,
+                                       msgspec.json.Encoder().encode_lines(rows))
+
+            insert(0, 20)
+            insert(100, 21)
+            store.migrate(raw_ttl_days=3650)
+            insert(200, 21)
+            store.migrate(raw_ttl_days=3650)
+            by_day = ("SELECT tenant_id, toDate(bucket) AS d, template_id, event_type, "
+                      "sum(events) FROM template_message_counts_15m GROUP BY ALL ORDER BY ALL")
+            daily = ("SELECT tenant_id, day, template_id, event_type, sum(events) "
+                     "FROM template_message_counts_1d GROUP BY ALL ORDER BY ALL")
+            assert store.query_sync(daily) == store.query_sync(by_day)
+            assert store.query_sync("SELECT sum(events) FROM template_message_counts_1d") == [
+                (120,)]
+        finally:
+            store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
+            store.close()
 
 
 class TestRoundTrip:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -77,6 +77,23 @@ class TestRangeParams:
                                           f"2026-03-01T{end}:00+00:00"))
             assert p["mid_start"] == p["mid_end"]
             assert (p["head_end"], p["tail_start"]) == (p["end"], p["end"])
+
+    def test_whole_utc_days_of_the_interior(self) -> None:
+        """Kathmandu's local days start at 18:15 UTC: the whole UTC days between are the
+        daily part; the 15-minute part keeps the partial days at both ends."""
+        p = range_params("t", _window("2026-03-01T00:00:00+05:45", "2026-03-04T00:00:00+05:45"))
+        assert p["mid_start"] == _utc("2026-02-28T18:15:00")
+        assert p["day_start"] == _utc("2026-03-01T00:00")
+        assert p["day_end"] == _utc("2026-03-03T00:00")
+        assert (p["first_day"], p["end_day"]) == (date(2026, 3, 1), date(2026, 3, 3))
+        assert p["mid_end"] == _utc("2026-03-03T18:15:00")
+
+    def test_no_whole_day_leaves_the_daily_part_empty(self) -> None:
+        """Less than a whole UTC day inside: the daily part is empty and at the interior's end,
+        so the 15-minute part is the whole interior."""
+        p = range_params("t", _window("2026-03-01T06:00:00+00:00", "2026-03-02T05:00:00+00:00"))
+        assert p["day_start"] == p["day_end"] == p["mid_end"] == _utc("2026-03-02T05:00:00")
+        assert p["first_day"] == p["end_day"]
 
     def test_tenant_and_zone_are_bound(self) -> None:
         """The tenant and zone travel as parameters, never in the SQL text."""

@@ -4,6 +4,10 @@ The rollups hold 15-minute UTC buckets, so they answer exactly the aligned inter
 [ceil15(start), floor15(end)). The unaligned head [start, ceil15(start)) and tail
 [floor15(end), end) — `timeRange` ends at *now*, RFC 3339 bounds fall anywhere — are
 read from `analytics_events`, whose sort key makes such a slice a short range read.
+
+Answers without a time series may go one level coarser: the whole UTC days inside the
+interior, [day_start, day_end), from a daily rollup, and only the rest of the interior
+from the 15-minute one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from chanalytics.query.timerange import TimeWindow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _QUARTER = timedelta(minutes=15)
+_DAY = timedelta(days=1)
 _MS = timedelta(milliseconds=1)
 
 
@@ -34,6 +39,8 @@ def range_params(tenant_id: str, window: TimeWindow) -> dict[str, Any]:
     millisecond precision, so `t >= start` and `t < end` keep their meaning).
     `mid_start`/`mid_end` bound the rollup buckets; `[start, head_end)` and
     `[tail_start, end)` are the raw slices. A window inside one bucket is all raw.
+    `[day_start, day_end)` (also as dates: `first_day`, `end_day`) are the whole UTC days
+    of the interior; empty, at `mid_end`, when it holds none.
     """
     start = _ceil(window.start, _MS)
     end = _ceil(window.end, _MS)
@@ -43,6 +50,9 @@ def range_params(tenant_id: str, window: TimeWindow) -> dict[str, Any]:
         head_end, tail_start = mid_start, mid_end
     else:
         mid_start = mid_end = head_end = tail_start = end
+    day_start, day_end = _ceil(mid_start, _DAY), _floor(mid_end, _DAY)
+    if day_start >= day_end:
+        day_start = day_end = mid_end
     return {
         "tenant": tenant_id,
         "tz": window.tz_name,
@@ -52,4 +62,8 @@ def range_params(tenant_id: str, window: TimeWindow) -> dict[str, Any]:
         "tail_start": tail_start,
         "mid_start": mid_start,
         "mid_end": mid_end,
+        "day_start": day_start,
+        "day_end": day_end,
+        "first_day": day_start.date(),
+        "end_day": day_end.date(),
     }

@@ -1,11 +1,21 @@
--- Message event counts per (template, event type).
+-- Message event counts per (template, event type): whole UTC days of the window from the
+-- daily rollup, the rest of its 15-minute interior from the 15-minute one, the unaligned
+-- edges from the raw table (templates show no time series, so days need not be local).
 SELECT template_id, event_type, sum(events) AS events
 FROM
 (
     SELECT template_id, event_type, events
+    FROM template_message_counts_1d
+    WHERE tenant_id = {tenant:String}
+      AND day >= {first_day:Date} AND day < {end_day:Date}
+      AND ({template_id:String} = '' OR template_id = {template_id:String})
+      AND ({channel:String} = '' OR channel = {channel:String})
+    UNION ALL
+    SELECT template_id, event_type, events
     FROM template_message_counts_15m
     WHERE tenant_id = {tenant:String}
-      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND ((bucket >= {mid_start:DateTime('UTC')} AND bucket < {day_start:DateTime('UTC')})
+        OR (bucket >= {day_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
     UNION ALL
