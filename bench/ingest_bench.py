@@ -154,8 +154,15 @@ def run_phase(args: argparse.Namespace, phase: str, url: str, data_dir: str) -> 
            "--data-dir", data_dir, "--batch", str(args.batch)]
     if args.uvloop:
         cmd.append("--uvloop")
+    if phase == "ingest" and args.profile:
+        # py-spy (a test dependency) samples the ingest process; flamegraph-ready stacks.
+        py_spy = str(Path(sys.executable).parent / "py-spy")
+        cmd = [py_spy, "record", "--native", "--threads", "-r", "50", "-f", "raw",
+               "-o", str(args.profile), "--", *cmd]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    # The phase prints its result last (py-spy's own lines may follow it).
+    result = [line for line in out.stdout.splitlines() if line.startswith("{")][-1]
+    return dict(json.loads(result))
 
 
 def main() -> None:
@@ -166,6 +173,8 @@ def main() -> None:
     parser.add_argument("--phase", choices=["raw", "ingest"])
     parser.add_argument("--url")
     parser.add_argument("--data-dir")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="results table to append to")
+    parser.add_argument("--profile", type=Path, help="write py-spy stacks of the ingest phase here")
     args = parser.parse_args()
     runner = asyncio.run
     if args.uvloop:
@@ -198,14 +207,14 @@ def main() -> None:
             f"{args.batch:,} | {raw['rate']:,.0f}/s | {ing['rate']:,.0f}/s | {ratio:.2f} | "
             f"{ing['peak_rss_mb']:.0f} MB | {ing['peak_anon_mb']:.0f} MB | "
             f"{'yes' if ing['rollup_matches_raw'] else 'NO'} |\n")
-    RESULTS.parent.mkdir(exist_ok=True)
-    if not RESULTS.exists():
-        RESULTS.write_text(
+    args.output.parent.mkdir(exist_ok=True)
+    if not args.output.exists():
+        args.output.write_text(
             "# Ingest benchmark (`bench/ingest_bench.py`), 2 cores\n\n"
             "| when (UTC) | events | avg size | loop | batch | raw pull+ack | ingest end-to-end "
             "| ratio | peak RSS | peak anonymous RSS | rollup = raw |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|\n")
-    with RESULTS.open("a") as f:
+    with args.output.open("a") as f:
         f.write(line)
     print(line)
     os._exit(0)

@@ -240,6 +240,7 @@ def wait_for_merges(storage: Storage, limit_s: float = 900.0) -> float:
 
 
 ROLLUPS = ["message_counts_15m", "campaign_message_counts_15m", "template_message_counts_15m",
+           "template_message_counts_1d",
            "message_keys_15m", "lifecycle_counts_15m", "enrollment_replies_15m",
            "enrollment_states", "entity_names"]
 
@@ -996,7 +997,8 @@ def main() -> None:
     print(f"  rollup parts merged in {settled:.0f} s", flush=True)
 
     tables = ["analytics_events", "message_counts_15m", "campaign_message_counts_15m",
-              "template_message_counts_15m", "message_keys_15m", "lifecycle_counts_15m",
+              "template_message_counts_15m", "template_message_counts_1d", "message_keys_15m",
+              "lifecycle_counts_15m",
               "enrollment_replies_15m", "enrollment_states", "entity_names"]
     stats = storage.query_sync(
         "SELECT table, count(), sum(rows) FROM system.parts WHERE active AND "
