@@ -13,7 +13,7 @@ import pytest
 from chanalytics.query.bounds import range_params
 from chanalytics.query.buckets import BucketGrid, LocalBuckets
 from chanalytics.query.rates import mean_percent, percent
-from chanalytics.query.request import utc_text
+from chanalytics.query.request import QueryRequest, utc_text
 from chanalytics.query.statements import statement
 from chanalytics.query.timerange import Granularity, TimeWindow
 
@@ -95,6 +95,17 @@ class TestRangeParams:
         assert p["day_start"] == p["day_end"] == p["mid_end"] == _utc("2026-03-02T05:00:00")
         assert p["first_day"] == p["end_day"]
 
+    @pytest.mark.parametrize(("start", "end", "edges"), [
+        ("2026-03-01T00:00:00+00:00", "2026-03-02T00:00:00+00:00", False),
+        ("2026-03-01T00:00:00+05:45", "2026-03-02T00:00:00+05:45", False),
+        ("2026-03-01T00:07:00+00:00", "2026-03-02T00:00:00+00:00", True),
+        ("2026-03-01T00:00:00+00:00", "2026-03-01T10:00:00.5+00:00", True),
+        ("2026-03-01T00:01:00+00:00", "2026-03-01T00:14:00+00:00", True),
+    ])
+    def test_raw_edges_only_off_the_grid(self, start: str, end: str, edges: bool) -> None:
+        request = QueryRequest(tenant_id="t", window=_window(start, end))
+        assert request.raw_edges is edges
+
     def test_tenant_and_zone_are_bound(self) -> None:
         """The tenant and zone travel as parameters, never in the SQL text."""
         window = TimeWindow(start=_utc("2026-03-01T00:00:00"), end=_utc("2026-03-02T00:00:00"),
@@ -134,6 +145,18 @@ class TestStatements:
         except ValueError:
             return True
         return False
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_raw_edge_branch_can_be_left_out(self, name: str) -> None:
+        """Without raw edges a statement reads no raw table and still parses as one query
+        (balanced parentheses, its rollup branches intact); with them it is the file."""
+        buckets = BUCKET_VARIANTS[0] if self._bucketed(name) else None
+        full = statement(name, buckets)
+        lean = statement(name, buckets, raw_edges=False)
+        assert "<raw-edges>" in full or full == lean
+        assert "analytics_events" not in lean and "raw-edges" not in lean
+        assert lean.count("(") == lean.count(")")
+        assert "{tenant:String}" in lean
 
     def test_granularity_is_required_exactly_where_a_series_is_grouped(self) -> None:
         """A statement with a local bucket needs buckets; one without refuses them."""

@@ -65,10 +65,11 @@ class CampaignsQuery:
     async def run(self, request: QueryRequest) -> CampaignsData:
         buckets = local_buckets(request.window, request.granularity)
         params = request.params(campaign_id=request.entity_id or "", **buckets.params())
+        raw = request.raw_edges
         count_rows, key_rows, recipient_rows = await asyncio.gather(
-            self.storage.query(statement("campaign_counts", buckets), params),
-            self.storage.query(statement("campaign_keys", buckets), params),
-            self.storage.query(statement("campaign_recipients"), params),
+            self.storage.query(statement("campaign_counts", buckets, raw_edges=raw), params),
+            self.storage.query(statement("campaign_keys", buckets, raw_edges=raw), params),
+            self.storage.query(statement("campaign_recipients", raw_edges=raw), params),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)

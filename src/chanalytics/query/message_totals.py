@@ -38,10 +38,11 @@ async def message_totals(
     """
     params = request.params(**buckets.params())
     # One pass over the keys either way: a third grouping set costs less than a statement.
-    keys_sql = statement("message_keys", buckets) if distinct_series else statement(
-        "message_total_keys")
+    raw = request.raw_edges
+    keys_sql = (statement("message_keys", buckets, raw_edges=raw) if distinct_series
+                else statement("message_total_keys", raw_edges=raw))
     counts, keys = await asyncio.gather(
-        storage.query(statement("message_counts", buckets), params),
+        storage.query(statement("message_counts", buckets, raw_edges=raw), params),
         storage.query(keys_sql, params),
     )
     totals = MessageTotals()

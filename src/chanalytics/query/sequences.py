@@ -54,9 +54,10 @@ class SequencesQuery:
 
     async def run(self, request: QueryRequest) -> SequencesData:
         params = request.params(sequence_id=request.entity_id or "")
+        raw = request.raw_edges
         count_rows, reply_rows, active_rows = await asyncio.gather(
-            self.storage.query(statement("sequence_counts"), params),
-            self.storage.query(statement("sequence_replies"), params),
+            self.storage.query(statement("sequence_counts", raw_edges=raw), params),
+            self.storage.query(statement("sequence_replies", raw_edges=raw), params),
             self.storage.query(statement("sequence_active"), params),
         )
         per_sequence: defaultdict[str, Counter[str]] = defaultdict(Counter)

@@ -40,9 +40,10 @@ class TemplatesQuery:
 
     async def run(self, request: QueryRequest) -> TemplatesData:
         params = request.params(template_id=request.entity_id or "")
+        raw = request.raw_edges
         count_rows, key_rows = await asyncio.gather(
-            self.storage.query(statement("template_counts"), params),
-            self.storage.query(statement("template_keys"), params),
+            self.storage.query(statement("template_counts", raw_edges=raw), params),
+            self.storage.query(statement("template_keys", raw_edges=raw), params),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for template_id, event_type, n in count_rows:

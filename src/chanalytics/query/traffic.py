@@ -46,7 +46,8 @@ class TrafficQuery:
     async def run(self, request: QueryRequest) -> TrafficData:
         local = local_buckets(request.window, request.granularity)
         rows = await self.storage.query(
-            statement("traffic", local), request.params(**local.params()))
+            statement("traffic", local, raw_edges=request.raw_edges),
+            request.params(**local.params()))
         hours = [0] * 24
         weekdays = [0] * 7
         buckets: dict[int, int] = {}

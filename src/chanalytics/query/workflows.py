@@ -72,7 +72,7 @@ class WorkflowsQuery:
     async def run(self, request: QueryRequest) -> WorkflowsData:
         buckets = local_buckets(request.window, request.granularity)
         rows = await self.storage.query(
-            statement("workflow_counts", buckets),
+            statement("workflow_counts", buckets, raw_edges=request.raw_edges),
             request.params(workflow_id=request.entity_id or "", **buckets.params()),
         )
         per_workflow: defaultdict[str, Counter[str]] = defaultdict(Counter)

@@ -21,6 +21,7 @@ FROM
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND event_type IN ('campaign_started', 'campaign_completed')
       AND ({campaign_id:String} = '' OR parent_id = {campaign_id:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, campaign_id, event_type, toUInt64(1) AS events
     FROM analytics_events
@@ -34,6 +35,7 @@ FROM
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND (entity_type = 'campaign'
            OR (entity_type = 'message' AND ({channel:String} = '' OR channel = {channel:String})))
+    -- </raw-edges>
 )
 GROUP BY GROUPING SETS ((campaign_id, event_type), (local_bucket, event_type))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.

@@ -17,6 +17,7 @@ FROM
       AND campaign_id != ''
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT
         toStartOfFifteenMinutes(occurred_at) AS bucket,
@@ -31,6 +32,7 @@ FROM
       AND campaign_id != ''
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )
 GROUP BY GROUPING SETS ((campaign_id, metric), (local_bucket, metric))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.

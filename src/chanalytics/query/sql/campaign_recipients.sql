@@ -10,6 +10,7 @@ FROM
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT reinterpretAsUInt128(sipHash128(contact_id)) AS key
     FROM analytics_events
@@ -21,4 +22,5 @@ FROM
       AND contact_id != ''
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )

@@ -14,6 +14,7 @@ FROM
     WHERE tenant_id = {tenant:String}
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, channel, event_type, toUInt64(1) AS events
     FROM analytics_events
@@ -25,6 +26,7 @@ FROM
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND entity_type = 'message'
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )
 GROUP BY GROUPING SETS ((channel, event_type), (local_bucket, event_type))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.

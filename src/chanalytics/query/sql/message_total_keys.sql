@@ -17,6 +17,7 @@ FROM
       AND metric IN ('opened', 'clicked')
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT
         channel,
@@ -28,6 +29,7 @@ FROM
       AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )
 GROUP BY GROUPING SETS ((channel, metric), (metric))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.

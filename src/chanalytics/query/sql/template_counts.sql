@@ -18,6 +18,7 @@ FROM
         OR (bucket >= {day_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT template_id, event_type, toUInt64(1) AS events
     FROM analytics_events
@@ -31,5 +32,6 @@ FROM
       AND template_id != ''
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )
 GROUP BY template_id, event_type

@@ -10,6 +10,7 @@ FROM
       AND template_id != ''
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT
         template_id,
@@ -23,5 +24,6 @@ FROM
       AND template_id != ''
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )
 GROUP BY template_id, metric

@@ -15,6 +15,7 @@ FROM
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND event_type = 'message_sent'
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, toUInt64(1) AS events
     FROM analytics_events
@@ -24,6 +25,7 @@ FROM
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND entity_type = 'message'
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
 )
 GROUP BY GROUPING SETS ((hour), (weekday), (local_bucket))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.

@@ -15,6 +15,7 @@ FROM
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
       AND event_type IN ('workflow_run_started', 'workflow_run_completed', 'workflow_run_goal_reached')
       AND ({workflow_id:String} = '' OR parent_id = {workflow_id:String})
+    -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, workflow_id, event_type, status,
            toUInt64(1) AS events
@@ -24,6 +25,7 @@ FROM
       AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
         OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
       AND ({workflow_id:String} = '' OR workflow_id = {workflow_id:String})
+    -- </raw-edges>
 )
 GROUP BY GROUPING SETS ((workflow_id, event_type, status), (local_bucket, event_type, status))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
