@@ -54,10 +54,11 @@ def schema_dir() -> Path:
 
 
 # chDB's allocator (jemalloc, configured by JE_MALLOC_CONF when the library loads) keeps
-# freed pages for 10 s per arena by default: ~100 MB of resident memory while ingest
-# drains a backlog. Two arenas returning dirty pages after 1 s and muzzy ones at once
-# hold peak anonymous memory near 300 MB with no loss of throughput (bench/results/
-# ingest.md). An operator's own JE_MALLOC_CONF wins.
+# freed pages around per arena: ~100 MB of resident memory while ingest drains a
+# backlog. Two arenas returning dirty pages after 1 s and muzzy ones at once held peak
+# anonymous memory at 296-339 MB instead of 332-368 MB in 1M-event runs, with no loss of
+# throughput beyond run-to-run noise (bench/results/ingest.md). An operator's own
+# JE_MALLOC_CONF wins.
 EMBEDDED_ALLOCATOR = "narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0"
 
 

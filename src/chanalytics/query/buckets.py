@@ -4,9 +4,9 @@ Most windows tile into buckets of one fixed length: hours in every zone whose of
 whole number of hours or a constant :30/:45 off it, days and weeks wherever no DST change
 falls inside the window. Then a bucket is plain arithmetic on the UTC epoch — `phase`
 seconds past a multiple of `step` — which ClickHouse evaluates far faster than converting
-every rollup row to local time (the 90-day hour series of the largest benchmark tenant:
-179 ms with `BUCKET_SQL`'s local-clock search, a few ms with the grid). Windows that a
-DST change (or a zone's odd history) breaks out of that rhythm keep `BUCKET_SQL`.
+every rollup row to local time (message counts of the largest bench tenant's 30-day hour
+series: 28 ms with `BUCKET_SQL`'s local-clock search, 16 ms with the grid). Windows that
+a DST change (or a zone's odd history) breaks out of that rhythm keep `BUCKET_SQL`.
 """
 
 from __future__ import annotations
