@@ -240,9 +240,8 @@ def wait_for_merges(storage: Storage, limit_s: float = 900.0) -> float:
 
 
 ROLLUPS = ["message_counts_15m", "campaign_message_counts_15m", "template_message_counts_15m",
-           "template_message_counts_1d",
-           "message_keys_15m", "lifecycle_counts_15m", "enrollment_replies_15m",
-           "enrollment_states", "entity_names"]
+           "template_message_counts_1d", "message_keys_15m", "lifecycle_counts_15m",
+           "enrollment_replies_15m", "enrollment_states", "entity_names"]
 
 
 def settle_rollups(storage: Storage) -> float:
@@ -996,10 +995,7 @@ def main() -> None:
     meta_path.write_text(json.dumps(meta))
     print(f"  rollup parts merged in {settled:.0f} s", flush=True)
 
-    tables = ["analytics_events", "message_counts_15m", "campaign_message_counts_15m",
-              "template_message_counts_15m", "template_message_counts_1d", "message_keys_15m",
-              "lifecycle_counts_15m",
-              "enrollment_replies_15m", "enrollment_states", "entity_names"]
+    tables = ["analytics_events", *ROLLUPS]
     stats = storage.query_sync(
         "SELECT table, count(), sum(rows) FROM system.parts WHERE active AND "
         "database = currentDatabase() AND table IN {t:Array(String)} GROUP BY table",
