@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.bounds import range_params
+from chanalytics.query.bounds import has_raw_edges, range_params
 from chanalytics.query.buckets import BucketGrid, LocalBuckets
 from chanalytics.query.rates import mean_percent, percent
-from chanalytics.query.request import QueryRequest, utc_text
+from chanalytics.query.request import utc_text
 from chanalytics.query.statements import statement
 from chanalytics.query.timerange import Granularity, TimeWindow
 
@@ -103,8 +103,7 @@ class TestRangeParams:
         ("2026-03-01T00:01:00+00:00", "2026-03-01T00:14:00+00:00", True),
     ])
     def test_raw_edges_only_off_the_grid(self, start: str, end: str, edges: bool) -> None:
-        request = QueryRequest(tenant_id="t", window=_window(start, end))
-        assert request.raw_edges is edges
+        assert has_raw_edges(range_params("t", _window(start, end))) is edges
 
     def test_tenant_and_zone_are_bound(self) -> None:
         """The tenant and zone travel as parameters, never in the SQL text."""

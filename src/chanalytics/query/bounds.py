@@ -12,6 +12,7 @@ from the 15-minute one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,3 +68,8 @@ def range_params(tenant_id: str, window: TimeWindow) -> dict[str, Any]:
         "first_day": day_start.date(),
         "end_day": day_end.date(),
     }
+
+
+def has_raw_edges(params: Mapping[str, Any]) -> bool:
+    """Whether the window of `range_params` has an edge off the 15-minute grid (a raw slice)."""
+    return bool(params["start"] < params["head_end"] or params["tail_start"] < params["end"])

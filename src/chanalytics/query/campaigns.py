@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 
 import msgspec
 
+from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
@@ -65,7 +66,7 @@ class CampaignsQuery:
     async def run(self, request: QueryRequest) -> CampaignsData:
         buckets = local_buckets(request.window, request.granularity)
         params = request.params(campaign_id=request.entity_id or "", **buckets.params())
-        raw = request.raw_edges
+        raw = has_raw_edges(params)
         count_rows, key_rows, recipient_rows = await asyncio.gather(
             self.storage.query(statement("campaign_counts", buckets, raw_edges=raw), params),
             self.storage.query(statement("campaign_keys", buckets, raw_edges=raw), params),

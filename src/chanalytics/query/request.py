@@ -22,12 +22,6 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     limit: int = 10
     min_usage: int = 100
 
-    @property
-    def raw_edges(self) -> bool:
-        """Whether the window has an edge off the 15-minute grid, read from the raw table."""
-        p = range_params(self.tenant_id, self.window)
-        return bool(p["start"] < p["head_end"] or p["tail_start"] < p["end"])
-
     def params(self, **extra: Any) -> dict[str, Any]:
         """The bound parameters of the window and tenant, an empty string for absent filters."""
         return {

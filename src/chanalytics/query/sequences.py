@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 import msgspec
 
+from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange
@@ -54,7 +55,7 @@ class SequencesQuery:
 
     async def run(self, request: QueryRequest) -> SequencesData:
         params = request.params(sequence_id=request.entity_id or "")
-        raw = request.raw_edges
+        raw = has_raw_edges(params)
         count_rows, reply_rows, active_rows = await asyncio.gather(
             self.storage.query(statement("sequence_counts", raw_edges=raw), params),
             self.storage.query(statement("sequence_replies", raw_edges=raw), params),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
 from chanalytics.query.statements import statement
@@ -45,9 +46,9 @@ class TrafficQuery:
 
     async def run(self, request: QueryRequest) -> TrafficData:
         local = local_buckets(request.window, request.granularity)
+        params = request.params(**local.params())
         rows = await self.storage.query(
-            statement("traffic", local, raw_edges=request.raw_edges),
-            request.params(**local.params()))
+            statement("traffic", local, raw_edges=has_raw_edges(params)), params)
         hours = [0] * 24
         weekdays = [0] * 7
         buckets: dict[int, int] = {}
