@@ -18,13 +18,7 @@ from types import MappingProxyType
 
 import msgspec
 
-from chanalytics.query.timerange import (
-    BUCKET_SQL,
-    Granularity,
-    TimeWindow,
-    bucket_starts,
-    next_bucket_start,
-)
+from chanalytics.query.timerange import BUCKET_SQL, Granularity, TimeWindow, bucket_bounds
 
 # Epoch seconds of the grid bucket holding `bucket`; the step and phase are bound values.
 GRID_BUCKET_SQL = (
@@ -65,9 +59,8 @@ class LocalBuckets(msgspec.Struct, frozen=True):
 
 def local_buckets(window: TimeWindow, granularity: Granularity) -> LocalBuckets:
     """The window's buckets at `granularity`, with their grid when they form one."""
-    starts = bucket_starts(window, granularity)
-    bounds = [*starts, next_bucket_start(starts[-1], window.tz, granularity)] if starts else []
-    return LocalBuckets(granularity, starts, bucket_grid(bounds, granularity))
+    bounds = bucket_bounds(window, granularity)
+    return LocalBuckets(granularity, bounds[:-1], bucket_grid(bounds, granularity))
 
 
 def bucket_grid(bounds: list[datetime], granularity: Granularity) -> BucketGrid | None:

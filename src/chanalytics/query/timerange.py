@@ -228,17 +228,23 @@ def bucket_of(instant: datetime, tz: ZoneInfo, granularity: Granularity) -> date
 
 def bucket_starts(window: TimeWindow, granularity: Granularity) -> list[datetime]:
     """Starts of the buckets from the one holding start to the one holding end - 1µs."""
+    return bucket_bounds(window, granularity)[:-1]
+
+
+def bucket_bounds(window: TimeWindow, granularity: Granularity) -> list[datetime]:
+    """`bucket_starts`, followed by the end of the last bucket (the next one's start)."""
     if window.end - window.start > _LONGEST_BUCKET[granularity] * MAX_BUCKETS:
         raise _too_many_buckets()
     last = window.end - _TICK
-    starts: list[datetime] = []
+    bounds: list[datetime] = []
     start = bucket_of(window.start, window.tz, granularity)
     while start <= last:
-        if len(starts) == MAX_BUCKETS:
+        if len(bounds) == MAX_BUCKETS:
             raise _too_many_buckets()
-        starts.append(start)
-        start = next_bucket_start(start, window.tz, granularity)
-    return starts
+        bounds.append(start)
+        start = _next_start(start, window.tz, granularity)
+    bounds.append(start)
+    return bounds
 
 
 def _too_many_buckets() -> BadParameter:
@@ -249,8 +255,7 @@ def _too_many_buckets() -> BadParameter:
     )
 
 
-def next_bucket_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
-    """The start of the bucket after the one starting at `start`."""
+def _next_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
     if granularity == Granularity.HOUR:
         return _next_hour_start(start, tz)
     day = start.astimezone(tz).date()
