@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.bounds import has_raw_edges, range_params
+from chanalytics.query.bounds import has_partial_days, has_raw_edges, range_params
 from chanalytics.query.buckets import BucketGrid, LocalBuckets
 from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import utc_text
-from chanalytics.query.statements import statement
+from chanalytics.query.statements import branches, statement
 from chanalytics.query.timerange import Granularity, TimeWindow
 
 # Every fragment a statement can be given: each granularity's local-clock SQL and the grid.
@@ -105,6 +105,17 @@ class TestRangeParams:
     def test_raw_edges_only_off_the_grid(self, start: str, end: str, edges: bool) -> None:
         assert has_raw_edges(range_params("t", _window(start, end))) is edges
 
+    @pytest.mark.parametrize(("start", "end", "partial"), [
+        ("2026-03-01T00:00:00+00:00", "2026-03-03T00:00:00+00:00", False),
+        ("2026-03-01T00:00:00+01:00", "2026-03-03T00:00:00+01:00", True),
+        ("2026-03-01T00:07:00+00:00", "2026-03-02T00:00:00+00:00", True),
+        ("2026-03-01T00:00:00+00:00", "2026-03-02T00:14:00+00:00", False),
+        ("2026-03-01T01:00:00+00:00", "2026-03-01T05:00:00+00:00", True),
+    ])
+    def test_partial_days_only_off_the_day_grid(self, start: str, end: str, partial: bool) -> None:
+        """The 15-minute interior reaches past its whole UTC days (raw edges aside)."""
+        assert has_partial_days(range_params("t", _window(start, end))) is partial
+
     def test_tenant_and_zone_are_bound(self) -> None:
         """The tenant and zone travel as parameters, never in the SQL text."""
         window = TimeWindow(start=_utc("2026-03-01T00:00:00"), end=_utc("2026-03-02T00:00:00"),
@@ -146,16 +157,33 @@ class TestStatements:
         return False
 
     @pytest.mark.parametrize("name", NAMES)
-    def test_raw_edge_branch_can_be_left_out(self, name: str) -> None:
-        """Without raw edges a statement reads no raw table and still parses as one query
-        (balanced parentheses, its rollup branches intact); with them it is the file."""
+    def test_optional_branches_can_be_left_out(self, name: str) -> None:
+        """A window on the grid of whole UTC days, without a campaign filter, leaves every
+        optional branch out: no raw table read, and the statement still parses as one query
+        (balanced parentheses, its rollup branches intact). Without parameters it is the file."""
         buckets = BUCKET_VARIANTS[0] if self._bucketed(name) else None
         full = statement(name, buckets)
-        lean = statement(name, buckets, raw_edges=False)
-        assert "<raw-edges>" in full or full == lean
-        assert "analytics_events" not in lean and "raw-edges" not in lean
+        params = {**range_params("t", _window("2026-03-01T00:00:00+00:00",
+                                              "2026-03-03T00:00:00+00:00")), "campaign_id": ""}
+        lean = statement(name, buckets, params)
+        assert branches(name) or full == lean
+        assert "analytics_events" not in lean and "-- <" not in lean
         assert lean.count("(") == lean.count(")")
         assert "{tenant:String}" in lean
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_every_marked_branch_is_known(self, name: str) -> None:
+        """Each `-- <branch>` marker in a file names a branch the code decides on."""
+        marked = set(re.findall(r"-- <([a-z-]+)>", statement(name, BUCKET_VARIANTS[0]
+                                                             if self._bucketed(name) else None)))
+        assert marked == set(branches(name))
+
+    def test_campaign_filter_keeps_its_series_branch(self) -> None:
+        params = {**range_params("t", _window("2026-03-01T00:00:00+00:00",
+                                              "2026-03-03T00:00:00+00:00")), "campaign_id": "c1"}
+        sql = statement("campaign_counts", BUCKET_VARIANTS[0], params)
+        assert "campaign_id = {campaign_id:String}\n      AND event_type IN" in sql
+        assert "<partial-days>" not in sql and "analytics_events" not in sql
 
     def test_granularity_is_required_exactly_where_a_series_is_grouped(self) -> None:
         """A statement with a local bucket needs buckets; one without refuses them."""

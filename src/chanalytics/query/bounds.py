@@ -73,3 +73,8 @@ def range_params(tenant_id: str, window: TimeWindow) -> dict[str, Any]:
 def has_raw_edges(params: Mapping[str, Any]) -> bool:
     """Whether the window of `range_params` has an edge off the 15-minute grid (a raw slice)."""
     return bool(params["start"] < params["head_end"] or params["tail_start"] < params["end"])
+
+
+def has_partial_days(params: Mapping[str, Any]) -> bool:
+    """Whether the 15-minute interior of `range_params` reaches outside its whole UTC days."""
+    return bool(params["mid_start"] < params["day_start"] or params["day_end"] < params["mid_end"])

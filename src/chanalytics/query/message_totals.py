@@ -6,7 +6,6 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.statements import statement
@@ -39,11 +38,10 @@ async def message_totals(
     """
     params = request.params(**buckets.params())
     # One pass over the keys either way: a third grouping set costs less than a statement.
-    raw = has_raw_edges(params)
-    keys_sql = (statement("message_keys", buckets, raw_edges=raw) if distinct_series
-                else statement("message_total_keys", raw_edges=raw))
+    keys_sql = (statement("message_keys", buckets, params) if distinct_series
+                else statement("message_total_keys", params=params))
     counts, keys = await asyncio.gather(
-        storage.query(statement("message_counts", buckets, raw_edges=raw), params),
+        storage.query(statement("message_counts", buckets, params), params),
         storage.query(keys_sql, params),
     )
     totals = MessageTotals()

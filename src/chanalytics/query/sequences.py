@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 
 import msgspec
 
-from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange
@@ -55,10 +54,9 @@ class SequencesQuery:
 
     async def run(self, request: QueryRequest) -> SequencesData:
         params = request.params(sequence_id=request.entity_id or "")
-        raw = has_raw_edges(params)
         count_rows, reply_rows, active_rows = await asyncio.gather(
-            self.storage.query(statement("sequence_counts", raw_edges=raw), params),
-            self.storage.query(statement("sequence_replies", raw_edges=raw), params),
+            self.storage.query(statement("sequence_counts", params=params), params),
+            self.storage.query(statement("sequence_replies", params=params), params),
             self.storage.query(statement("sequence_active"), params),
         )
         per_sequence: defaultdict[str, Counter[str]] = defaultdict(Counter)

@@ -1,23 +1,39 @@
 """The SQL of the query services: `.sql` files beside this module, loaded by name.
 
 Values are always bound server-side (`{name:Type}`). Two things are chosen in code, both
-constant text picked by the window's shape, never request text: the local-bucket
-expression of a time series (`LocalBuckets.sql`), put where a file says
-`__LOCAL_BUCKET__`; and whether the branch reading the window's unaligned edges from the
-raw table (between `-- <raw-edges>` and `-- </raw-edges>`) stays in. With no such edge
-the branch reads nothing, yet costs ~3 ms per statement to plan and run.
+constant text picked by the request's shape, never request text:
+
+- the local-bucket expression of a time series (`LocalBuckets.sql`), put where a file
+  says `__LOCAL_BUCKET__`;
+- which optional branches stay in. A branch is marked `-- <name>` … `-- </name>` and is
+  left out when the bound parameters say it has nothing to read (`BRANCHES`). An empty
+  branch still costs ~3 ms per statement to plan and run: a MergeTree read through chDB
+  has that fixed cost whatever it finds.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Mapping
 from importlib import resources
+from types import MappingProxyType
+from typing import Any
 
+from chanalytics.query.bounds import has_partial_days, has_raw_edges
 from chanalytics.query.buckets import LocalBuckets
 
 LOCAL_BUCKET = "__LOCAL_BUCKET__"
-_RAW_EDGES = re.compile(r"\n[ \t]*-- <raw-edges>.*?-- </raw-edges>", re.DOTALL)
+
+# Branch name -> whether the request's bound parameters give it anything to read.
+BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
+    # the window's unaligned head and tail, from the raw table
+    "raw-edges": has_raw_edges,
+    # the 15-minute interior outside the whole UTC days that a daily rollup answers
+    "partial-days": has_partial_days,
+    # the series of the one campaign `campaign_id` asks for
+    "one-campaign": lambda params: bool(params["campaign_id"]),
+})
 
 
 @functools.cache
@@ -26,19 +42,39 @@ def _text(name: str) -> str:
 
 
 @functools.cache
-def _shaped(name: str, fragment: str, raw_edges: bool) -> str:
+def _branch(name: str) -> re.Pattern[str]:
+    return re.compile(rf"\n[ \t]*-- <{name}>.*?-- </{name}>", re.DOTALL)
+
+
+@functools.cache
+def _shaped(name: str, fragment: str, left_out: frozenset[str]) -> str:
     text = _text(name).replace(LOCAL_BUCKET, fragment)
-    return text if raw_edges else _RAW_EDGES.sub("", text)
+    for branch in sorted(left_out):
+        text = _branch(branch).sub("", text)
+    return text
 
 
-def statement(name: str, buckets: LocalBuckets | None = None, *, raw_edges: bool = True) -> str:
+def branches(name: str) -> frozenset[str]:
+    """The optional branches `query/sql/<name>.sql` marks."""
+    text = _text(name)
+    return frozenset(b for b in BRANCHES if f"-- <{b}>" in text)
+
+
+def statement(
+    name: str, buckets: LocalBuckets | None = None, params: Mapping[str, Any] | None = None
+) -> str:
     """The SQL of `query/sql/<name>.sql`, grouping by `buckets` if it has a local bucket,
-    without its raw-edge branch unless `raw_edges`."""
+    without the optional branches that `params` leave nothing to read (all of them kept
+    when `params` is None)."""
     text = _text(name)
     if LOCAL_BUCKET in text:
         if buckets is None:
             raise ValueError(f"{name}.sql groups by local bucket: buckets are required")
-        return _shaped(name, buckets.sql, raw_edges)
-    if buckets is not None:
+        fragment = buckets.sql
+    elif buckets is not None:
         raise ValueError(f"{name}.sql has no local bucket")
-    return _shaped(name, "", raw_edges)
+    else:
+        fragment = ""
+    left_out = frozenset() if params is None else frozenset(
+        b for b in branches(name) if not BRANCHES[b](params))
+    return _shaped(name, fragment, left_out)

@@ -8,7 +8,6 @@ from fractions import Fraction
 
 import msgspec
 
-from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange
@@ -41,10 +40,9 @@ class TemplatesQuery:
 
     async def run(self, request: QueryRequest) -> TemplatesData:
         params = request.params(template_id=request.entity_id or "")
-        raw = has_raw_edges(params)
         count_rows, key_rows = await asyncio.gather(
-            self.storage.query(statement("template_counts", raw_edges=raw), params),
-            self.storage.query(statement("template_keys", raw_edges=raw), params),
+            self.storage.query(statement("template_counts", params=params), params),
+            self.storage.query(statement("template_keys", params=params), params),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for template_id, event_type, n in count_rows:

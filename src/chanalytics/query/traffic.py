@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import msgspec
 
-from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
 from chanalytics.query.statements import statement
@@ -48,7 +47,7 @@ class TrafficQuery:
         local = local_buckets(request.window, request.granularity)
         params = request.params(**local.params())
         rows = await self.storage.query(
-            statement("traffic", local, raw_edges=has_raw_edges(params)), params)
+            statement("traffic", local, params), params)
         hours = [0] * 24
         weekdays = [0] * 7
         buckets: dict[int, int] = {}

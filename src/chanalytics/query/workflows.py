@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 
 import msgspec
 
-from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent
@@ -74,7 +73,7 @@ class WorkflowsQuery:
         buckets = local_buckets(request.window, request.granularity)
         params = request.params(workflow_id=request.entity_id or "", **buckets.params())
         rows = await self.storage.query(
-            statement("workflow_counts", buckets, raw_edges=has_raw_edges(params)), params)
+            statement("workflow_counts", buckets, params), params)
         per_workflow: defaultdict[str, Counter[str]] = defaultdict(Counter)
         per_bucket: defaultdict[int, Counter[str]] = defaultdict(Counter)
         for grouping_set, workflow_id, bucket, event_type, status, n in rows:

@@ -10,6 +10,7 @@ FROM
       AND day >= {first_day:Date} AND day < {end_day:Date}
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <partial-days> (left out when the interior is whole UTC days)
     UNION ALL
     SELECT template_id, event_type, events
     FROM template_message_counts_15m
@@ -18,6 +19,7 @@ FROM
         OR (bucket >= {day_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
       AND ({template_id:String} = '' OR template_id = {template_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- </partial-days>
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT template_id, event_type, toUInt64(1) AS events
