@@ -40,7 +40,8 @@ class TestMigrations:
         names = {name for name, _ in _schema(storage)}
         assert {"analytics_events", "event_ids", "message_counts_15m", "message_keys_15m",
                 "campaign_message_counts_15m", "template_message_counts_15m",
-                "template_message_counts_1d",
+                "template_message_counts_1d", "campaign_message_counts_1d",
+                "campaign_message_series_15m",
                 "lifecycle_counts_15m", "enrollment_replies_15m", "enrollment_states",
                 "entity_names"} <= names
 
@@ -61,12 +62,12 @@ class TestMigrations:
 
 
 class TestBackfill:
-    def test_upgrade_fills_the_daily_template_rollup_once(
+    def test_upgrade_fills_the_newer_rollups_once(
         self, clickhouse_dsn: str, tmp_path: Path
     ) -> None:
-        """An install made before `template_message_counts_1d` gets its history from the
-        15-minute rollup on upgrade; events after it arrive through the view; a second
-        migrate inserts nothing."""
+        """An install made before the daily template and campaign rollups and the campaign
+        series rollup gets their history from the 15-minute rollups on upgrade; events after
+        it arrive through the views; a second migrate inserts nothing."""
         store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
         store.connect()
         try:
@@ -81,7 +82,8 @@ class TestBackfill:
                 rows = [AnalyticsRow(id=f"e{first + i}", tenant_id=f"t{i % 2}",
                                      event_type=("message_sent", "message_delivered")[i % 2],
                                      entity_type="message", entity_id=f"m{i}",
-                                     channel="email", template_id=f"tpl{i % 3}",
+                                     channel=("email", "sms")[i % 4 // 2],
+                                     template_id=f"tpl{i % 3}", campaign_id=f"c{i % 5}",
                                      occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
                         for i in range(40)]
                 store.insert_json_sync("analytics_events", COLUMNS,
@@ -92,13 +94,24 @@ class TestBackfill:
             store.migrate(raw_ttl_days=3650)
             insert(200, 21)
             store.migrate(raw_ttl_days=3650)
-            by_day = ("SELECT tenant_id, toDate(bucket) AS d, template_id, event_type, "
-                      "sum(events) FROM template_message_counts_15m GROUP BY ALL ORDER BY ALL")
-            daily = ("SELECT tenant_id, day, template_id, event_type, sum(events) "
-                     "FROM template_message_counts_1d GROUP BY ALL ORDER BY ALL")
-            assert store.query_sync(daily) == store.query_sync(by_day)
-            assert store.query_sync("SELECT sum(events) FROM template_message_counts_1d") == [
-                (120,)]
+            same = {
+                "template_message_counts_1d": (
+                    "SELECT tenant_id, day, template_id, event_type, sum(events)",
+                    "SELECT tenant_id, toDate(bucket) AS d, template_id, event_type, sum(events) "
+                    "FROM template_message_counts_15m"),
+                "campaign_message_counts_1d": (
+                    "SELECT tenant_id, day, campaign_id, channel, event_type, sum(events)",
+                    "SELECT tenant_id, toDate(bucket) AS d, campaign_id, channel, event_type, "
+                    "sum(events) FROM campaign_message_counts_15m"),
+                "campaign_message_series_15m": (
+                    "SELECT tenant_id, bucket, channel, event_type, sum(events)",
+                    "SELECT tenant_id, bucket, channel, event_type, sum(events) "
+                    "FROM campaign_message_counts_15m"),
+            }
+            for table, (select, source) in same.items():
+                derived = store.query_sync(f"{select} FROM {table} GROUP BY ALL ORDER BY ALL")
+                assert derived == store.query_sync(f"{source} GROUP BY ALL ORDER BY ALL"), table
+                assert store.query_sync(f"SELECT sum(events) FROM {table}") == [(120,)], table
         finally:
             store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
             store.close()

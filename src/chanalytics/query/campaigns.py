@@ -11,7 +11,6 @@ from collections import Counter, defaultdict
 
 import msgspec
 
-from chanalytics.query.bounds import has_raw_edges
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
@@ -19,7 +18,7 @@ from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
-# grouping(campaign_id, local_bucket): 1 marks a column aggregated away.
+# The grouping_set codes of campaign_counts.sql: per campaign, per local bucket.
 _BY_CAMPAIGN, _BY_BUCKET = 0b01, 0b10
 
 
@@ -66,11 +65,10 @@ class CampaignsQuery:
     async def run(self, request: QueryRequest) -> CampaignsData:
         buckets = local_buckets(request.window, request.granularity)
         params = request.params(campaign_id=request.entity_id or "", **buckets.params())
-        raw = has_raw_edges(params)
         count_rows, key_rows, recipient_rows = await asyncio.gather(
-            self.storage.query(statement("campaign_counts", buckets, raw_edges=raw), params),
-            self.storage.query(statement("campaign_keys", buckets, raw_edges=raw), params),
-            self.storage.query(statement("campaign_recipients", raw_edges=raw), params),
+            self.storage.query(statement("campaign_counts", buckets, params), params),
+            self.storage.query(statement("campaign_keys", buckets, params), params),
+            self.storage.query(statement("campaign_recipients", params=params), params),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)

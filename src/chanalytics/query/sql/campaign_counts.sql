@@ -1,21 +1,35 @@
--- Campaign message counts and campaign lifecycle counts per (campaign, event type), and
--- per (local bucket, event type). `channel` filters campaign messages only.
+-- Campaign message and lifecycle counts per (campaign, event type) over the range, and
+-- campaign messages sent / delivered per (local bucket, event type). `channel` filters
+-- campaign messages only.
+--
+-- Totals: whole UTC days from the daily rollup, the rest of the 15-minute interior from
+-- the 15-minute one, lifecycle events from theirs, the unaligned edges from the raw table.
 SELECT
-    grouping(campaign_id, local_bucket) AS grouping_set,
+    1 AS grouping_set,  -- grouping(campaign_id, local_bucket): the bucket aggregated away
     campaign_id,
-    __LOCAL_BUCKET__ AS local_bucket,
+    0 AS local_bucket,
     event_type,
     sum(events) AS events
 FROM
 (
-    SELECT bucket, campaign_id, event_type, events
-    FROM campaign_message_counts_15m
+    SELECT campaign_id, event_type, events
+    FROM campaign_message_counts_1d
     WHERE tenant_id = {tenant:String}
-      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND day >= {first_day:Date} AND day < {end_day:Date}
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
       AND ({channel:String} = '' OR channel = {channel:String})
+    -- <partial-days> (left out when the interior is whole UTC days)
     UNION ALL
-    SELECT bucket, parent_id AS campaign_id, event_type, events
+    SELECT campaign_id, event_type, events
+    FROM campaign_message_counts_15m
+    WHERE tenant_id = {tenant:String}
+      AND ((bucket >= {mid_start:DateTime('UTC')} AND bucket < {day_start:DateTime('UTC')})
+        OR (bucket >= {day_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
+      AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+      AND ({channel:String} = '' OR channel = {channel:String})
+    -- </partial-days>
+    UNION ALL
+    SELECT parent_id AS campaign_id, event_type, events
     FROM lifecycle_counts_15m
     WHERE tenant_id = {tenant:String}
       AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
@@ -23,7 +37,7 @@ FROM
       AND ({campaign_id:String} = '' OR parent_id = {campaign_id:String})
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
-    SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, campaign_id, event_type, toUInt64(1) AS events
+    SELECT campaign_id, event_type, toUInt64(1) AS events
     FROM analytics_events
     WHERE tenant_id = {tenant:String}
       AND event_type IN ('message_sent', 'message_delivered', 'message_opened', 'message_clicked',
@@ -37,6 +51,50 @@ FROM
            OR (entity_type = 'message' AND ({channel:String} = '' OR channel = {channel:String})))
     -- </raw-edges>
 )
-GROUP BY GROUPING SETS ((campaign_id, event_type), (local_bucket, event_type))
--- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
-SETTINGS force_grouping_standard_compatibility = 1
+GROUP BY campaign_id, event_type
+
+UNION ALL
+
+-- The series: every campaign's messages from the rollup without campaign ids, or one
+-- campaign's from the per-campaign rollup when `campaign_id` is given.
+SELECT
+    2 AS grouping_set,  -- grouping(campaign_id, local_bucket): the campaign aggregated away
+    '' AS campaign_id,
+    __LOCAL_BUCKET__ AS local_bucket,
+    event_type,
+    sum(events) AS events
+FROM
+(
+    SELECT bucket, event_type, events
+    FROM campaign_message_series_15m
+    WHERE {campaign_id:String} = ''
+      AND tenant_id = {tenant:String}
+      AND event_type IN ('message_sent', 'message_delivered')
+      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND ({channel:String} = '' OR channel = {channel:String})
+    -- <one-campaign> (left out without a campaign filter)
+    UNION ALL
+    SELECT bucket, event_type, events
+    FROM campaign_message_counts_15m
+    WHERE {campaign_id:String} != ''
+      AND tenant_id = {tenant:String}
+      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND campaign_id = {campaign_id:String}
+      AND event_type IN ('message_sent', 'message_delivered')
+      AND ({channel:String} = '' OR channel = {channel:String})
+    -- </one-campaign>
+    -- <raw-edges> (left out when the window has no unaligned edge)
+    UNION ALL
+    SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, event_type, toUInt64(1) AS events
+    FROM analytics_events
+    WHERE tenant_id = {tenant:String}
+      AND event_type IN ('message_sent', 'message_delivered')
+      AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
+        OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
+      AND entity_type = 'message'
+      AND campaign_id != ''
+      AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+      AND ({channel:String} = '' OR channel = {channel:String})
+    -- </raw-edges>
+)
+GROUP BY local_bucket, event_type

@@ -1,0 +1,10 @@
+CREATE MATERIALIZED VIEW IF NOT EXISTS campaign_message_series_15m_mv TO campaign_message_series_15m AS
+SELECT
+    tenant_id,
+    toStartOfFifteenMinutes(occurred_at) AS bucket,
+    channel,
+    event_type,
+    count() AS events
+FROM analytics_events
+WHERE entity_type = 'message' AND campaign_id != ''
+GROUP BY tenant_id, bucket, channel, event_type
