@@ -239,7 +239,8 @@ def wait_for_merges(storage: Storage, limit_s: float = 900.0) -> float:
     return time.perf_counter() - started if time.perf_counter() - started > 1 else 0.0
 
 
-ROLLUPS = ["message_counts_15m", "campaign_message_counts_15m", "template_message_counts_15m",
+ROLLUPS = ["message_counts_15m", "campaign_message_counts_15m", "campaign_message_counts_1d",
+           "campaign_message_series_15m", "template_message_counts_15m",
            "template_message_counts_1d", "message_keys_15m", "lifecycle_counts_15m",
            "enrollment_replies_15m", "enrollment_states", "entity_names"]
 
