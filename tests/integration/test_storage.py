@@ -111,7 +111,7 @@ class TestBackfill:
             for table, (select, source) in same.items():
                 derived = store.query_sync(f"{select} FROM {table} GROUP BY ALL ORDER BY ALL")
                 assert derived == store.query_sync(f"{source} GROUP BY ALL ORDER BY ALL"), table
-                assert store.query_sync(f"SELECT sum(events) FROM {table}") == [(120,)], table
+                assert sum(row[-1] for row in derived) == 120, table
         finally:
             store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
             store.close()

@@ -19,6 +19,7 @@ import structlog
 from chanalytics.ingest.buffer import Batch, Clock, FlushPolicy
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.delivery import delivery_of
+from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.writer import BatchWriter, WriteResult
 from chanalytics.mappers import InvalidEvent, map_event
 from chanalytics.metrics import Metrics
@@ -32,7 +33,7 @@ FETCH_MAX = 1000
 class IngestConsumer:
     def __init__(
         self,
-        subscription: Any,
+        pull: JetStreamPull,
         writer: BatchWriter,
         dead_letters: DeadLetterPublisher,
         metrics: Metrics,
@@ -42,7 +43,7 @@ class IngestConsumer:
         ack_wait: float = 60.0,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.sub = subscription
+        self.pull = pull
         self.writer = writer
         self.dead_letters = dead_letters
         self.metrics = metrics
@@ -70,7 +71,7 @@ class IngestConsumer:
             room = self.policy.max_size - len(self._filling)
             timeout = min(1.0, max(0.05, self.policy.wait_budget(self._filling)))
             try:
-                messages = await self.sub.fetch(batch=min(room, FETCH_MAX), timeout=timeout)
+                messages = await self.pull.fetch(min(room, FETCH_MAX), timeout)
             except (TimeoutError, nats.errors.TimeoutError):
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.NoServersError,

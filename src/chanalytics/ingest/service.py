@@ -16,6 +16,7 @@ from chanalytics.ingest.consumer import IngestConsumer
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.jobs import build_scheduler
 from chanalytics.ingest.lease import KvLease
+from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.streams import ensure_all
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.metrics import Metrics
@@ -53,12 +54,13 @@ class IngestService:
         await ensure_all(self.js, stream=s.stream_name, dlq_stream=s.dlq_stream,
                          durable=s.consumer_name, max_ack_pending=max_ack_pending,
                          ack_wait=s.ingest_ack_wait_ms / 1000)
-        sub = await self.js.pull_subscribe_bind(durable=s.consumer_name, stream=s.stream_name)
+        pull = JetStreamPull(self.nc, s.stream_name, s.consumer_name)
+        await pull.start()
         # One process owns an embedded engine; with a server, ingest processes share a lease.
         lock = None if self.storage.embedded and not self.shared_lock else KvLease(self.js)
         writer = BatchWriter(self.storage, self.metrics, lock)
         self.consumer = IngestConsumer(
-            sub, writer, DeadLetterPublisher(self.js, s.dlq_stream, self.metrics), self.metrics,
+            pull, writer, DeadLetterPublisher(self.js, s.dlq_stream, self.metrics), self.metrics,
             FlushPolicy(max_size=s.ingest_batch_size, max_age=s.ingest_flush_interval_ms / 1000),
             max_deliveries=s.ingest_max_deliveries, ack_wait=s.ingest_ack_wait_ms / 1000,
         )
