@@ -118,6 +118,7 @@ class TestSubjects:
         for i, subject in enumerate(SUBJECTS):
             await harness.publish(subject, envelope(f"e-{i}", subject), f"e-{i}")
         await eventually(lambda: _equals(count(harness.storage), len(SUBJECTS)))
+        await _drained(harness)  # the views' inserts have returned too
         rows = await harness.storage.query(
             "SELECT event_type, entity_type, entity_id, campaign_id, workflow_id, sequence_id, "
             "template_id, status, step_number FROM analytics_events ORDER BY event_type")
@@ -343,6 +344,9 @@ class TestNatsRestart:
             for i in range(10):
                 await h.publish(SENT, envelope(f"b-{i}", SENT))
             await eventually(lambda: _equals(count(storage), 20), timeout=30)
+            # Acknowledged only once the insert, views included, has returned; with several
+            # storage clients a read may see the raw part before the rollups' parts.
+            await _drained(h, timeout=30)
             assert await count(storage, ROLLUP_SENT) == 20
         finally:
             await h.close()
