@@ -57,7 +57,7 @@ class SequencesQuery:
         count_rows, reply_rows, active_rows = await asyncio.gather(
             self.storage.query(statement("sequence_counts", params=params), params),
             self.storage.query(statement("sequence_replies", params=params), params),
-            self.storage.query(statement("sequence_active"), params),
+            self.storage.query(statement("sequence_active", params=params), params),
         )
         per_sequence: defaultdict[str, Counter[str]] = defaultdict(Counter)
         executed: Counter[int] = Counter()
