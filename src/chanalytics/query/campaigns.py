@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from datetime import datetime
 
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
-from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
+from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
@@ -42,7 +43,7 @@ class CampaignRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class CampaignPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    timestamp: str
+    timestamp: datetime  # a UTC bucket start: msgspec writes RFC 3339 with `Z`
     sent: int
     delivered: int
     opened: int
@@ -114,7 +115,7 @@ class CampaignsQuery:
                 click_rate=percent(clicked, delivered)))
         series = [
             CampaignPoint(
-                timestamp=utc_text(s),
+                timestamp=s,
                 sent=bucket_events[epoch(s)]["message_sent"],
                 delivered=bucket_events[epoch(s)]["message_delivered"],
                 opened=bucket_keys[epoch(s)]["opened"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from chanalytics.query.buckets import LocalBuckets
@@ -24,8 +24,8 @@ class MessageTotals:
     messages) and `events` (every message event)."""
 
     total: Counter[str] = field(default_factory=Counter)
-    channels: dict[str, Counter[str]] = field(default_factory=dict)
-    buckets: dict[int, Counter[str]] = field(default_factory=dict)
+    channels: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    buckets: defaultdict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
 
 async def message_totals(
@@ -48,18 +48,18 @@ async def message_totals(
     for grouping_set, channel, bucket, event_type, events in counts:
         name = event_type.removeprefix("message_")
         if grouping_set == _BY_CHANNEL:
-            counter = totals.channels.setdefault(channel, Counter())
+            counter = totals.channels[channel]
             counter[EVENTS] += events
             if name not in ("opened", "clicked"):
                 counter[name] += events
                 totals.total[name] += events
         elif grouping_set == _BY_BUCKET and name not in ("opened", "clicked"):
-            totals.buckets.setdefault(bucket, Counter())[name] += events
+            totals.buckets[bucket][name] += events
     for grouping_set, channel, bucket, metric, messages in keys:
         if grouping_set == _BY_CHANNEL:
-            totals.channels.setdefault(channel, Counter())[metric] = messages
+            totals.channels[channel][metric] = messages
         elif grouping_set == _OVERALL:
             totals.total[metric] = messages
         elif grouping_set == _BY_BUCKET:
-            totals.buckets.setdefault(bucket, Counter())[metric] = messages
+            totals.buckets[bucket][metric] = messages
     return totals

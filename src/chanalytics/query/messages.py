@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.message_totals import EVENTS, message_totals
 from chanalytics.query.rates import percent
-from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
+from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.storage import Storage
 
 
@@ -25,7 +26,7 @@ class MessagesSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel")
 
 
 class MessagesPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    timestamp: str
+    timestamp: datetime  # a UTC bucket start: msgspec writes RFC 3339 with `Z`
     sent: int
     delivered: int
     opened: int
@@ -69,7 +70,7 @@ class MessagesQuery:
         series = []
         for start in buckets.starts:
             c = totals.buckets.get(epoch(start), empty)
-            series.append(MessagesPoint(timestamp=utc_text(start), sent=c["sent"],
+            series.append(MessagesPoint(timestamp=start, sent=c["sent"],
                                         delivered=c["delivered"], opened=c["opened"],
                                         clicked=c["clicked"]))
         channels = [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
-from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
+from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
@@ -26,7 +28,7 @@ class WeekdayCount(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class TrafficPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    timestamp: str
+    timestamp: datetime  # a UTC bucket start: msgspec writes RFC 3339 with `Z`
     message_count: int
 
 
@@ -63,6 +65,6 @@ class TrafficQuery:
             peak_hours=[HourCount(hour=h, message_count=n) for h, n in enumerate(hours)],
             by_day_of_week=[WeekdayCount(day=d, message_count=n)
                             for d, n in zip(WEEKDAYS, weekdays, strict=True)],
-            time_series=[TrafficPoint(timestamp=utc_text(s), message_count=buckets.get(epoch(s), 0))
+            time_series=[TrafficPoint(timestamp=s, message_count=buckets.get(epoch(s), 0))
                          for s in local.starts],
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import datetime
 
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent
-from chanalytics.query.request import QueryRequest, TimeRange, epoch, utc_text
+from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
@@ -38,7 +39,7 @@ class WorkflowRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class WorkflowPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    timestamp: str
+    timestamp: datetime  # a UTC bucket start: msgspec writes RFC 3339 with `Z`
     started: int
     completed: int
     failed: int
@@ -103,7 +104,7 @@ class WorkflowsQuery:
         series = []
         for s in buckets.starts:
             c = per_bucket[epoch(s)]
-            series.append(WorkflowPoint(timestamp=utc_text(s), started=c["started"],
+            series.append(WorkflowPoint(timestamp=s, started=c["started"],
                                         completed=c["completed"], failed=c["failed"],
                                         goal_reached=c["goalReached"]))
         return WorkflowsData(time_range=TimeRange.of(request.window), summary=summary,
