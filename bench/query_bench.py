@@ -242,6 +242,7 @@ def wait_for_merges(storage: Storage, limit_s: float = 900.0) -> float:
 ROLLUPS = ["message_counts_15m", "campaign_message_counts_15m", "campaign_message_counts_1d",
            "campaign_message_series_15m", "template_message_counts_15m",
            "template_message_counts_1d", "message_keys_15m", "lifecycle_counts_15m",
+           "workflow_run_counts_1d", "workflow_run_series_15m",
            "enrollment_replies_15m", "enrollment_states", "entity_names"]
 
 

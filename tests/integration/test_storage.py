@@ -41,7 +41,8 @@ class TestMigrations:
         assert {"analytics_events", "event_ids", "message_counts_15m", "message_keys_15m",
                 "campaign_message_counts_15m", "template_message_counts_15m",
                 "template_message_counts_1d", "campaign_message_counts_1d",
-                "campaign_message_series_15m",
+                "campaign_message_series_15m", "workflow_run_counts_1d",
+                "workflow_run_series_15m",
                 "lifecycle_counts_15m", "enrollment_replies_15m", "enrollment_states",
                 "entity_names"} <= names
 
@@ -65,9 +66,10 @@ class TestBackfill:
     def test_upgrade_fills_the_newer_rollups_once(
         self, clickhouse_dsn: str, tmp_path: Path
     ) -> None:
-        """An install made before the daily template and campaign rollups and the campaign
-        series rollup gets their history from the 15-minute rollups on upgrade; events after
-        it arrive through the views; a second migrate inserts nothing."""
+        """An install made before the daily template, campaign and workflow rollups and the
+        campaign and workflow series rollups gets their history from the 15-minute rollups
+        on upgrade; events after it arrive through the views; a second migrate inserts
+        nothing."""
         store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
         store.connect()
         try:
@@ -86,6 +88,13 @@ class TestBackfill:
                                      template_id=f"tpl{i % 3}", campaign_id=f"c{i % 5}",
                                      occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
                         for i in range(40)]
+                rows += [AnalyticsRow(id=f"w{first + i}", tenant_id=f"t{i % 2}",
+                                      event_type=("workflow_run_started",
+                                                  "workflow_run_completed")[i % 2],
+                                      entity_type="workflow", entity_id=f"run{i // 2}",
+                                      workflow_id=f"wf{i % 3}", status=("", "failed")[i % 2],
+                                      occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
+                         for i in range(40)]
                 store.insert_json_sync("analytics_events", COLUMNS,
                                        msgspec.json.Encoder().encode_lines(rows))
 
@@ -107,6 +116,14 @@ class TestBackfill:
                     "SELECT tenant_id, bucket, channel, event_type, sum(events)",
                     "SELECT tenant_id, bucket, channel, event_type, sum(events) "
                     "FROM campaign_message_counts_15m"),
+                "workflow_run_counts_1d": (
+                    "SELECT tenant_id, day, workflow_id, event_type, status, sum(events)",
+                    "SELECT tenant_id, toDate(bucket) AS d, parent_id, event_type, status, "
+                    "sum(events) FROM lifecycle_counts_15m"),
+                "workflow_run_series_15m": (
+                    "SELECT tenant_id, bucket, event_type, status, sum(events)",
+                    "SELECT tenant_id, bucket, event_type, status, sum(events) "
+                    "FROM lifecycle_counts_15m"),
             }
             for table, (select, source) in same.items():
                 derived = store.query_sync(f"{select} FROM {table} GROUP BY ALL ORDER BY ALL")

@@ -164,7 +164,8 @@ class TestStatements:
         buckets = BUCKET_VARIANTS[0] if self._bucketed(name) else None
         full = statement(name, buckets)
         params = {**range_params("t", _window("2026-03-01T00:00:00+00:00",
-                                              "2026-03-03T00:00:00+00:00")), "campaign_id": ""}
+                                              "2026-03-03T00:00:00+00:00")),
+                  "campaign_id": "", "workflow_id": ""}
         lean = statement(name, buckets, params)
         assert branches(name) or full == lean
         assert "analytics_events" not in lean and "-- <" not in lean

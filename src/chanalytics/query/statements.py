@@ -31,8 +31,9 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     "raw-edges": has_raw_edges,
     # the 15-minute interior outside the whole UTC days that a daily rollup answers
     "partial-days": has_partial_days,
-    # the series of the one campaign `campaign_id` asks for
+    # the series of the one campaign or workflow a filter asks for
     "one-campaign": lambda params: bool(params["campaign_id"]),
+    "one-workflow": lambda params: bool(params["workflow_id"]),
 })
 
 

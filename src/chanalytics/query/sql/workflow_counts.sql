@@ -1,24 +1,34 @@
--- Workflow run events per (workflow, event type, status) and per (local bucket, event
--- type, status); `status` tells completed from failed runs.
+-- Workflow run events per (workflow, event type, status) over the range; `status` tells
+-- completed from failed runs (workflow_series.sql has the time series).
+--
+-- Every run is its own event, so the 15-minute lifecycle rollup holds about one row per
+-- workflow event: whole UTC days come from the daily rollup, the rest of the 15-minute
+-- interior from the lifecycle one, the unaligned edges from the raw table.
 SELECT
-    grouping(workflow_id, local_bucket) AS grouping_set,
     workflow_id,
-    __LOCAL_BUCKET__ AS local_bucket,
     event_type,
     status,
     sum(events) AS events
 FROM
 (
-    SELECT bucket, parent_id AS workflow_id, event_type, status, events
+    SELECT workflow_id, event_type, status, events
+    FROM workflow_run_counts_1d
+    WHERE tenant_id = {tenant:String}
+      AND day >= {first_day:Date} AND day < {end_day:Date}
+      AND ({workflow_id:String} = '' OR workflow_id = {workflow_id:String})
+    -- <partial-days> (left out when the interior is whole UTC days)
+    UNION ALL
+    SELECT parent_id AS workflow_id, event_type, status, events
     FROM lifecycle_counts_15m
     WHERE tenant_id = {tenant:String}
-      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+      AND ((bucket >= {mid_start:DateTime('UTC')} AND bucket < {day_start:DateTime('UTC')})
+        OR (bucket >= {day_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
       AND event_type IN ('workflow_run_started', 'workflow_run_completed', 'workflow_run_goal_reached')
       AND ({workflow_id:String} = '' OR parent_id = {workflow_id:String})
+    -- </partial-days>
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
-    SELECT toStartOfFifteenMinutes(occurred_at) AS bucket, workflow_id, event_type, status,
-           toUInt64(1) AS events
+    SELECT workflow_id, event_type, status, toUInt64(1) AS events
     FROM analytics_events
     WHERE tenant_id = {tenant:String}
       AND event_type IN ('workflow_run_started', 'workflow_run_completed', 'workflow_run_goal_reached')
@@ -27,6 +37,4 @@ FROM
       AND ({workflow_id:String} = '' OR workflow_id = {workflow_id:String})
     -- </raw-edges>
 )
-GROUP BY GROUPING SETS ((workflow_id, event_type, status), (local_bucket, event_type, status))
--- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
-SETTINGS force_grouping_standard_compatibility = 1
+GROUP BY workflow_id, event_type, status
