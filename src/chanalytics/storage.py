@@ -69,16 +69,20 @@ class Storage:
     A client serializes its own calls (chDB's backend holds a lock per handle), so with
     one shared client the statements an endpoint runs together ran one after another.
     chDB serves any number of handles to the one engine a process hosts; one per thread
-    lets them run at once (an overview of the largest bench tenant: 56 -> 39 ms).
+    lets them run at once (an overview of the largest bench tenant: 56 -> 39 ms). All
+    clients are opened in `connect`, before any statement runs; a pool thread takes one
+    on its first call.
     """
 
     def __init__(self, dsn: str, database: str, *, threads: int = 4) -> None:
         self.dsn = dsn
         self.database = database
         self.embedded = dsn.startswith("chdb:")
+        self._threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
         self._client: Any = None  # the first client; None while not connected
         self._clients: list[Any] = []
+        self._spare: list[Any] = []  # opened, not yet taken by a pool thread
         self._clients_lock = threading.Lock()
         self._local = threading.local()
         # Fault injection for outage tests: called as (phase, table) with phase "before" and
@@ -96,12 +100,15 @@ class Storage:
                 os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)  # before chDB loads
             client = self._open_client()
             client.command(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
-            client.database = self.database
+            clients = [client, *(self._open_client() for _ in range(self._threads))]
+            for each in clients:
+                each.database = self.database
         except Exception as exc:  # the driver raises many kinds; all mean "not reachable"
             raise StorageUnavailable(f"cannot open ClickHouse at {self.dsn}: {exc}") from exc
         self._local = threading.local()
-        self._local.client = client
-        self._clients = [client]
+        self._local.client = client  # the connecting thread's (migrations, the CLI)
+        self._clients = clients
+        self._spare = clients[1:]
         self._client = client
         log.info("storage.connected", dsn=self.dsn, database=self.database)
 
@@ -115,7 +122,7 @@ class Storage:
 
     def close(self) -> None:
         with self._clients_lock:
-            clients, self._clients, self._client = self._clients, [], None
+            clients, self._clients, self._client, self._spare = self._clients, [], None, []
         for client in clients:
             client.close()
         self._pool.shutdown(wait=True)
@@ -123,22 +130,25 @@ class Storage:
     # -- blocking primitives (run in the pool) ---------------------------------------
 
     def _client_or_raise(self) -> Any:
-        """This thread's client, opened on its first call."""
+        """This thread's client: a spare one from `connect` on its first call (a thread
+        beyond the pool's, rare, opens its own)."""
         if self._client is None:
             raise StorageUnavailable("storage is not connected")
         client = getattr(self._local, "client", None)
         if client is not None:
             return client
-        try:
-            client = self._open_client()
-            client.database = self.database
-        except Exception as exc:
-            raise StorageUnavailable(f"cannot open ClickHouse at {self.dsn}: {exc}") from exc
         with self._clients_lock:
-            if self._client is None:  # closed meanwhile
-                client.close()
-                raise StorageUnavailable("storage is not connected")
-            self._clients.append(client)
+            client = self._spare.pop() if self._spare else None
+        if client is None:
+            try:
+                client = self._open_client()
+                client.database = self.database
+            except Exception as exc:
+                raise StorageUnavailable(f"cannot open ClickHouse at {self.dsn}: {exc}") from exc
+            with self._clients_lock:
+                self._clients.append(client)
+        if self._client is None:  # closed meanwhile
+            raise StorageUnavailable("storage is not connected")
         self._local.client = client
         return client
 
