@@ -92,7 +92,7 @@ class Storage:
     # -- lifecycle -----------------------------------------------------------------
 
     def connect(self) -> None:
-        """Open the first client and make sure the database exists (blocking)."""
+        """Open the clients and make sure the database exists (blocking)."""
         if self._client is not None:
             return
         try:

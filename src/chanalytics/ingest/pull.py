@@ -18,14 +18,11 @@ import contextlib
 import json
 
 import nats.errors
-import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import DEFAULT_PREFIX
-
-log = structlog.get_logger(__name__)
 
 # Server statuses that end a pull request without an error: nothing (more) to deliver.
 _QUIET_END = frozenset({"404", "408"})
@@ -35,7 +32,7 @@ _GRACE = 0.25
 
 
 class JetStreamPull:
-    """`fetch(batch, timeout)` over a durable pull consumer, as nats-py's, minus its cost."""
+    """`fetch(batch, wait)` over a durable pull consumer, like nats-py's, minus its cost."""
 
     def __init__(self, nc: NATS, stream: str, durable: str, *, prefix: str = DEFAULT_PREFIX):
         self._nc = nc
