@@ -239,11 +239,12 @@ def wait_for_merges(storage: Storage, limit_s: float = 900.0) -> float:
     return time.perf_counter() - started if time.perf_counter() - started > 1 else 0.0
 
 
-ROLLUPS = ["message_counts_15m", "campaign_message_counts_15m", "campaign_message_counts_1d",
-           "campaign_message_series_15m", "template_message_counts_15m",
-           "template_message_counts_1d", "message_keys_15m", "lifecycle_counts_15m",
-           "workflow_run_counts_1d", "workflow_run_series_15m",
-           "enrollment_replies_15m", "enrollment_states", "entity_names"]
+def rollup_tables(storage: Storage) -> list[str]:
+    """Every rollup the migrations created: the Aggregating/ReplacingMergeTree tables (the raw
+    table, the id index, staging and `schema_migrations` are plain MergeTree)."""
+    return [name for (name,) in storage.query_sync(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine IN "
+        "('AggregatingMergeTree', 'ReplacingMergeTree') ORDER BY name")]
 
 
 def settle_rollups(storage: Storage) -> float:
@@ -255,7 +256,7 @@ def settle_rollups(storage: Storage) -> float:
     key. This puts the loaded data in that state once (a no-op when already merged).
     """
     started = time.perf_counter()
-    for table in ROLLUPS:
+    for table in rollup_tables(storage):
         spread = storage.query_sync(
             "SELECT max(c) FROM (SELECT count() AS c FROM system.parts WHERE active AND "
             "database = currentDatabase() AND table = {t:String} GROUP BY partition)",
@@ -997,7 +998,7 @@ def main() -> None:
     meta_path.write_text(json.dumps(meta))
     print(f"  rollup parts merged in {settled:.0f} s", flush=True)
 
-    tables = ["analytics_events", *ROLLUPS]
+    tables = ["analytics_events", *rollup_tables(storage)]
     stats = storage.query_sync(
         "SELECT table, count(), sum(rows) FROM system.parts WHERE active AND "
         "database = currentDatabase() AND table IN {t:Array(String)} GROUP BY table",
