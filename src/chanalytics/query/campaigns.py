@@ -113,15 +113,11 @@ class CampaignsQuery:
                 campaign_id=c, name=names[c], sent=sent, delivered=delivered, opened=opened,
                 clicked=clicked, open_rate=percent(opened, delivered),
                 click_rate=percent(clicked, delivered)))
-        series = [
-            CampaignPoint(
-                timestamp=s,
-                sent=bucket_events[epoch(s)]["message_sent"],
-                delivered=bucket_events[epoch(s)]["message_delivered"],
-                opened=bucket_keys[epoch(s)]["opened"],
-                clicked=bucket_keys[epoch(s)]["clicked"],
-            )
-            for s in buckets.starts
-        ]
+        series = []
+        for s in buckets.starts:
+            counts, distinct = bucket_events[epoch(s)], bucket_keys[epoch(s)]
+            series.append(CampaignPoint(
+                timestamp=s, sent=counts["message_sent"], delivered=counts["message_delivered"],
+                opened=distinct["opened"], clicked=distinct["clicked"]))
         return CampaignsData(time_range=TimeRange.of(request.window), summary=summary,
                              top_campaigns=rows, time_series=series)
