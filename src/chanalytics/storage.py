@@ -25,6 +25,8 @@ import structlog
 from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
 from clickhouse_connect.driver.exceptions import OperationalError as _OperationalError
 
+from chanalytics import chains
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -241,8 +243,10 @@ class Storage:
             version = path.name[:4]
             if version in done:
                 continue
-            # The only templated value is an integer from validated settings, never user input.
-            ddl = path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
+            # The templated values are an integer from validated settings and a constant
+            # expression of the code, never user input.
+            ddl = (path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
+                   .replace("{chain_levels}", chains.LEVELS_SQL))
             self.command_sync(ddl)
             self.command_sync(
                 "INSERT INTO schema_migrations (version, name) VALUES ({v:String}, {n:String})",

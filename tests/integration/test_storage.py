@@ -38,7 +38,8 @@ class TestMigrations:
     def test_every_rollup_exists(self, storage: Storage) -> None:
         """The raw table, the id index and every rollup are created."""
         names = {name for name, _ in _schema(storage)}
-        assert {"analytics_events", "event_ids", "message_counts_15m", "message_keys_15m",
+        assert {"analytics_events", "event_ids", "message_counts_15m", "message_key_buckets",
+                "distinct_chain_15m",
                 "campaign_message_counts_15m", "template_message_counts_15m",
                 "template_message_counts_1d", "campaign_message_counts_1d",
                 "campaign_message_series_15m", "workflow_run_counts_1d",
@@ -66,10 +67,10 @@ class TestBackfill:
     def test_upgrade_fills_the_newer_rollups_once(
         self, clickhouse_dsn: str, tmp_path: Path
     ) -> None:
-        """An install made before the daily template, campaign and workflow rollups and the
-        campaign and workflow series rollups gets their history from the 15-minute rollups
-        on upgrade; events after it arrive through the views; a second migrate inserts
-        nothing."""
+        """An install made before the daily template, campaign and workflow rollups, the
+        campaign and workflow series rollups and the key chains gets their history from the
+        15-minute rollups on upgrade; events after it arrive through the views; a second
+        migrate inserts nothing."""
         store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
         store.connect()
         try:
@@ -100,6 +101,12 @@ class TestBackfill:
 
             insert(0, 20)
             insert(100, 21)
+            opens = [AnalyticsRow(id=f"o{i}", tenant_id="t0", event_type="message_opened",
+                                  entity_type="message", entity_id=f"m{i % 7}", channel="email",
+                                  occurred_at=datetime(2026, 1, 20 + i % 3, i % 24, tzinfo=UTC))
+                     for i in range(30)]
+            store.insert_json_sync("analytics_events", COLUMNS,
+                                   msgspec.json.Encoder().encode_lines(opens))
             store.migrate(raw_ttl_days=3650)
             insert(200, 21)
             store.migrate(raw_ttl_days=3650)
@@ -129,6 +136,15 @@ class TestBackfill:
                 derived = store.query_sync(f"{select} FROM {table} GROUP BY ALL ORDER BY ALL")
                 assert derived == store.query_sync(f"{source} GROUP BY ALL ORDER BY ALL"), table
                 assert sum(row[-1] for row in derived) == 120, table
+            # the key chains, from the keys of the old distinct rollup
+            for first_day in (20, 21, 22):
+                start = datetime(2026, 1, first_day, tzinfo=UTC)
+                chained = store.query_sync(
+                    "SELECT sum(keys) FROM distinct_chain_15m WHERE level = 'all' "
+                    "AND metric = 'opened' AND bucket >= {a:DateTime('UTC')} "
+                    "AND prev_bucket < {a:DateTime('UTC')}", {"a": start})
+                assert chained == [(len({o.entity_id for o in opens
+                                         if o.occurred_at >= start}),)]
         finally:
             store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
             store.close()
@@ -167,7 +183,7 @@ class TestRoundTrip:
         assert await storage.query("SELECT count() FROM analytics_events") == [(6,)]
         assert await storage.query("SELECT sum(events) FROM message_counts_15m") == [(6,)]
         assert await storage.query(
-            "SELECT uniqExact(key) FROM message_keys_15m WHERE metric = 'opened'") == [(2,)]
+            "SELECT uniqExact(key) FROM message_key_buckets WHERE metric = 'opened'") == [(2,)]
 
     async def test_far_future_event_is_kept(self, storage: Storage) -> None:
         """The latest accepted timestamp plus the longest TTL does not expire the row on insert."""

@@ -8,14 +8,22 @@ the block and others without. The writer therefore keeps a small write-ahead pro
 1. stage the batch's rows in `ingest_staging`, partition = batch token (no views);
 2. find ids already stored (`event_ids`, looked up by ClickHouse with the staged keys as
    an indexed set); if any, re-stage only the fresh rows under their own token;
-3. `MOVE PARTITION … TO TABLE ingest_ready`: atomic; from here the batch is fixed;
-4. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
-   `insert_deduplication_token` (and dependent-view dedup), then drop the partition.
+3. compute the batch's distinct-count chain rows (`chain.sql`, `chanalytics/chains.py`)
+   into `distinct_chain_pending`, partition = batch token;
+4. `MOVE PARTITION … TO TABLE ingest_ready`: atomic; from here the batch is fixed;
+5. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
+   `insert_deduplication_token` (and dependent-view dedup), the same for the chain rows
+   into `distinct_chain_15m`, then drop both partitions.
 
 Recovery, before every batch and under the same lock: a partition left in
 `ingest_ready` is moved again with its token — tables that have the block skip it, views
-that missed it get it; partitions left in `ingest_staging` are dropped (their messages
-were never acknowledged and come back). Repeats inside a batch are dropped up front.
+that missed it get it; partitions left in `ingest_staging` or `distinct_chain_pending`
+without a ready partition are dropped (their messages were never acknowledged and come
+back). Repeats inside a batch are dropped up front.
+
+The chain rows read the key buckets of every batch stored before. That holds because
+batches are stored one at a time (the lock) and recovery finishes a committed batch
+before the next one computes its chain.
 """
 
 from __future__ import annotations
@@ -26,11 +34,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, TypeVar
 
 import msgspec
 import structlog
 
+from chanalytics import chains
 from chanalytics.metrics import Metrics
 from chanalytics.rows import COLUMNS, AnalyticsRow
 from chanalytics.storage import Storage, StorageError, StorageUnavailable
@@ -56,11 +66,27 @@ MOVE_SQL = (
     "SETTINGS insert_deduplication_token = {batch:String}, "
     "deduplicate_blocks_in_dependent_materialized_views = 1"
 )
+CHAIN_SQL = (
+    resources.files("chanalytics.ingest").joinpath("chain.sql").read_text()
+    .replace(chains.MACRO, chains.LEVELS_SQL)
+)
+_CHAIN_COLUMNS = "tenant_id, level, bucket, metric, channel, campaign_id, template_id, prev_bucket"
+# ORDER BY makes a retried move produce the very same blocks.
+CHAIN_MOVE_SQL = (
+    f"INSERT INTO distinct_chain_15m ({_CHAIN_COLUMNS}, keys) "  # noqa: S608
+    f"SELECT {_CHAIN_COLUMNS}, keys FROM distinct_chain_pending WHERE batch = {{batch:String}} "
+    f"ORDER BY {_CHAIN_COLUMNS}, keys "
+    "SETTINGS insert_deduplication_token = {batch:String}, "
+    "deduplicate_blocks_in_dependent_materialized_views = 1"
+)
 DROP_STAGED_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
 DROP_READY_SQL = "ALTER TABLE ingest_ready DROP PARTITION {batch:String}"
+DROP_CHAIN_SQL = "ALTER TABLE distinct_chain_pending DROP PARTITION {batch:String}"
 LEFT_OVER_SQL = (
     "SELECT 'ready', batch FROM (SELECT DISTINCT batch FROM ingest_ready) "
-    "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging)"
+    "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging) "
+    "UNION ALL SELECT 'chain', batch FROM (SELECT DISTINCT batch FROM distinct_chain_pending "
+    "WHERE batch NOT IN (SELECT batch FROM ingest_ready))"
 )
 
 # Serialises stage + move: an asyncio.Lock in one process; a shared lock across processes.
@@ -133,6 +159,7 @@ class BatchWriter:
                 await self.recover()
                 fresh, batch = await self._stage_fresh(list(unique.values()), result)
                 if fresh:
+                    await self._retrying(lambda: self._chain(batch))
                     await self._move(batch, staged=True)
             result.duplicates += len(unique) - len(fresh) - len(result.rejected)
             result.stored = len(fresh)
@@ -149,8 +176,10 @@ class BatchWriter:
             if state == "ready":
                 log.warning("ingest.batch.recovered", batch=batch)
                 await self._move(batch, staged=False)
-            else:
+            elif state == "staged":
                 await self._command(DROP_STAGED_SQL, batch)
+            else:
+                await self._command(DROP_CHAIN_SQL, batch)
 
     async def _stage_fresh(
         self, rows: list[AnalyticsRow], result: WriteResult
@@ -168,10 +197,18 @@ class BatchWriter:
         batch = dedup_token(fresh)
         return (await self._stage(fresh, batch, result) if fresh else []), batch
 
+    async def _chain(self, batch: str) -> None:
+        """Compute the batch's chain rows afresh: an attempt an outage cut short may have
+        left some of them."""
+        await self.storage.command(DROP_CHAIN_SQL, {"batch": batch})
+        await self.storage.command(CHAIN_SQL, {"batch": batch})
+
     async def _move(self, batch: str, *, staged: bool) -> None:
         if staged:
             await self._command(READY_SQL, batch)
         await self._command(MOVE_SQL, batch)
+        await self._command(CHAIN_MOVE_SQL, batch)
+        await self._command(DROP_CHAIN_SQL, batch)
         await self._command(DROP_READY_SQL, batch)
 
     async def _command(self, sql: str, batch: str) -> None:
