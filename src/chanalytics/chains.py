@@ -62,14 +62,3 @@ LEVELS_SQL: Final = """arrayFilter(
          ('template+channel', toString(channel), '', template_id)])"""
 
 MACRO: Final = "__CHAIN_LEVELS__"
-
-
-def level(dimension: str, *, channel: bool) -> str:
-    """The level grouping by `dimension` (`all`, `campaign`, `any-campaign`, `template`),
-    split by channel when the request filters on one."""
-    name = f"{dimension}+channel" if channel and dimension != "all" else dimension
-    if channel and dimension == "all":
-        name = "channel"
-    if name not in LEVELS:
-        raise ValueError(f"unknown chain level {name!r}")
-    return name

@@ -242,7 +242,7 @@ class TestOutage:
         """A storage that answered and then refuses queries gives 503, never 500."""
         async with api(storage, FALL_NOW) as client:
             ok = await client.get("/api/v1/analytics/overview", headers=bearer("t_alpha"))
-            await storage.command("DROP TABLE message_keys_15m")
+            await storage.command("DROP TABLE distinct_chain_15m")
             failed = await client.get("/api/v1/analytics/overview", headers=bearer("t_alpha"))
         assert ok.status_code == 200
         assert failed.status_code == 503

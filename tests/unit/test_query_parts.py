@@ -131,10 +131,9 @@ class TestStatements:
 
     def test_files_ship_in_the_package(self) -> None:
         """The SQL is package data, loaded with importlib.resources."""
-        assert {"message_counts", "message_keys", "traffic", "campaign_counts",
-                "campaign_keys", "workflow_counts", "sequence_counts", "sequence_replies",
-                "sequence_active", "template_counts", "template_keys",
-                "entity_names"} <= set(self.NAMES)
+        assert {"message_counts", "distinct_counts", "traffic", "campaign_counts",
+                "workflow_counts", "sequence_counts", "sequence_replies",
+                "sequence_active", "template_counts", "entity_names"} <= set(self.NAMES)
 
     @pytest.mark.parametrize("name", NAMES)
     def test_values_are_only_bound_parameters(self, name: str) -> None:
@@ -159,16 +158,19 @@ class TestStatements:
     @pytest.mark.parametrize("name", NAMES)
     def test_optional_branches_can_be_left_out(self, name: str) -> None:
         """A window on the grid of whole UTC days, without a campaign filter, leaves every
-        optional branch out: no raw table read, and the statement still parses as one query
-        (balanced parentheses, its rollup branches intact). Without parameters it is the file."""
+        optional branch out but the daily key chains: no raw table read, and the statement
+        still parses as one query (balanced parentheses, its rollup branches intact).
+        Without parameters it is the file."""
         buckets = BUCKET_VARIANTS[0] if self._bucketed(name) else None
         full = statement(name, buckets)
-        params = {**range_params("t", _window("2026-03-01T00:00:00+00:00",
-                                              "2026-03-03T00:00:00+00:00")),
-                  "campaign_id": "", "workflow_id": ""}
+        window = range_params("t", _window("2026-03-01T00:00:00+00:00",
+                                           "2026-03-03T00:00:00+00:00"))
+        params = {**window, "campaign_id": "", "workflow_id": "",
+                  "daily_start": window["day_start"], "daily_end": window["day_end"]}
         lean = statement(name, buckets, params)
         assert branches(name) or full == lean
-        assert "analytics_events" not in lean and "-- <" not in lean
+        assert "analytics_events" not in lean
+        assert all(f"-- <{b}>" not in lean for b in branches(name) - {"daily-chains"})
         assert lean.count("(") == lean.count(")")
         assert "{tenant:String}" in lean
 

@@ -78,3 +78,8 @@ def bucket_grid(bounds: list[datetime], granularity: Granularity) -> BucketGrid 
     if any(later - earlier != step for earlier, later in itertools.pairwise(seconds)):
         return None
     return BucketGrid(step, seconds[0] % step)
+
+
+# For a statement that groups by local bucket when the answer shows no series: one grid
+# bucket, starting at the epoch, holds every instant, so the grouping costs nothing.
+NO_SERIES = LocalBuckets(Granularity.DAY, [], BucketGrid(step=1 << 40, phase=0))

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import msgspec
 
-from chanalytics.query.buckets import local_buckets
+from chanalytics.query.buckets import NO_SERIES, local_buckets
+from chanalytics.query.distinct import DistinctCounts, distinct_counts
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
@@ -58,7 +59,7 @@ class CampaignsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class CampaignsQuery:
-    """Answers `campaigns` from the campaign, lifecycle and key rollups (plus raw edges)."""
+    """Answers `campaigns` from the campaign, lifecycle and chain rollups (plus raw edges)."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -66,10 +67,20 @@ class CampaignsQuery:
     async def run(self, request: QueryRequest) -> CampaignsData:
         buckets = local_buckets(request.window, request.granularity)
         params = request.params(campaign_id=request.entity_id or "", **buckets.params())
-        count_rows, key_rows, recipient_rows = await asyncio.gather(
+        # Chain levels: split by channel when the request filters on one (chains.py).
+        split = "+channel" if request.channel else ""
+        per_campaign = f"campaign{split}"
+        series = per_campaign if request.entity_id else f"any-campaign{split}"
+        recipients = per_campaign if request.entity_id else ("channel" if split else "all")
+        # Totals apart from the series: totals alone may read the daily chains, where
+        # the metrics a level does not need cost little.
+        keys: DistinctCounts  # gather's mixed-type overload loses the types
+        series_keys: DistinctCounts
+        count_rows, keys, series_keys = await asyncio.gather(
             self.storage.query(statement("campaign_counts", buckets, params), params),
-            self.storage.query(statement("campaign_keys", buckets, params), params),
-            self.storage.query(statement("campaign_recipients", params=params), params),
+            distinct_counts(self.storage, params, NO_SERIES, [per_campaign, recipients],
+                            ["opened", "clicked", "campaign_recipient"]),
+            distinct_counts(self.storage, params, buckets, [series], series_level=series),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)
@@ -78,13 +89,10 @@ class CampaignsQuery:
                 events[campaign_id][event_type] += n
             elif grouping_set == _BY_BUCKET:
                 bucket_events[bucket][event_type] += n
-        keys: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        bucket_keys: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        for grouping_set, campaign_id, bucket, metric, n in key_rows:
-            if grouping_set == _BY_CAMPAIGN:
-                keys[campaign_id][metric] = n
-            elif grouping_set == _BY_BUCKET:
-                bucket_keys[bucket][metric] = n
+        recipient_group = request.entity_id or request.channel or ""
+
+        def distinct(campaign_id: str, metric: str) -> int:
+            return keys.of(per_campaign, campaign_id, metric)
 
         def in_range(counts: Counter[str]) -> bool:
             # A campaign counts when it sent a campaign message or started in the range.
@@ -97,27 +105,27 @@ class CampaignsQuery:
         summary = CampaignsSummary(
             total_campaigns=len(campaigns),
             completed_campaigns=sum(1 for c in events.values() if c["campaign_completed"] > 0),
-            total_recipients=recipient_rows[0][0],
+            total_recipients=keys.of(recipients, recipient_group, "campaign_recipient"),
             avg_open_rate=mean_percent(
-                ratio(keys[c]["opened"], events[c]["message_delivered"]) for c in delivering),
+                ratio(distinct(c, "opened"), events[c]["message_delivered"]) for c in delivering),
             avg_click_rate=mean_percent(
-                ratio(keys[c]["clicked"], events[c]["message_delivered"]) for c in delivering),
+                ratio(distinct(c, "clicked"), events[c]["message_delivered"]) for c in delivering),
         )
         top = sorted(campaigns, key=lambda c: (-events[c]["message_sent"], c))[: request.limit]
         names = await latest_names(self.storage, request.tenant_id, "campaign", top)
         rows = []
         for c in top:
             sent, delivered = events[c]["message_sent"], events[c]["message_delivered"]
-            opened, clicked = keys[c]["opened"], keys[c]["clicked"]
+            opened, clicked = distinct(c, "opened"), distinct(c, "clicked")
             rows.append(CampaignRow(
                 campaign_id=c, name=names[c], sent=sent, delivered=delivered, opened=opened,
                 clicked=clicked, open_rate=percent(opened, delivered),
                 click_rate=percent(clicked, delivered)))
-        series = []
+        points = []
         for s in buckets.starts:
-            counts, distinct = bucket_events[epoch(s)], bucket_keys[epoch(s)]
-            series.append(CampaignPoint(
+            counts, point = bucket_events[epoch(s)], series_keys.per_bucket[epoch(s)]
+            points.append(CampaignPoint(
                 timestamp=s, sent=counts["message_sent"], delivered=counts["message_delivered"],
-                opened=distinct["opened"], clicked=distinct["clicked"]))
+                opened=point.get("opened", 0), clicked=point.get("clicked", 0)))
         return CampaignsData(time_range=TimeRange.of(request.window), summary=summary,
-                             top_campaigns=rows, time_series=series)
+                             top_campaigns=rows, time_series=points)

@@ -7,12 +7,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from chanalytics.query.buckets import LocalBuckets
+from chanalytics.query.distinct import distinct_counts
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
-# grouping() bits: 1 marks a column aggregated away in that grouping set.
-_BY_CHANNEL, _BY_BUCKET, _OVERALL = 0b01, 0b10, 0b11
+# grouping() bits of message_counts.sql: 1 marks a column aggregated away in that set.
+_BY_CHANNEL, _BY_BUCKET = 0b01, 0b10
 
 # Every message event counts toward "a channel with at least one message event".
 EVENTS = "events"
@@ -37,12 +38,12 @@ async def message_totals(
     only with `distinct_series`.
     """
     params = request.params(**buckets.params())
-    # One pass over the keys either way: a third grouping set costs less than a statement.
-    keys_sql = (statement("message_keys", buckets, params) if distinct_series
-                else statement("message_total_keys", params=params))
+    # With a channel filter, "all channels" is that one channel.
+    overall = "channel" if request.channel else "all"
     counts, keys = await asyncio.gather(
         storage.query(statement("message_counts", buckets, params), params),
-        storage.query(keys_sql, params),
+        distinct_counts(storage, params, buckets, [overall, "channel"],
+                        series_level=overall if distinct_series else ""),
     )
     totals = MessageTotals()
     for grouping_set, channel, bucket, event_type, events in counts:
@@ -55,11 +56,9 @@ async def message_totals(
                 totals.total[name] += events
         elif grouping_set == _BY_BUCKET and name not in ("opened", "clicked"):
             totals.buckets[bucket][name] += events
-    for grouping_set, channel, bucket, metric, messages in keys:
-        if grouping_set == _BY_CHANNEL:
-            totals.channels[channel][metric] = messages
-        elif grouping_set == _OVERALL:
-            totals.total[metric] = messages
-        elif grouping_set == _BY_BUCKET:
-            totals.buckets[bucket][metric] = messages
+    for channel, distinct in keys.total["channel"].items():
+        totals.channels[channel].update(distinct)
+    totals.total.update(keys.total[overall][request.channel or ""])
+    for bucket, distinct in keys.per_bucket.items():
+        totals.buckets[bucket].update(distinct)
     return totals

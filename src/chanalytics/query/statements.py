@@ -4,7 +4,8 @@ Values are always bound server-side (`{name:Type}`). Two things are chosen in co
 constant text picked by the request's shape, never request text:
 
 - the local-bucket expression of a time series (`LocalBuckets.sql`), put where a file
-  says `__LOCAL_BUCKET__`;
+  says `__LOCAL_BUCKET__`, and the chain levels of a key row (`chains.LEVELS_SQL`), put
+  where it says `__CHAIN_LEVELS__`;
 - which optional branches stay in. A branch is marked `-- <name>` … `-- </name>` and is
   left out when the bound parameters say it has nothing to read (`BRANCHES`). An empty
   branch still costs ~3 ms per statement to plan and run: a MergeTree read through chDB
@@ -20,6 +21,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from chanalytics import chains
 from chanalytics.query.bounds import has_partial_days, has_raw_edges
 from chanalytics.query.buckets import LocalBuckets
 
@@ -34,12 +36,18 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     # the series of the one campaign or workflow a filter asks for
     "one-campaign": lambda params: bool(params["campaign_id"]),
     "one-workflow": lambda params: bool(params["workflow_id"]),
+    # the whole UTC days a distinct count reads from the daily key chains, and the whole
+    # buckets it reads from the 15-minute ones
+    "daily-chains": lambda params: bool(params["daily_start"] < params["daily_end"]),
+    "chain-buckets": lambda params: bool(
+        params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]),
 })
 
 
 @functools.cache
 def _text(name: str) -> str:
-    return resources.files("chanalytics.query").joinpath("sql", f"{name}.sql").read_text()
+    text = resources.files("chanalytics.query").joinpath("sql", f"{name}.sql").read_text()
+    return text.replace(chains.MACRO, chains.LEVELS_SQL)
 
 
 @functools.cache

@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import msgspec
 
+from chanalytics.query.buckets import NO_SERIES
+from chanalytics.query.distinct import DistinctCounts, distinct_counts
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange
@@ -40,22 +42,24 @@ class TemplatesQuery:
 
     async def run(self, request: QueryRequest) -> TemplatesData:
         params = request.params(template_id=request.entity_id or "")
-        count_rows, key_rows = await asyncio.gather(
+        level = "template+channel" if request.channel else "template"
+        keys: DistinctCounts  # gather's mixed-type overload loses the types
+        count_rows, keys = await asyncio.gather(
             self.storage.query(statement("template_counts", params=params), params),
-            self.storage.query(statement("template_keys", params=params), params),
+            distinct_counts(self.storage, params, NO_SERIES, [level]),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for template_id, event_type, n in count_rows:
             events[template_id][event_type] += n
-        keys: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        for template_id, metric, n in key_rows:
-            keys[template_id][metric] = n
+
+        def distinct(template_id: str, metric: str) -> int:
+            return keys.of(level, template_id, metric)
 
         def usage(t: str) -> int:
             return events[t]["message_sent"]
 
         def open_ratio(t: str) -> Fraction:
-            return ratio(keys[t]["opened"], events[t]["message_delivered"])
+            return ratio(distinct(t, "opened"), events[t]["message_delivered"])
 
         templates = list(events)
         top = sorted(templates, key=lambda t: (-usage(t), t))[: request.limit]
@@ -66,7 +70,7 @@ class TemplatesQuery:
 
         def row(t: str) -> TemplateRow:
             delivered, opened, clicked = (
-                events[t]["message_delivered"], keys[t]["opened"], keys[t]["clicked"])
+                events[t]["message_delivered"], distinct(t, "opened"), distinct(t, "clicked"))
             return TemplateRow(template_id=t, name=names[t], usage_count=usage(t),
                                delivered=delivered, opened=opened, clicked=clicked,
                                open_rate=percent(opened, delivered),

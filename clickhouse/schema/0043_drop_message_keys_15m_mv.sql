@@ -1,0 +1,1 @@
+DROP VIEW IF EXISTS message_keys_15m_mv

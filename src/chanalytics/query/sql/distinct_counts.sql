@@ -1,0 +1,149 @@
+-- Distinct keys (opened / clicked messages, campaign recipients) of the requested metrics
+-- per group of the requested chain levels (chanalytics/chains.py). Each row gives a group's
+-- keys counted toward the whole range (`total`) and, for the series level, toward one
+-- local bucket (`per_bucket`); other levels have local bucket 0. Totals add up over a
+-- group's rows.
+--
+-- A key counts at the chain pair whose bucket is in the range and whose previous bucket
+-- is before the range's start (`mid_start` for the total, the later of `mid_start` and
+-- the local bucket's start per bucket). The parts of the range, each left out when empty:
+-- - whole UTC days from the daily chains, when the whole buckets start at a UTC midnight
+--   and every local bucket of the series does too (otherwise daily_start = daily_end).
+--   They are a projection of the 15-minute chains: a day's first pair keeps its previous
+--   day, the day's other pairs are dropped, so they hold up to 96 times fewer rows;
+-- - the other whole 15-minute buckets from the 15-minute chains;
+-- - the raw head and tail slices: their keys that the whole buckets do not hold.
+-- <raw-edges> (left out when the window has no unaligned edge)
+WITH
+-- the raw head and tail slices' keys, one row per chain group and local bucket
+edge_keys AS
+(
+    SELECT DISTINCT
+        chain.1 AS level, chain.2 AS channel, chain.3 AS campaign_id, chain.4 AS template_id,
+        metric, key, toInt64(__LOCAL_BUCKET__) AS local_bucket
+    FROM
+    (
+        SELECT metric, key, bucket, arrayJoin(__CHAIN_LEVELS__) AS chain
+        FROM
+        (
+            SELECT
+                multiIf(
+                    event_type = 'message_opened', 'opened',
+                    event_type = 'message_clicked', 'clicked',
+                    'campaign_recipient'
+                ) AS metric,
+                reinterpretAsUInt128(sipHash128(
+                    if(event_type = 'message_sent', contact_id, entity_id))) AS key,
+                toStartOfFifteenMinutes(occurred_at) AS bucket,
+                channel, campaign_id, template_id
+            FROM analytics_events
+            WHERE tenant_id = {tenant:String}
+              AND event_type IN ('message_opened', 'message_clicked', 'message_sent')
+              AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
+                OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
+              AND (event_type != 'message_sent' OR (campaign_id != '' AND contact_id != ''))
+        )
+        WHERE metric IN {metrics:Array(String)}
+    )
+    WHERE level IN {levels:Array(String)}
+      AND ({channel:String} = '' OR channel = {channel:String})
+      AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+      AND ({template_id:String} = '' OR template_id = {template_id:String})
+),
+-- the same keys where the whole buckets of the range hold them
+whole_bucket_keys AS
+(
+    SELECT DISTINCT
+        chain.1 AS level, chain.2 AS channel, chain.3 AS campaign_id, chain.4 AS template_id,
+        metric, key, toInt64(__LOCAL_BUCKET__) AS local_bucket
+    FROM
+    (
+        SELECT metric, key, bucket, arrayJoin(__CHAIN_LEVELS__) AS chain
+        FROM message_key_buckets
+        WHERE tenant_id = {tenant:String}
+          AND key IN (SELECT key FROM edge_keys)
+          AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+    )
+)
+-- </raw-edges>
+SELECT
+    level, channel, campaign_id, template_id, metric, local_bucket,
+    sum(total) AS total,
+    sum(per_bucket) AS per_bucket
+FROM
+(
+    -- no rows: fixes the columns' types, whichever parts below are left out
+    SELECT '' AS level, '' AS channel, '' AS campaign_id, '' AS template_id, '' AS metric,
+           toInt64(0) AS local_bucket, toInt64(0) AS total, toInt64(0) AS per_bucket
+    WHERE 0
+    -- <daily-chains> (left out unless the range's whole UTC days are read by day)
+    UNION ALL
+    SELECT
+        level, channel, campaign_id, template_id, metric, local_bucket,
+        if(prev_day < toDate({daily_start:DateTime('UTC')}), keys, 0) AS total,
+        keys AS per_bucket
+    FROM
+    (
+        SELECT
+            level, channel, campaign_id, template_id, metric, prev_day, keys,
+            toDateTime(day, 'UTC') AS bucket,
+            toInt64(if(level = {series_level:String}, __LOCAL_BUCKET__, 0)) AS local_bucket
+        FROM distinct_chain_1d
+        WHERE tenant_id = {tenant:String}
+          AND level IN {levels:Array(String)}
+          AND metric IN {metrics:Array(String)}
+          AND day >= toDate({daily_start:DateTime('UTC')}) AND day < toDate({daily_end:DateTime('UTC')})
+          AND ({channel:String} = '' OR channel = {channel:String})
+          AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+          AND ({template_id:String} = '' OR template_id = {template_id:String})
+    )
+    WHERE toInt64(toUnixTimestamp(toDateTime(prev_day, 'UTC')))
+          < greatest(local_bucket, toInt64(toUnixTimestamp({daily_start:DateTime('UTC')})))
+    -- </daily-chains>
+    -- <chain-buckets> (left out when the daily chains cover every whole bucket)
+    UNION ALL
+    -- a pair that counts toward neither the total nor its local bucket is not aggregated
+    SELECT
+        level, channel, campaign_id, template_id, metric, local_bucket,
+        if(prev_bucket < {mid_start:DateTime('UTC')}, keys, 0) AS total,
+        keys AS per_bucket
+    FROM
+    (
+        SELECT
+            level, channel, campaign_id, template_id, metric, prev_bucket, keys,
+            toInt64(if(level = {series_level:String}, __LOCAL_BUCKET__, 0)) AS local_bucket
+        FROM distinct_chain_15m
+        WHERE tenant_id = {tenant:String}
+          AND level IN {levels:Array(String)}
+          AND metric IN {metrics:Array(String)}
+          AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+          AND NOT (bucket >= {daily_start:DateTime('UTC')} AND bucket < {daily_end:DateTime('UTC')})
+          AND ({channel:String} = '' OR channel = {channel:String})
+          AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+          AND ({template_id:String} = '' OR template_id = {template_id:String})
+    )
+    WHERE toInt64(toUnixTimestamp(prev_bucket))
+          < greatest(local_bucket, toInt64(toUnixTimestamp({mid_start:DateTime('UTC')})))
+    -- </chain-buckets>
+    -- <raw-edges> (left out when the window has no unaligned edge)
+    UNION ALL
+    -- keys of the head and tail that no whole bucket of the range holds
+    SELECT level, channel, campaign_id, template_id, metric, toInt64(0) AS local_bucket,
+           toInt64(count()) AS total, toInt64(0) AS per_bucket
+    FROM (SELECT DISTINCT level, channel, campaign_id, template_id, metric, key FROM edge_keys)
+    WHERE (level, channel, campaign_id, template_id, metric, key) NOT IN
+          (SELECT level, channel, campaign_id, template_id, metric, key FROM whole_bucket_keys)
+    GROUP BY level, channel, campaign_id, template_id, metric
+    UNION ALL
+    -- keys of the head (tail) that no whole bucket of the first (last) local bucket holds
+    SELECT level, channel, campaign_id, template_id, metric, local_bucket,
+           toInt64(0) AS total, toInt64(count()) AS per_bucket
+    FROM edge_keys
+    WHERE level = {series_level:String}
+      AND (level, channel, campaign_id, template_id, metric, key, local_bucket) NOT IN
+          (SELECT level, channel, campaign_id, template_id, metric, key, local_bucket
+           FROM whole_bucket_keys)
+    GROUP BY level, channel, campaign_id, template_id, metric, local_bucket
+    -- </raw-edges>
+)
+GROUP BY level, channel, campaign_id, template_id, metric, local_bucket
