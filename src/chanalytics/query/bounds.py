@@ -78,3 +78,14 @@ def has_raw_edges(params: Mapping[str, Any]) -> bool:
 def has_partial_days(params: Mapping[str, Any]) -> bool:
     """Whether the 15-minute interior of `range_params` reaches outside its whole UTC days."""
     return bool(params["mid_start"] < params["day_start"] or params["day_end"] < params["mid_end"])
+
+
+def covering_buckets(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`range_params` widened to the whole 15-minute buckets holding the window, without
+    raw slices; `spill_start`/`spill_end` bound what the widening adds: the parts of the
+    edge buckets outside the window, [spill_start, start) and [end, spill_end). When no
+    event lies there, the widened window holds the same events."""
+    start, end = params["start"], params["end"]
+    first, last = _floor(start, _QUARTER), _ceil(end, _QUARTER)
+    return {**params, "mid_start": first, "mid_end": last, "head_end": start,
+            "tail_start": end, "spill_start": first, "spill_end": last}

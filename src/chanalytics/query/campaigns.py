@@ -12,7 +12,7 @@ from datetime import datetime
 
 import msgspec
 
-from chanalytics.query.buckets import NO_SERIES, local_buckets
+from chanalytics.query.buckets import local_buckets
 from chanalytics.query.distinct import DistinctCounts, distinct_counts
 from chanalytics.query.names import latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
@@ -72,15 +72,12 @@ class CampaignsQuery:
         per_campaign = f"campaign{split}"
         series = per_campaign if request.entity_id else f"any-campaign{split}"
         recipients = per_campaign if request.entity_id else ("channel" if split else "all")
-        # Totals apart from the series: totals alone may read the daily chains, where
-        # the metrics a level does not need cost little.
+        # Metrics a level does not need cost little where the daily chains answer.
         keys: DistinctCounts  # gather's mixed-type overload loses the types
-        series_keys: DistinctCounts
-        count_rows, keys, series_keys = await asyncio.gather(
+        count_rows, keys = await asyncio.gather(
             self.storage.query(statement("campaign_counts", buckets, params), params),
-            distinct_counts(self.storage, params, NO_SERIES, [per_campaign, recipients],
-                            ["opened", "clicked", "campaign_recipient"]),
-            distinct_counts(self.storage, params, buckets, [series], series_level=series),
+            distinct_counts(self.storage, params, buckets, [per_campaign, recipients, series],
+                            ["opened", "clicked", "campaign_recipient"], series_level=series),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)
@@ -123,7 +120,7 @@ class CampaignsQuery:
                 click_rate=percent(clicked, delivered)))
         points = []
         for s in buckets.starts:
-            counts, point = bucket_events[epoch(s)], series_keys.per_bucket[epoch(s)]
+            counts, point = bucket_events[epoch(s)], keys.per_bucket[epoch(s)]
             points.append(CampaignPoint(
                 timestamp=s, sent=counts["message_sent"], delivered=counts["message_delivered"],
                 opened=point.get("opened", 0), clicked=point.get("clicked", 0)))

@@ -37,10 +37,12 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     "one-campaign": lambda params: bool(params["campaign_id"]),
     "one-workflow": lambda params: bool(params["workflow_id"]),
     # the whole UTC days a distinct count reads from the daily key chains, and the whole
-    # buckets it reads from the 15-minute ones
+    # buckets it reads from the 15-minute ones (all of them for a series not read by day)
     "daily-chains": lambda params: bool(params["daily_start"] < params["daily_end"]),
     "chain-buckets": lambda params: bool(
-        params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]),
+        params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]
+        or (params["series_level"] and not params["series_daily"]
+            and params["mid_start"] < params["mid_end"])),
 })
 
 

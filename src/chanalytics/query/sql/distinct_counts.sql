@@ -8,62 +8,70 @@
 -- is before the range's start (`mid_start` for the total, the later of `mid_start` and
 -- the local bucket's start per bucket). The parts of the range, each left out when empty:
 -- - whole UTC days from the daily chains, when the whole buckets start at a UTC midnight
---   and every local bucket of the series does too (otherwise daily_start = daily_end).
+--   (otherwise daily_start = daily_end); for the series level only when every local
+--   bucket starts at one too (`series_daily`), else it reads all its whole buckets by
+--   15 minutes.
 --   They are a projection of the 15-minute chains: a day's first pair keeps its previous
 --   day, the day's other pairs are dropped, so they hold up to 96 times fewer rows;
 -- - the other whole 15-minute buckets from the 15-minute chains;
 -- - the raw head and tail slices: their keys that the whole buckets do not hold.
 -- <raw-edges> (left out when the window has no unaligned edge)
 WITH
--- the raw head and tail slices' keys, one row per chain group and local bucket
+-- the message / recipient key rows of the raw head and tail slices
+edge_rows AS
+(
+    SELECT
+        multiIf(
+            event_type = 'message_opened', 'opened',
+            event_type = 'message_clicked', 'clicked',
+            'campaign_recipient'
+        ) AS metric,
+        reinterpretAsUInt128(sipHash128(
+            if(event_type = 'message_sent', contact_id, entity_id))) AS key,
+        toStartOfFifteenMinutes(occurred_at) AS bucket,
+        channel, campaign_id, template_id
+    FROM analytics_events
+    WHERE tenant_id = {tenant:String}
+      AND event_type IN ('message_opened', 'message_clicked', 'message_sent')
+      AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
+        OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
+      AND (event_type != 'message_sent' OR (campaign_id != '' AND contact_id != ''))
+),
+-- per chain group, key and local bucket: whether the slices hold the key there
+-- (`in_slices`), and whether only they do (`edge_only`, 0 when a whole bucket of the
+-- range, looked up by key, holds it too)
 edge_keys AS
 (
-    SELECT DISTINCT
-        chain.1 AS level, chain.2 AS channel, chain.3 AS campaign_id, chain.4 AS template_id,
-        metric, key, toInt64(__LOCAL_BUCKET__) AS local_bucket
+    SELECT level, channel, campaign_id, template_id, metric, key, local_bucket,
+           toInt64(min(in_edge)) AS edge_only, max(in_edge) AS in_slices
     FROM
     (
-        SELECT metric, key, bucket, arrayJoin(__CHAIN_LEVELS__) AS chain
+        SELECT
+            chain.1 AS level, chain.2 AS channel, chain.3 AS campaign_id,
+            chain.4 AS template_id, metric, key, in_edge,
+            toInt64(if(level = {series_level:String}, __LOCAL_BUCKET__, 0)) AS local_bucket
         FROM
         (
-            SELECT
-                multiIf(
-                    event_type = 'message_opened', 'opened',
-                    event_type = 'message_clicked', 'clicked',
-                    'campaign_recipient'
-                ) AS metric,
-                reinterpretAsUInt128(sipHash128(
-                    if(event_type = 'message_sent', contact_id, entity_id))) AS key,
-                toStartOfFifteenMinutes(occurred_at) AS bucket,
-                channel, campaign_id, template_id
-            FROM analytics_events
-            WHERE tenant_id = {tenant:String}
-              AND event_type IN ('message_opened', 'message_clicked', 'message_sent')
-              AND ((occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {head_end:DateTime64(3, 'UTC')})
-                OR (occurred_at >= {tail_start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}))
-              AND (event_type != 'message_sent' OR (campaign_id != '' AND contact_id != ''))
+            SELECT metric, key, bucket, in_edge, arrayJoin(__CHAIN_LEVELS__) AS chain
+            FROM
+            (
+                SELECT metric, key, bucket, channel, campaign_id, template_id, 1 AS in_edge
+                FROM edge_rows
+                UNION ALL
+                SELECT metric, key, bucket, channel, campaign_id, template_id, 0 AS in_edge
+                FROM message_key_buckets
+                WHERE tenant_id = {tenant:String}
+                  AND (metric, key) IN (SELECT metric, key FROM edge_rows)
+                  AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
+            )
+            WHERE metric IN {metrics:Array(String)}
         )
-        WHERE metric IN {metrics:Array(String)}
+        WHERE level IN {levels:Array(String)}
+          AND ({channel:String} = '' OR channel = {channel:String})
+          AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+          AND ({template_id:String} = '' OR template_id = {template_id:String})
     )
-    WHERE level IN {levels:Array(String)}
-      AND ({channel:String} = '' OR channel = {channel:String})
-      AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
-      AND ({template_id:String} = '' OR template_id = {template_id:String})
-),
--- the same keys where the whole buckets of the range hold them
-whole_bucket_keys AS
-(
-    SELECT DISTINCT
-        chain.1 AS level, chain.2 AS channel, chain.3 AS campaign_id, chain.4 AS template_id,
-        metric, key, toInt64(__LOCAL_BUCKET__) AS local_bucket
-    FROM
-    (
-        SELECT metric, key, bucket, arrayJoin(__CHAIN_LEVELS__) AS chain
-        FROM message_key_buckets
-        WHERE tenant_id = {tenant:String}
-          AND key IN (SELECT key FROM edge_keys)
-          AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
-    )
+    GROUP BY level, channel, campaign_id, template_id, metric, key, local_bucket
 )
 -- </raw-edges>
 SELECT
@@ -93,6 +101,7 @@ FROM
           AND level IN {levels:Array(String)}
           AND metric IN {metrics:Array(String)}
           AND day >= toDate({daily_start:DateTime('UTC')}) AND day < toDate({daily_end:DateTime('UTC')})
+          AND (level != {series_level:String} OR {series_daily:Bool})
           AND ({channel:String} = '' OR channel = {channel:String})
           AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
           AND ({template_id:String} = '' OR template_id = {template_id:String})
@@ -117,7 +126,8 @@ FROM
           AND level IN {levels:Array(String)}
           AND metric IN {metrics:Array(String)}
           AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
-          AND NOT (bucket >= {daily_start:DateTime('UTC')} AND bucket < {daily_end:DateTime('UTC')})
+          AND NOT (bucket >= {daily_start:DateTime('UTC')} AND bucket < {daily_end:DateTime('UTC')}
+                   AND (level != {series_level:String} OR {series_daily:Bool}))
           AND ({channel:String} = '' OR channel = {channel:String})
           AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
           AND ({template_id:String} = '' OR template_id = {template_id:String})
@@ -127,23 +137,23 @@ FROM
     -- </chain-buckets>
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
-    -- keys of the head and tail that no whole bucket of the range holds
-    SELECT level, channel, campaign_id, template_id, metric, toInt64(0) AS local_bucket,
-           toInt64(count()) AS total, toInt64(0) AS per_bucket
-    FROM (SELECT DISTINCT level, channel, campaign_id, template_id, metric, key FROM edge_keys)
-    WHERE (level, channel, campaign_id, template_id, metric, key) NOT IN
-          (SELECT level, channel, campaign_id, template_id, metric, key FROM whole_bucket_keys)
-    GROUP BY level, channel, campaign_id, template_id, metric
-    UNION ALL
-    -- keys of the head (tail) that no whole bucket of the first (last) local bucket holds
-    SELECT level, channel, campaign_id, template_id, metric, local_bucket,
-           toInt64(0) AS total, toInt64(count()) AS per_bucket
-    FROM edge_keys
-    WHERE level = {series_level:String}
-      AND (level, channel, campaign_id, template_id, metric, key, local_bucket) NOT IN
-          (SELECT level, channel, campaign_id, template_id, metric, key, local_bucket
-           FROM whole_bucket_keys)
-    GROUP BY level, channel, campaign_id, template_id, metric, local_bucket
+    -- per key of the slices: one row for the range (counted when no whole bucket holds
+    -- it) and one per local bucket (counted when no whole bucket of that local bucket does)
+    SELECT level, channel, campaign_id, template_id, metric,
+           part.1 AS local_bucket, part.2 AS total, part.3 AS per_bucket
+    FROM
+    (
+        SELECT
+            level, channel, campaign_id, template_id, metric,
+            arrayPushFront(
+                arrayMap(b -> (b.1, toInt64(0), b.2),
+                         groupArrayIf((local_bucket, edge_only), in_slices = 1)),
+                (toInt64(0), min(edge_only), toInt64(0))) AS parts
+        FROM edge_keys
+        GROUP BY level, channel, campaign_id, template_id, metric, key
+        HAVING max(in_slices) = 1
+    )
+    ARRAY JOIN parts AS part
     -- </raw-edges>
 )
 GROUP BY level, channel, campaign_id, template_id, metric, local_bucket
