@@ -40,6 +40,7 @@ from chanalytics.api.parameters import (
     WorkflowId,
 )
 from chanalytics.query.campaigns import CampaignsData, CampaignsQuery
+from chanalytics.query.edges import settle_edges
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import parse_channel, parse_entity_id, parse_limit, parse_min_usage
 from chanalytics.query.messages import MessagesData, MessagesQuery
@@ -68,6 +69,7 @@ class Envelope(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
 class AnalyticsQueries:
     """One query service per endpoint, sharing the process's storage."""
 
+    storage: Storage
     overview: OverviewQuery
     messages: MessagesQuery
     campaigns: CampaignsQuery
@@ -80,7 +82,7 @@ class AnalyticsQueries:
 def build_queries(storage: Storage) -> AnalyticsQueries:
     """The query services of the seven endpoints, on one storage."""
     return AnalyticsQueries(
-        overview=OverviewQuery(storage), messages=MessagesQuery(storage),
+        storage=storage, overview=OverviewQuery(storage), messages=MessagesQuery(storage),
         campaigns=CampaignsQuery(storage), workflows=WorkflowsQuery(storage),
         sequences=SequencesQuery(storage), templates=TemplatesQuery(storage),
         traffic=TrafficQuery(storage),
@@ -107,7 +109,7 @@ async def _answer(
     started = time.perf_counter()
     status = 500
     try:
-        request = build()
+        request = await settle_edges(state.queries.storage, build())
         data = await run(request)
         status = 200
     except BadParameter:

@@ -9,14 +9,12 @@ one statement.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chanalytics import chains
-from chanalytics.query.bounds import covering_buckets, has_raw_edges
 from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.request import epoch
 from chanalytics.query.statements import statement
@@ -51,39 +49,14 @@ async def distinct_counts(
     series_level: str = "",
 ) -> DistinctCounts:
     """Distinct keys of `metrics` at `levels`, with filters and window from `params`
-    (`channel`, `campaign_id`, `template_id`: empty for none).
-
-    A window off the 15-minute grid (`timeRange` ends at *now*) is first answered from
-    the whole buckets holding it, while one raw read checks that no event lies in the
-    parts those buckets add: usually none (nothing has happened after *now*). Only if
-    one does is the window answered exactly with its raw slices, which costs several
-    raw reads.
-    """
+    (`channel`, `campaign_id`, `template_id`: empty for none). A window with raw slices
+    (rarely left by `edges.settle_edges`) costs two more raw reads."""
     for level in levels:
         if level not in chains.LEVELS:
             raise ValueError(f"unknown chain level {level!r}")
     query = _DistinctQuery(storage, buckets, sorted(set(levels)), sorted(set(metrics)),
                            series_level)
-    if not has_raw_edges(params):
-        return await query.run(params)
-    widened = covering_buckets(params)
-    counts: DistinctCounts  # gather's mixed-type overload loses the types
-    counts, spill = await asyncio.gather(
-        query.run(widened), storage.query(SPILL_SQL, widened))
-    if spill[0][0] == 0:
-        return counts
     return await query.run(params)
-
-
-# Key events in the parts of the edge buckets outside the window.
-SPILL_SQL = (
-    "SELECT count() FROM analytics_events WHERE tenant_id = {tenant:String} "
-    "AND event_type IN ('message_opened', 'message_clicked', 'message_sent') "
-    "AND ((occurred_at >= {spill_start:DateTime64(3, 'UTC')} "
-    "AND occurred_at < {start:DateTime64(3, 'UTC')}) "
-    "OR (occurred_at >= {end:DateTime64(3, 'UTC')} "
-    "AND occurred_at < {spill_end:DateTime64(3, 'UTC')}))"
-)
 
 
 @dataclass

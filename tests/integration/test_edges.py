@@ -1,0 +1,57 @@
+"""A window off the 15-minute grid skips its raw slices only when they would add nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chanalytics.ingest.writer import BatchWriter
+from chanalytics.metrics import Metrics
+from chanalytics.query.edges import settle_edges
+from chanalytics.query.request import QueryRequest
+from chanalytics.query.timerange import parse_window
+from chanalytics.rows import AnalyticsRow
+from chanalytics.storage import Storage
+
+pytestmark = pytest.mark.clickhouse
+
+NOW = datetime(2026, 3, 2, 10, 7, tzinfo=UTC)  # inside the bucket 10:00-10:15
+
+
+def request(time_range: str = "1d") -> QueryRequest:
+    window = parse_window(time_range=time_range, start_date=None, end_date=None,
+                          timezone="UTC", default_range="7d", now=NOW)
+    return QueryRequest(tenant_id="t1", window=window)
+
+
+def sent(event_id: str, at: datetime) -> AnalyticsRow:
+    return AnalyticsRow(id=event_id, tenant_id="t1", event_type="message_sent",
+                        entity_type="message", entity_id=event_id, channel="email",
+                        occurred_at=at)
+
+
+async def test_window_ending_now_reads_whole_buckets_until_an_event_lies_after_now(
+    storage: Storage,
+) -> None:
+    writer = BatchWriter(storage, Metrics())
+    await writer.write([sent("before", datetime(2026, 3, 2, 10, 1, tzinfo=UTC))])
+    assert (await settle_edges(storage, request())).whole_buckets
+    # another tenant's event after now changes nothing for t1
+    other = AnalyticsRow(id="other", tenant_id="t2", event_type="message_sent",
+                         entity_type="message", entity_id="o", channel="sms",
+                         occurred_at=datetime(2026, 3, 2, 10, 9, tzinfo=UTC))
+    await writer.write([other])
+    assert (await settle_edges(storage, request())).whole_buckets
+    # an event of t1 after now, in the same bucket: the raw slice is needed
+    await writer.write([sent("after", datetime(2026, 3, 2, 10, 9, tzinfo=UTC))])
+    settled = await settle_edges(storage, request())
+    assert not settled.whole_buckets
+    assert settled.params()["tail_start"] < settled.params()["end"]
+
+
+async def test_window_on_the_grid_is_left_as_it_is(storage: Storage) -> None:
+    window = parse_window(time_range=None, start_date="2026-03-01", end_date="2026-03-01",
+                          timezone="UTC", default_range="7d", now=NOW)
+    grid = QueryRequest(tenant_id="t1", window=window)
+    assert await settle_edges(storage, grid) is grid
