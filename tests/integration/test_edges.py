@@ -8,7 +8,7 @@ import pytest
 
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.metrics import Metrics
-from chanalytics.query.edges import settle_edges
+from chanalytics.query.edges import answer_settled
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.timerange import parse_window
 from chanalytics.rows import AnalyticsRow
@@ -31,27 +31,45 @@ def sent(event_id: str, at: datetime) -> AnalyticsRow:
                         occurred_at=at)
 
 
+class Recorder:
+    """A stand-in for an endpoint's query service: records what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[QueryRequest] = []
+
+    async def run(self, asked: QueryRequest) -> bool:
+        self.asked.append(asked)
+        return asked.whole_buckets
+
+
 async def test_window_ending_now_reads_whole_buckets_until_an_event_lies_after_now(
     storage: Storage,
 ) -> None:
     writer = BatchWriter(storage, Metrics())
     await writer.write([sent("before", datetime(2026, 3, 2, 10, 1, tzinfo=UTC))])
-    assert (await settle_edges(storage, request())).whole_buckets
+    recorder = Recorder()
+    assert await answer_settled(storage, request(), recorder.run)
+    assert len(recorder.asked) == 1
     # another tenant's event after now changes nothing for t1
     other = AnalyticsRow(id="other", tenant_id="t2", event_type="message_sent",
                          entity_type="message", entity_id="o", channel="sms",
                          occurred_at=datetime(2026, 3, 2, 10, 9, tzinfo=UTC))
     await writer.write([other])
-    assert (await settle_edges(storage, request())).whole_buckets
-    # an event of t1 after now, in the same bucket: the raw slice is needed
+    assert await answer_settled(storage, request(), recorder.run)
+    # an event of t1 after now, in the same bucket: the whole-bucket answer, computed
+    # beside the check, is thrown away and the exact one (with raw slices) returned
     await writer.write([sent("after", datetime(2026, 3, 2, 10, 9, tzinfo=UTC))])
-    settled = await settle_edges(storage, request())
-    assert not settled.whole_buckets
-    assert settled.params()["tail_start"] < settled.params()["end"]
+    recorder = Recorder()
+    assert not await answer_settled(storage, request(), recorder.run)
+    assert [r.whole_buckets for r in recorder.asked] == [True, False]
+    exact = recorder.asked[-1].params()
+    assert exact["tail_start"] < exact["end"]
 
 
-async def test_window_on_the_grid_is_left_as_it_is(storage: Storage) -> None:
+async def test_window_on_the_grid_is_answered_as_it_is(storage: Storage) -> None:
     window = parse_window(time_range=None, start_date="2026-03-01", end_date="2026-03-01",
                           timezone="UTC", default_range="7d", now=NOW)
     grid = QueryRequest(tenant_id="t1", window=window)
-    assert await settle_edges(storage, grid) is grid
+    recorder = Recorder()
+    await answer_settled(storage, grid, recorder.run)
+    assert recorder.asked == [grid]

@@ -40,7 +40,7 @@ from chanalytics.api.parameters import (
     WorkflowId,
 )
 from chanalytics.query.campaigns import CampaignsData, CampaignsQuery
-from chanalytics.query.edges import settle_edges
+from chanalytics.query.edges import answer_settled
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import parse_channel, parse_entity_id, parse_limit, parse_min_usage
 from chanalytics.query.messages import MessagesData, MessagesQuery
@@ -109,8 +109,8 @@ async def _answer(
     started = time.perf_counter()
     status = 500
     try:
-        request = await settle_edges(state.queries.storage, build())
-        data = await run(request)
+        request = build()
+        data = await answer_settled(state.queries.storage, request, run)
         status = 200
     except BadParameter:
         status = 400

@@ -50,7 +50,7 @@ async def distinct_counts(
 ) -> DistinctCounts:
     """Distinct keys of `metrics` at `levels`, with filters and window from `params`
     (`channel`, `campaign_id`, `template_id`: empty for none). A window with raw slices
-    (rarely left by `edges.settle_edges`) costs two more raw reads."""
+    (rarely left by `edges.answer_settled`) costs two more raw reads."""
     for level in levels:
         if level not in chains.LEVELS:
             raise ValueError(f"unknown chain level {level!r}")

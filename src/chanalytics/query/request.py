@@ -21,7 +21,7 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     entity_id: str | None = None
     limit: int = 10
     min_usage: int = 100
-    # The window's edge buckets hold no event outside it (`edges.settle_edges`), so the
+    # The window's edge buckets hold no event outside it (`edges.answer_settled`), so the
     # whole buckets answer for the window and no raw slice is read.
     whole_buckets: bool = False
 
