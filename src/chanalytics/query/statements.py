@@ -36,13 +36,15 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     # the series of the one campaign or workflow a filter asks for
     "one-campaign": lambda params: bool(params["campaign_id"]),
     "one-workflow": lambda params: bool(params["workflow_id"]),
-    # the whole UTC days a distinct count reads from the daily key chains, and the whole
-    # buckets it reads from the 15-minute ones (all of them for a series not read by day)
+    # the whole UTC days a distinct count reads from the daily key chains, the whole
+    # buckets outside them it reads from the 15-minute ones, and the whole days again by
+    # 15 minutes for a series not read by day
     "daily-chains": lambda params: bool(params["daily_start"] < params["daily_end"]),
-    "chain-buckets": lambda params: bool(
-        params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]
-        or (params["series_level"] and not params["series_daily"]
-            and params["mid_start"] < params["mid_end"])),
+    "chain-edges": lambda params: bool(
+        params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]),
+    "series-buckets": lambda params: bool(
+        params["series_level"] and not params["series_daily"]
+        and params["daily_start"] < params["daily_end"]),
 })
 
 

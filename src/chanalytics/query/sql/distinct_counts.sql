@@ -13,7 +13,9 @@
 --   15 minutes.
 --   They are a projection of the 15-minute chains: a day's first pair keeps its previous
 --   day, the day's other pairs are dropped, so they hold up to 96 times fewer rows;
--- - the other whole 15-minute buckets from the 15-minute chains;
+-- - the other whole 15-minute buckets from the 15-minute chains, and the whole UTC days
+--   of a series level not read by day (each range its own branch, so that the primary
+--   key skips what the branch does not need);
 -- - the raw head and tail slices: their keys that the whole buckets do not hold.
 -- <raw-edges> (left out when the window has no unaligned edge)
 WITH
@@ -109,9 +111,10 @@ FROM
     WHERE toInt64(toUnixTimestamp(toDateTime(prev_day, 'UTC')))
           < greatest(local_bucket, toInt64(toUnixTimestamp({daily_start:DateTime('UTC')})))
     -- </daily-chains>
-    -- <chain-buckets> (left out when the daily chains cover every whole bucket)
+    -- <chain-edges> (left out when the daily chains cover every whole bucket)
     UNION ALL
-    -- a pair that counts toward neither the total nor its local bucket is not aggregated
+    -- the whole buckets outside the whole UTC days, at every level; a pair that counts
+    -- toward neither the total nor its local bucket is not aggregated
     SELECT
         level, channel, campaign_id, template_id, metric, local_bucket,
         if(prev_bucket < {mid_start:DateTime('UTC')}, keys, 0) AS total,
@@ -125,16 +128,39 @@ FROM
         WHERE tenant_id = {tenant:String}
           AND level IN {levels:Array(String)}
           AND metric IN {metrics:Array(String)}
-          AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
-          AND NOT (bucket >= {daily_start:DateTime('UTC')} AND bucket < {daily_end:DateTime('UTC')}
-                   AND (level != {series_level:String} OR {series_daily:Bool}))
+          AND ((bucket >= {mid_start:DateTime('UTC')} AND bucket < {daily_start:DateTime('UTC')})
+            OR (bucket >= {daily_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
           AND ({channel:String} = '' OR channel = {channel:String})
           AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
           AND ({template_id:String} = '' OR template_id = {template_id:String})
     )
     WHERE toInt64(toUnixTimestamp(prev_bucket))
           < greatest(local_bucket, toInt64(toUnixTimestamp({mid_start:DateTime('UTC')})))
-    -- </chain-buckets>
+    -- </chain-edges>
+    -- <series-buckets> (left out unless the series level's local buckets cut UTC days)
+    UNION ALL
+    -- the whole UTC days again, by 15 minutes, for the series level alone
+    SELECT
+        level, channel, campaign_id, template_id, metric, local_bucket,
+        if(prev_bucket < {mid_start:DateTime('UTC')}, keys, 0) AS total,
+        keys AS per_bucket
+    FROM
+    (
+        SELECT
+            level, channel, campaign_id, template_id, metric, prev_bucket, keys,
+            toInt64(__LOCAL_BUCKET__) AS local_bucket
+        FROM distinct_chain_15m
+        WHERE tenant_id = {tenant:String}
+          AND level = {series_level:String}
+          AND metric IN {metrics:Array(String)}
+          AND bucket >= {daily_start:DateTime('UTC')} AND bucket < {daily_end:DateTime('UTC')}
+          AND ({channel:String} = '' OR channel = {channel:String})
+          AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+          AND ({template_id:String} = '' OR template_id = {template_id:String})
+    )
+    WHERE toInt64(toUnixTimestamp(prev_bucket))
+          < greatest(local_bucket, toInt64(toUnixTimestamp({mid_start:DateTime('UTC')})))
+    -- </series-buckets>
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     -- per key of the slices: one row for the range (counted when no whole bucket holds
