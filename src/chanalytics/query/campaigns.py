@@ -14,7 +14,7 @@ import msgspec
 
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.distinct import DistinctCounts, distinct_counts
-from chanalytics.query.names import latest_names
+from chanalytics.query.names import Names, all_names, latest_names
 from chanalytics.query.rates import mean_percent, percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.query.statements import statement
@@ -74,10 +74,12 @@ class CampaignsQuery:
         recipients = per_campaign if request.entity_id else ("channel" if split else "all")
         # Metrics a level does not need cost little where the daily chains answer.
         keys: DistinctCounts  # gather's mixed-type overload loses the types
-        count_rows, keys = await asyncio.gather(
+        known: Names | None
+        count_rows, keys, known = await asyncio.gather(
             self.storage.query(statement("campaign_counts", buckets, params), params),
             distinct_counts(self.storage, params, buckets, [per_campaign, recipients, series],
                             ["opened", "clicked", "campaign_recipient"], series_level=series),
+            all_names(self.storage, request.tenant_id, "campaign"),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)
@@ -109,7 +111,7 @@ class CampaignsQuery:
                 ratio(distinct(c, "clicked"), events[c]["message_delivered"]) for c in delivering),
         )
         top = sorted(campaigns, key=lambda c: (-events[c]["message_sent"], c))[: request.limit]
-        names = await latest_names(self.storage, request.tenant_id, "campaign", top)
+        names = await latest_names(self.storage, request.tenant_id, "campaign", top, known)
         rows = []
         for c in top:
             sent, delivered = events[c]["message_sent"], events[c]["message_delivered"]

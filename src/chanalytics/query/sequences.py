@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import msgspec
 
-from chanalytics.query.names import latest_names
+from chanalytics.query.names import Names, all_names, latest_names
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange
 from chanalytics.query.statements import statement
@@ -54,10 +54,12 @@ class SequencesQuery:
 
     async def run(self, request: QueryRequest) -> SequencesData:
         params = request.params(sequence_id=request.entity_id or "")
-        count_rows, reply_rows, active_rows = await asyncio.gather(
+        known: Names | None  # gather's mixed-type overload loses the types
+        count_rows, reply_rows, active_rows, known = await asyncio.gather(
             self.storage.query(statement("sequence_counts", params=params), params),
             self.storage.query(statement("sequence_replies", params=params), params),
             self.storage.query(statement("sequence_active", params=params), params),
+            all_names(self.storage, request.tenant_id, "sequence"),
         )
         per_sequence: defaultdict[str, Counter[str]] = defaultdict(Counter)
         executed: Counter[int] = Counter()
@@ -91,7 +93,7 @@ class SequencesQuery:
         sequences = set(per_sequence) | set(replied_by_sequence)
         top = sorted(sequences, key=lambda q: (-per_sequence[q]["sequence_enrollment_enrolled"],
                                                q))[: request.limit]
-        names = await latest_names(self.storage, request.tenant_id, "sequence", top)
+        names = await latest_names(self.storage, request.tenant_id, "sequence", top, known)
         top_rows = []
         for q in top:
             n = per_sequence[q]["sequence_enrollment_enrolled"]

@@ -10,7 +10,7 @@ import msgspec
 
 from chanalytics.query.buckets import NO_SERIES
 from chanalytics.query.distinct import DistinctCounts, distinct_counts
-from chanalytics.query.names import latest_names
+from chanalytics.query.names import Names, all_names, latest_names
 from chanalytics.query.rates import percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange
 from chanalytics.query.statements import statement
@@ -44,9 +44,11 @@ class TemplatesQuery:
         params = request.params(template_id=request.entity_id or "")
         level = "template+channel" if request.channel else "template"
         keys: DistinctCounts  # gather's mixed-type overload loses the types
-        count_rows, keys = await asyncio.gather(
+        known: Names | None
+        count_rows, keys, known = await asyncio.gather(
             self.storage.query(statement("template_counts", params=params), params),
             distinct_counts(self.storage, params, NO_SERIES, [level]),
+            all_names(self.storage, request.tenant_id, "template"),
         )
         events: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for template_id, event_type, n in count_rows:
@@ -66,7 +68,8 @@ class TemplatesQuery:
         # Ordered by the exact open rate: two rates that round alike still rank apart.
         worst = sorted((t for t in templates if usage(t) >= request.min_usage),
                        key=lambda t: (open_ratio(t), -usage(t), t))[: request.limit]
-        names = await latest_names(self.storage, request.tenant_id, "template", {*top, *worst})
+        names = await latest_names(self.storage, request.tenant_id, "template", {*top, *worst},
+                                     known)
 
         def row(t: str) -> TemplateRow:
             delivered, opened, clicked = (
