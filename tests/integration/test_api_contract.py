@@ -60,6 +60,9 @@ def bearer(tenant: str) -> dict[str, str]:
 ZONES = ("UTC", "Europe/Berlin", "Asia/Kathmandu", "America/St_Johns")
 RANGES: dict[str, tuple[dict[str, str], datetime]] = {
     "dates": ({"startDate": "2026-03-25", "endDate": "2026-03-31"}, SPRING_NOW),
+    # UTC midnights as instants: whole UTC days in every zone, local hours off them
+    "utc-midnights": ({"startDate": "2026-03-24T00:00:00Z", "endDate": "2026-03-31T00:00:00Z"},
+                      SPRING_NOW),
     "datetimes": ({"startDate": "2026-10-20T07:07:13.250Z",
                    "endDate": "2026-10-28T19:52:41.5+02:00"}, FALL_NOW),
     "preset7d": ({"timeRange": "7d"}, SPRING_NOW),
@@ -314,3 +317,26 @@ class TestWorkedExample:
             {"campaignId": "c2", "name": None, "sent": 0, "delivered": 0, "opened": 0,
              "clicked": 0, "openRate": 0.0, "clickRate": 0.0},
         ]
+
+    async def test_hour_series_of_a_45_minute_zone_from_a_utc_midnight(
+        self, storage: Storage,
+    ) -> None:
+        """Kathmandu's hours start at :15 UTC, so the first one holds time before a range
+        that starts at a UTC midnight: an open there is not in the range, and the
+        message's next open, in the range, still counts in that first hour."""
+        make, t = Maker(), "t_alpha"
+        make.message(t, utc("2026-01-19T23:50:00Z"), "opened", "m1", "email")
+        make.message(t, utc("2026-01-20T00:05:00Z"), "opened", "m1", "email")
+        make.message(t, utc("2026-01-20T00:20:00Z"), "opened", "m1", "email")
+        await store_events(storage, make.pairs)
+        # a whole UTC day: its hours come from the near chains, its total by day
+        window = {"startDate": "2026-01-20T00:00:00Z", "endDate": "2026-01-21T00:00:00Z",
+                  "timezone": "Asia/Kathmandu", "granularity": "hour"}
+        async with api(storage, FALL_NOW) as client:
+            data = (await client.get("/api/v1/analytics/messages", params=window,
+                                     headers=bearer(t))).json()["data"]
+        assert data["summary"]["opened"] == 1
+        assert [(p["timestamp"], p["opened"]) for p in data["timeSeries"][:3]] == [
+            ("2026-01-19T23:15:00Z", 1), ("2026-01-20T00:15:00Z", 1),
+            ("2026-01-20T01:15:00Z", 0)]
+        assert len(data["timeSeries"]) == 25
