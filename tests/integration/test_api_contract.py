@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -57,6 +57,7 @@ def bearer(tenant: str) -> dict[str, str]:
 
 # -- the cases -------------------------------------------------------------------------
 
+QUIET_NOW = datetime(2026, 4, 5, 7, 31, 12, 345000, tzinfo=UTC)  # no event after it that day
 ZONES = ("UTC", "Europe/Berlin", "Asia/Kathmandu", "America/St_Johns")
 RANGES: dict[str, tuple[dict[str, str], datetime]] = {
     "dates": ({"startDate": "2026-03-25", "endDate": "2026-03-31"}, SPRING_NOW),
@@ -69,6 +70,12 @@ RANGES: dict[str, tuple[dict[str, str], datetime]] = {
     "preset30d": ({"timeRange": "30d"}, FALL_NOW),
     "default": ({}, FALL_NOW),
     "long": ({"startDate": "2026-03-01", "endDate": "2026-11-30"}, FALL_NOW),
+    # after the spring events end: widened to the end of the day, reading no raw slice
+    "preset7d-quiet": ({"timeRange": "7d"}, QUIET_NOW),
+    # events later that day, none in now's bucket: widened to whole buckets only
+    "preset7d-midday": ({"timeRange": "7d"}, datetime(2026, 4, 4, 12, 7, 30, tzinfo=UTC)),
+    "to-quiet-instant": ({"startDate": "2026-03-28", "endDate": "2026-04-05T07:31:12.345Z"},
+                         QUIET_NOW),
     "tiny": ({"startDate": "2026-03-29T00:52:30.5Z", "endDate": "2026-03-29T01:07:00Z"},
              SPRING_NOW),
     "inside": ({"startDate": "2026-10-25T01:01:00Z", "endDate": "2026-10-25T01:14:00Z"},
@@ -245,7 +252,7 @@ class TestOutage:
         """A storage that answered and then refuses queries gives 503, never 500."""
         async with api(storage, FALL_NOW) as client:
             ok = await client.get("/api/v1/analytics/overview", headers=bearer("t_alpha"))
-            await storage.command("DROP TABLE distinct_chain_15m")
+            await storage.command("DROP TABLE message_counts_15m")
             failed = await client.get("/api/v1/analytics/overview", headers=bearer("t_alpha"))
         assert ok.status_code == 200
         assert failed.status_code == 503

@@ -1,4 +1,5 @@
-"""A window off the 15-minute grid skips its raw slices only when they would add nothing."""
+"""A window off the 15-minute grid is widened, and skips its raw slices, only when that
+adds no event."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.metrics import Metrics
+from chanalytics.query.bounds import Cover
 from chanalytics.query.edges import answer_settled
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.timerange import parse_window
@@ -37,31 +39,39 @@ class Recorder:
     def __init__(self) -> None:
         self.asked: list[QueryRequest] = []
 
-    async def run(self, asked: QueryRequest) -> bool:
+    async def run(self, asked: QueryRequest) -> Cover:
         self.asked.append(asked)
-        return asked.whole_buckets
+        return asked.cover
 
 
-async def test_window_ending_now_reads_whole_buckets_until_an_event_lies_after_now(
+async def test_window_ending_now_reads_to_the_day_end_until_an_event_lies_after_now(
     storage: Storage,
 ) -> None:
     writer = BatchWriter(storage, Metrics())
     await writer.write([sent("before", datetime(2026, 3, 2, 10, 1, tzinfo=UTC))])
     recorder = Recorder()
-    assert await answer_settled(storage, request(), recorder.run)
+    assert await answer_settled(storage, request(), recorder.run) is Cover.DAY_END
     assert len(recorder.asked) == 1
+    widest = recorder.asked[0].params()
+    assert widest["mid_end"] == widest["day_end"] == datetime(2026, 3, 3, tzinfo=UTC)
+    assert widest["tail_start"] == widest["end"]  # no raw slice
     # another tenant's event after now changes nothing for t1
     other = AnalyticsRow(id="other", tenant_id="t2", event_type="message_sent",
                          entity_type="message", entity_id="o", channel="sms",
                          occurred_at=datetime(2026, 3, 2, 10, 9, tzinfo=UTC))
     await writer.write([other])
-    assert await answer_settled(storage, request(), recorder.run)
-    # an event of t1 after now, in the same bucket: the whole-bucket answer, computed
-    # beside the check, is thrown away and the exact one (with raw slices) returned
+    assert await answer_settled(storage, request(), recorder.run) is Cover.DAY_END
+    # an event of t1 later that day, after now's bucket: whole buckets, not the whole day
+    await writer.write([sent("later", datetime(2026, 3, 2, 18, 0, tzinfo=UTC))])
+    recorder = Recorder()
+    assert await answer_settled(storage, request(), recorder.run) is Cover.BUCKETS
+    assert [r.cover for r in recorder.asked] == [Cover.DAY_END, Cover.BUCKETS]
+    assert recorder.asked[-1].params()["mid_end"] == datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
+    # an event of t1 after now, in now's bucket: the exact window, with its raw slice
     await writer.write([sent("after", datetime(2026, 3, 2, 10, 9, tzinfo=UTC))])
     recorder = Recorder()
-    assert not await answer_settled(storage, request(), recorder.run)
-    assert [r.whole_buckets for r in recorder.asked] == [True, False]
+    assert await answer_settled(storage, request(), recorder.run) is Cover.EXACT
+    assert [r.cover for r in recorder.asked] == [Cover.DAY_END, Cover.EXACT]
     exact = recorder.asked[-1].params()
     assert exact["tail_start"] < exact["end"]
 

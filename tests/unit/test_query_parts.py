@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.bounds import has_partial_days, has_raw_edges, range_params
+from chanalytics.query.bounds import (
+    Cover,
+    covering,
+    has_partial_days,
+    has_raw_edges,
+    range_params,
+)
 from chanalytics.query.buckets import BucketGrid, LocalBuckets
 from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import utc_text
@@ -122,6 +128,37 @@ class TestRangeParams:
                             tz=ZoneInfo("Asia/Kathmandu"), tz_name="Asia/Kathmandu")
         p = range_params("tenant'x", window)
         assert (p["tenant"], p["tz"]) == ("tenant'x", "Asia/Kathmandu")
+
+
+class TestCovering:
+    """A window widened to whole buckets, or on to its last UTC day's end."""
+
+    P = range_params("t", _window("2026-03-01T09:52:30+00:00", "2026-03-03T10:07:00+00:00"))
+
+    def test_exact_is_the_window(self) -> None:
+        assert covering(self.P, Cover.EXACT) == self.P
+
+    def test_buckets_hold_the_window_without_raw_slices(self) -> None:
+        p = covering(self.P, Cover.BUCKETS)
+        assert p["mid_start"] == _utc("2026-03-01T09:45")
+        assert p["mid_end"] == _utc("2026-03-03T10:15")
+        assert not has_raw_edges(p) and (p["start"], p["end"]) == (self.P["start"], self.P["end"])
+        assert p["day_start"] == _utc("2026-03-02T00:00")
+        assert p["day_end"] == _utc("2026-03-03T00:00")
+        assert (p["spill_start"], p["quarter_end"], p["spill_end"]) == (
+            _utc("2026-03-01T09:45"), _utc("2026-03-03T10:15"), _utc("2026-03-03T10:15"))
+
+    def test_day_end_reads_the_last_day_whole(self) -> None:
+        p = covering(self.P, Cover.DAY_END)
+        assert p["mid_end"] == p["day_end"] == p["spill_end"] == _utc("2026-03-04T00:00")
+        assert p["quarter_end"] == _utc("2026-03-03T10:15")
+        assert p["end_day"] == date(2026, 3, 4) and not has_raw_edges(p)
+
+    def test_a_widened_edge_bucket_at_midnight_adds_its_day(self) -> None:
+        p = covering(range_params("t", _window("2026-03-01T00:07:00+00:00",
+                                               "2026-03-02T23:52:00+00:00")), Cover.BUCKETS)
+        assert p["day_start"] == _utc("2026-03-01T00:00")
+        assert p["day_end"] == _utc("2026-03-03T00:00")
 
 
 class TestStatements:

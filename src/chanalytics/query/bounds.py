@@ -12,6 +12,7 @@ from the 15-minute one.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,12 +81,32 @@ def has_partial_days(params: Mapping[str, Any]) -> bool:
     return bool(params["mid_start"] < params["day_start"] or params["day_end"] < params["mid_end"])
 
 
-def covering_buckets(params: Mapping[str, Any]) -> dict[str, Any]:
-    """`range_params` widened to the whole 15-minute buckets holding the window, without
-    raw slices; `spill_start`/`spill_end` bound what the widening adds: the parts of the
-    edge buckets outside the window, [spill_start, start) and [end, spill_end). When no
-    event lies there, the widened window holds the same events."""
+class Cover(enum.Enum):
+    """What a window's rollup reads cover (`covering`)."""
+
+    EXACT = "exact"  # the window: raw slices at edges off the 15-minute grid
+    BUCKETS = "buckets"  # the whole 15-minute buckets holding the window
+    DAY_END = "day-end"  # those, and on to the end of the UTC day holding the window's end
+
+
+def covering(params: Mapping[str, Any], cover: Cover) -> dict[str, Any]:
+    """`range_params` widened as `cover` says, without raw slices. `spill_start` and
+    `spill_end` bound what the widening adds: [spill_start, start) and [end, spill_end),
+    of which [end, quarter_end) is the rest of the end's own bucket. When no event lies
+    there, the widened window holds the same events.
+
+    Widening the end to a UTC midnight (`DAY_END`) lets a window that ends at *now* read
+    its last day from the daily rollups too: nothing has happened after *now*.
+    """
+    if cover is Cover.EXACT:
+        return dict(params)
     start, end = params["start"], params["end"]
-    first, last = _floor(start, _QUARTER), _ceil(end, _QUARTER)
+    first, quarter_end = _floor(start, _QUARTER), _ceil(end, _QUARTER)
+    last = _ceil(end, _DAY) if cover is Cover.DAY_END else quarter_end
+    day_start, day_end = _ceil(first, _DAY), _floor(last, _DAY)
+    if day_start >= day_end:
+        day_start = day_end = last
     return {**params, "mid_start": first, "mid_end": last, "head_end": start,
-            "tail_start": end, "spill_start": first, "spill_end": last}
+            "tail_start": end, "day_start": day_start, "day_end": day_end,
+            "first_day": day_start.date(), "end_day": day_end.date(),
+            "spill_start": first, "quarter_end": quarter_end, "spill_end": last}

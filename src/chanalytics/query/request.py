@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from chanalytics.query.bounds import covering_buckets, range_params
+from chanalytics.query.bounds import Cover, covering, range_params
 from chanalytics.query.timerange import Granularity, TimeWindow
 
 
@@ -21,15 +21,15 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     entity_id: str | None = None
     limit: int = 10
     min_usage: int = 100
-    # The window's edge buckets hold no event outside it (`edges.answer_settled`), so the
-    # whole buckets answer for the window and no raw slice is read.
-    whole_buckets: bool = False
+    # Widened past its edges when that adds no event (`edges.answer_settled`): whole
+    # buckets answer for the window and no raw slice is read.
+    cover: Cover = Cover.EXACT
 
     def params(self, **extra: Any) -> dict[str, Any]:
         """The bound parameters of the window and tenant, an empty string for absent filters."""
         window = range_params(self.tenant_id, self.window)
         return {
-            **(covering_buckets(window) if self.whole_buckets else window),
+            **covering(window, self.cover),
             "channel": self.channel or "",
             **extra,
         }
