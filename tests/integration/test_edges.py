@@ -76,6 +76,19 @@ async def test_window_ending_now_reads_to_the_day_end_until_an_event_lies_after_
     assert exact["tail_start"] < exact["end"]
 
 
+async def test_window_ending_on_the_grid_is_not_taken_to_the_day_end(storage: Storage) -> None:
+    """Only the start is off the grid: whole buckets, without the evening after the end."""
+    await BatchWriter(storage, Metrics()).write([
+        sent("evening", datetime(2026, 3, 2, 22, 30, tzinfo=UTC))])
+    window = parse_window(time_range=None, start_date="2026-03-02T09:07:00Z",
+                          end_date="2026-03-02T20:00:00Z", timezone="UTC",
+                          default_range="7d", now=NOW)
+    recorder = Recorder()
+    asked = QueryRequest(tenant_id="t1", window=window)
+    assert await answer_settled(storage, asked, recorder.run) is Cover.BUCKETS
+    assert len(recorder.asked) == 1
+
+
 async def test_window_on_the_grid_is_answered_as_it_is(storage: Storage) -> None:
     window = parse_window(time_range=None, start_date="2026-03-01", end_date="2026-03-01",
                           timezone="UTC", default_range="7d", now=NOW)

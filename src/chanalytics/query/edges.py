@@ -47,15 +47,18 @@ async def answer_settled(
     window = range_params(request.tenant_id, request.window)
     if not has_raw_edges(window):
         return await run(request)
-    widest = msgspec.structs.replace(request, cover=Cover.DAY_END)
+    # Only an end off the grid (*now*, mostly) is worth taking on to its day's end: a
+    # window that ends at a local midnight would add the evening before the UTC one.
+    widest = Cover.DAY_END if window["tail_start"] < window["end"] else Cover.BUCKETS
     # gather, not a TaskGroup: a failure must reach the caller as itself (a StorageError
     # is a 503), not wrapped in an ExceptionGroup
     answer: T
     spill, answer = await asyncio.gather(
-        storage.query(SPILL_SQL, covering(window, Cover.DAY_END)), run(widest))
+        storage.query(SPILL_SQL, covering(window, widest)),
+        run(msgspec.structs.replace(request, cover=widest)))
     in_edge_buckets, in_all = spill[0]
     if not in_all:
         return answer
-    if not in_edge_buckets:
+    if widest is Cover.DAY_END and not in_edge_buckets:
         return await run(msgspec.structs.replace(request, cover=Cover.BUCKETS))
     return await run(request)
