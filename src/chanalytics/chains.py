@@ -22,12 +22,6 @@ A distinct count is per group (per channel, per campaign, …), and a message's 
 disagree on their channel or campaign. So each key has one chain per *level*: the key's
 events projected onto the level's dimensions. The `all` level counts a message once
 however many channels its events name; `channel` counts it once per channel.
-
-Views keep two projections of the pairs that answer common ranges with fewer rows:
-`distinct_chain_1d` for whole UTC days (a pair's buckets as days; pairs within one day
-dropped) and `distinct_chain_near_15m` for local buckets of at most an hour (the previous
-bucket kept only when it lies within 45 minutes, the epoch otherwise: any earlier one is
-before the hour anyway, so a bucket's pairs collapse into a row or two).
 """
 
 from __future__ import annotations

@@ -336,7 +336,7 @@ class TestWorkedExample:
         make.message(t, utc("2026-01-20T00:05:00Z"), "opened", "m1", "email")
         make.message(t, utc("2026-01-20T00:20:00Z"), "opened", "m1", "email")
         await store_events(storage, make.pairs)
-        # a whole UTC day: its hours come from the near chains, its total by day
+        # a whole UTC day: its total by day, its hours by 15 minutes
         window = {"startDate": "2026-01-20T00:00:00Z", "endDate": "2026-01-21T00:00:00Z",
                   "timezone": "Asia/Kathmandu", "granularity": "hour"}
         async with api(storage, FALL_NOW) as client:

@@ -29,15 +29,6 @@ CHAIN_SUM = (
     "GROUP BY level, channel, campaign_id, template_id, metric HAVING sum(keys) != 0"
 )
 
-# The same count from the near chains, for a range of at most an hour.
-NEAR_SUM = (
-    "SELECT level, channel, campaign_id, template_id, metric, sum(keys) "
-    "FROM distinct_chain_near_15m "
-    "WHERE bucket >= {a:DateTime('UTC')} AND bucket < {b:DateTime('UTC')} "
-    "AND near_prev_bucket < {a:DateTime('UTC')} "
-    "GROUP BY level, channel, campaign_id, template_id, metric HAVING sum(keys) != 0"
-)
-
 
 def random_rows(rng: random.Random, n: int) -> list[AnalyticsRow]:
     rows = []
@@ -115,27 +106,6 @@ async def test_chain_sums_are_distinct_counts_for_every_range(storage: Storage) 
         t1_rows = await storage.query(
             CHAIN_SUM.replace("WHERE", "WHERE tenant_id = 't1' AND"), {"a": a, "b": b})
         assert {tuple(r[:5]): r[5] for r in t1_rows} == truth(t1, a, b)
-
-
-async def test_near_chains_count_each_hour_and_half_hour(storage: Storage) -> None:
-    """`distinct_chain_near_15m` answers any local bucket of at most an hour: a key
-    counts in the bucket at its pair whose previous bucket lies before the bucket."""
-    rng = random.Random(11)
-    rows = random_rows(rng, 600)
-    writer = BatchWriter(storage, Metrics())
-    shuffled = rows + rng.sample(rows, 60)
-    rng.shuffle(shuffled)
-    for i in range(0, len(shuffled), 45):
-        await writer.write(shuffled[i:i + 45])
-    for length, offset in ((timedelta(hours=1), timedelta(0)),
-                           (timedelta(hours=1), timedelta(minutes=45)),  # a :45 zone's hours
-                           (timedelta(minutes=30), timedelta(minutes=15))):
-        start = T0 + offset
-        while start < T0 + timedelta(hours=12):
-            got = await storage.query(NEAR_SUM, {"a": start, "b": start + length})
-            assert {tuple(r[:5]): r[5] for r in got} == truth(rows, start, start + length), (
-                start, length)
-            start += length
 
 
 async def test_a_batch_recovered_after_a_crash_adds_its_chain_once(storage: Storage) -> None:

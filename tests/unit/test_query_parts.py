@@ -204,7 +204,7 @@ class TestStatements:
                                            "2026-03-03T00:00:00+00:00"))
         params = {**window, "campaign_id": "", "workflow_id": "",
                   "daily_start": window["day_start"], "daily_end": window["day_end"],
-                  "series_level": "", "series_daily": False, "series_near": False}
+                  "series_level": "", "series_daily": False}
         lean = statement(name, buckets, params)
         assert branches(name) or full == lean
         assert "analytics_events" not in lean

@@ -74,15 +74,12 @@ class _DistinctQuery:
         daily = params["mid_start"] == params["day_start"]
         series_daily = buckets.granularity != Granularity.HOUR and all(
             epoch(start) % 86400 == 0 for start in buckets.starts)
-        # The near chains answer local buckets of at most an hour (chains.py).
-        series_near = buckets.granularity == Granularity.HOUR and buckets.grid is not None
         bound = {
             "campaign_id": "", "template_id": "", **params, **buckets.params(),
             "levels": self.levels,
             "metrics": self.metrics,
             "series_level": series_level,
             "series_daily": series_daily,
-            "series_near": series_near,
             "daily_start": params["day_start"] if daily else params["mid_end"],
             "daily_end": params["day_end"] if daily else params["mid_end"],
         }

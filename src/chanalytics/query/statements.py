@@ -38,15 +38,12 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     "one-workflow": lambda params: bool(params["workflow_id"]),
     # the whole UTC days a distinct count reads from the daily key chains, the whole
     # buckets outside them it reads from the 15-minute ones, and the whole days again by
-    # 15 minutes for a series not read by day (from the near chains for hours)
+    # 15 minutes for a series not read by day
     "daily-chains": lambda params: bool(params["daily_start"] < params["daily_end"]),
     "chain-edges": lambda params: bool(
         params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]),
     "series-buckets": lambda params: bool(
-        params["series_level"] and not params["series_daily"] and not params["series_near"]
-        and params["daily_start"] < params["daily_end"]),
-    "series-near": lambda params: bool(
-        params["series_level"] and not params["series_daily"] and params["series_near"]
+        params["series_level"] and not params["series_daily"]
         and params["daily_start"] < params["daily_end"]),
 })
 

@@ -15,9 +15,7 @@
 --   day, the day's other pairs are dropped, so they hold up to 96 times fewer rows;
 -- - the other whole 15-minute buckets from the 15-minute chains, and the whole UTC days
 --   of a series level not read by day (each range its own branch, so that the primary
---   key skips what the branch does not need): for a series of hours, the local buckets
---   from the near chains (one row per bucket but for repeats within the hour, the
---   largest bench tenant's 30 days ~3k rows against ~260k) and the total by day;
+--   key skips what the branch does not need);
 -- - the raw head and tail slices: their keys that the whole buckets do not hold.
 -- <raw-edges> (left out when the window has no unaligned edge)
 WITH
@@ -93,20 +91,19 @@ FROM
     SELECT
         level, channel, campaign_id, template_id, metric, local_bucket,
         if(prev_day < toDate({daily_start:DateTime('UTC')}), keys, 0) AS total,
-        if(by_day, keys, 0) AS per_bucket
+        keys AS per_bucket
     FROM
     (
         SELECT
             level, channel, campaign_id, template_id, metric, prev_day, keys,
             toDateTime(day, 'UTC') AS bucket,
-            level = {series_level:String} AND {series_daily:Bool} AS by_day,
-            toInt64(if(by_day, __LOCAL_BUCKET__, 0)) AS local_bucket
+            toInt64(if(level = {series_level:String}, __LOCAL_BUCKET__, 0)) AS local_bucket
         FROM distinct_chain_1d
         WHERE tenant_id = {tenant:String}
           AND level IN {levels:Array(String)}
           AND metric IN {metrics:Array(String)}
           AND day >= toDate({daily_start:DateTime('UTC')}) AND day < toDate({daily_end:DateTime('UTC')})
-          AND (level != {series_level:String} OR {series_daily:Bool} OR {series_near:Bool})
+          AND (level != {series_level:String} OR {series_daily:Bool})
           AND ({channel:String} = '' OR channel = {channel:String})
           AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
           AND ({template_id:String} = '' OR template_id = {template_id:String})
@@ -140,8 +137,7 @@ FROM
     WHERE toInt64(toUnixTimestamp(prev_bucket))
           < greatest(local_bucket, toInt64(toUnixTimestamp({mid_start:DateTime('UTC')})))
     -- </chain-edges>
-    -- <series-buckets> (left out unless the series level's local buckets cut UTC days
-    -- and are not all hours)
+    -- <series-buckets> (left out unless the series level's local buckets cut UTC days)
     UNION ALL
     -- the whole UTC days again, by 15 minutes, for the series level alone
     SELECT
@@ -165,32 +161,6 @@ FROM
     WHERE toInt64(toUnixTimestamp(prev_bucket))
           < greatest(local_bucket, toInt64(toUnixTimestamp({mid_start:DateTime('UTC')})))
     -- </series-buckets>
-    -- <series-near> (left out unless the series level's local buckets are hours that cut UTC days)
-    UNION ALL
-    -- the whole UTC days again for the series level alone, its local buckets only: from
-    -- the near chains, which keep a previous bucket only when it lies within 45 minutes
-    -- (the epoch otherwise, still before any hour's start); its total is a daily one
-    SELECT
-        level, channel, campaign_id, template_id, metric, local_bucket,
-        toInt64(0) AS total,
-        keys AS per_bucket
-    FROM
-    (
-        SELECT
-            level, channel, campaign_id, template_id, metric, near_prev_bucket, keys,
-            toInt64(__LOCAL_BUCKET__) AS local_bucket
-        FROM distinct_chain_near_15m
-        WHERE tenant_id = {tenant:String}
-          AND level = {series_level:String}
-          AND metric IN {metrics:Array(String)}
-          AND bucket >= {daily_start:DateTime('UTC')} AND bucket < {daily_end:DateTime('UTC')}
-          AND ({channel:String} = '' OR channel = {channel:String})
-          AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
-          AND ({template_id:String} = '' OR template_id = {template_id:String})
-    )
-    WHERE toInt64(toUnixTimestamp(near_prev_bucket))
-          < greatest(local_bucket, toInt64(toUnixTimestamp({mid_start:DateTime('UTC')})))
-    -- </series-near>
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     -- per key of the slices: one row for the range (counted when no whole bucket holds
