@@ -347,3 +347,28 @@ class TestWorkedExample:
             ("2026-01-19T23:15:00Z", 1), ("2026-01-20T00:15:00Z", 1),
             ("2026-01-20T01:15:00Z", 0)]
         assert len(data["timeSeries"]) == 25
+
+    async def test_active_enrollments_from_states_stored_apart(
+        self, storage: Storage,
+    ) -> None:
+        """An enrollment's start and end arrive in different inserts (different parts of
+        `enrollment_states`): it is active only between them, whichever part is read."""
+        t = "t_alpha"
+        first, second = Maker(), Maker()
+        done = {"sequenceId": "seq_1", "enrollmentId": "enr-done"}
+        still = {"sequenceId": "seq_1", "enrollmentId": "enr-still"}
+        first.add("sequence.enrollment.enrolled", t, utc("2026-01-20T09:00:00Z"), **done)
+        first.add("sequence.enrollment.enrolled", t, utc("2026-01-20T09:30:00Z"), **still)
+        second.add("sequence.enrollment.completed", t, utc("2026-01-22T10:00:00Z"), **done)
+        await store_events(storage, first.pairs)
+        await store_events(storage, second.pairs)
+        active = {}
+        async with api(storage, FALL_NOW) as client:
+            for end in ("2026-01-20", "2026-01-21", "2026-01-22"):
+                data = (await client.get(
+                    "/api/v1/analytics/sequences",
+                    params={"startDate": "2026-01-19", "endDate": end},
+                    headers=bearer(t))).json()["data"]
+                active[end] = data["summary"]["activeEnrollments"]
+        # the end of 01-22 is after the completion at 10:00 that day
+        assert active == {"2026-01-20": 2, "2026-01-21": 2, "2026-01-22": 1}
