@@ -91,6 +91,7 @@ _DATETIME = re.compile(
     re.ASCII,
 )
 _TICK = timedelta(microseconds=1)
+_HOUR = timedelta(hours=1)
 # Longest a bucket can last (a DST change lengthens it); bounds the count from below.
 _LONGEST_BUCKET: Mapping[Granularity, timedelta] = MappingProxyType(
     {
@@ -238,11 +239,17 @@ def bucket_bounds(window: TimeWindow, granularity: Granularity) -> list[datetime
     last = window.end - _TICK
     bounds: list[datetime] = []
     start = bucket_of(window.start, window.tz, granularity)
+    # The UTC offset at `start`, carried along an hour series: each hour then costs one
+    # local-time conversion (a 90-day hour series has 2,160 buckets).
+    offset = start.astimezone(window.tz).utcoffset()
     while start <= last:
         if len(bounds) == MAX_BUCKETS:
             raise _too_many_buckets()
         bounds.append(start)
-        start = _next_start(start, window.tz, granularity)
+        if granularity == Granularity.HOUR:
+            start, offset = _next_hour_start(start, offset, window.tz)
+        else:
+            start = _next_start(start, window.tz, granularity)
     bounds.append(start)
     return bounds
 
@@ -256,8 +263,7 @@ def _too_many_buckets() -> BadParameter:
 
 
 def _next_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
-    if granularity == Granularity.HOUR:
-        return _next_hour_start(start, tz)
+    """The next bucket's start at a granularity of days, weeks or months."""
     day = start.astimezone(tz).date()
     while True:  # loops again only where a zone skipped a whole day
         match granularity:
@@ -272,16 +278,23 @@ def _next_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> date
             return following
 
 
-def _next_hour_start(start: datetime, tz: ZoneInfo) -> datetime:
-    following = start + timedelta(hours=1)
+def _next_hour_start(
+    start: datetime, offset: timedelta | None, tz: ZoneInfo
+) -> tuple[datetime, timedelta | None]:
+    """The next hour bucket's start and its UTC offset, from a start and its offset."""
+    following = start + _HOUR
     local = following.astimezone(tz)
     # The usual hour: an hour later the clock shows minute 0 under the same offset.
-    if (local.minute, local.second, local.microsecond) == (0, 0, 0) and (
-        local.utcoffset() == start.astimezone(tz).utcoffset()
-    ):
-        return following
-    # A DST change made this bucket longer or shorter than an hour: bisect for its
-    # end over whole seconds, on which every tz transition and offset falls.
+    if (local.minute == 0 and local.second == 0 and local.microsecond == 0
+            and local.utcoffset() == offset):
+        return following, offset
+    following = _changed_hour_end(start, tz)
+    return following, following.astimezone(tz).utcoffset()
+
+
+def _changed_hour_end(start: datetime, tz: ZoneInfo) -> datetime:
+    """The end of an hour bucket that a DST change made longer or shorter than an hour:
+    bisected over whole seconds, on which every tz transition and offset falls."""
     inside, outside = 0, 3600
     while bucket_of(start + timedelta(seconds=outside), tz, Granularity.HOUR) == start:
         inside, outside = outside, outside + 3600
