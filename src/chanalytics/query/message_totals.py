@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.distinct import distinct_counts
@@ -18,15 +19,34 @@ _BY_CHANNEL, _BY_BUCKET = 0b01, 0b10
 # Every message event counts toward "a channel with at least one message event".
 EVENTS = "events"
 
+# The event types counted as events, in the columns of message_counts.sql; opened and
+# clicked count distinct messages (`distinct_counts`).
+COUNTED = ("sent", "delivered", "bounced", "complained", "unsubscribed", "failed")
+
+
+# A local bucket's counts before any row adds to them.
+NO_COUNTS = MappingProxyType(dict.fromkeys((*COUNTED, "opened", "clicked"), 0))
+
 
 @dataclass
 class MessageTotals:
-    """Counters keyed `sent`, `delivered`, `bounced`, … (events), `opened`/`clicked` (distinct
-    messages) and `events` (every message event)."""
+    """Counts keyed `sent`, `delivered`, `bounced`, … (events), `opened`/`clicked` (distinct
+    messages) and, per channel, `events` (every message event).
+
+    A bucket's counts are a plain dict holding every key: a series has up to 2,160 buckets,
+    and adding to a `Counter` runs Python code per key.
+    """
 
     total: Counter[str] = field(default_factory=Counter)
     channels: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    buckets: defaultdict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    buckets: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def bucket(self, start: int) -> dict[str, int]:
+        """The counts of the bucket starting at epoch second `start`, to add to."""
+        counts = self.buckets.get(start)
+        if counts is None:
+            counts = self.buckets[start] = dict(NO_COUNTS)
+        return counts
 
 
 async def message_totals(
@@ -46,19 +66,20 @@ async def message_totals(
                         series_level=overall if distinct_series else ""),
     )
     totals = MessageTotals()
-    for grouping_set, channel, bucket, event_type, events in counts:
-        name = event_type.removeprefix("message_")
+    for grouping_set, channel, bucket, events, *counted in counts:
+        named = dict(zip(COUNTED, counted, strict=True))
         if grouping_set == _BY_CHANNEL:
             counter = totals.channels[channel]
             counter[EVENTS] += events
-            if name not in ("opened", "clicked"):
-                counter[name] += events
-                totals.total[name] += events
-        elif grouping_set == _BY_BUCKET and name not in ("opened", "clicked"):
-            totals.buckets[bucket][name] += events
+            counter.update(named)
+            totals.total.update(named)
+        elif grouping_set == _BY_BUCKET:
+            totals.bucket(bucket).update(named)  # one row per bucket: no sum needed
     for channel, distinct in keys.total["channel"].items():
         totals.channels[channel].update(distinct)
     totals.total.update(keys.total[overall][request.channel or ""])
     for bucket, distinct in keys.per_bucket.items():
-        totals.buckets[bucket].update(distinct)
+        counts = totals.bucket(bucket)
+        for metric, n in distinct.items():
+            counts[metric] += n
     return totals

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
-from chanalytics.query.message_totals import EVENTS, message_totals
+from chanalytics.query.message_totals import EVENTS, NO_COUNTS, message_totals
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.storage import Storage
@@ -66,10 +65,9 @@ class MessagesQuery:
             bounced=t["bounced"], complained=t["complained"],
             unsubscribed=t["unsubscribed"], failed=t["failed"],
         )
-        empty: Counter[str] = Counter()
         series = []
         for start in buckets.starts:
-            c = totals.buckets.get(epoch(start), empty)
+            c = totals.buckets.get(epoch(start), NO_COUNTS)
             series.append(MessagesPoint(timestamp=start, sent=c["sent"],
                                         delivered=c["delivered"], opened=c["opened"],
                                         clicked=c["clicked"]))

@@ -1,12 +1,20 @@
--- Message event counts per (channel, event type) and per (local bucket, event type).
+-- Message event counts per channel and per local bucket, one row each: every message
+-- event (`message_events`), and the events of each counted type (opens and clicks are
+-- counted as distinct messages elsewhere). One row per bucket, not per (bucket, event
+-- type): fewer rows to build and read back (a 30-day hour series: 724, not 5,723).
 -- Whole 15-minute buckets inside the range come from the rollup; the unaligned head
 -- and tail slices of the range come from the raw table.
 SELECT
     grouping(channel, local_bucket) AS grouping_set,
     channel,
     __LOCAL_BUCKET__ AS local_bucket,
-    event_type,
-    sum(events) AS events
+    sum(events) AS message_events,
+    sumIf(events, event_type = 'message_sent') AS sent,
+    sumIf(events, event_type = 'message_delivered') AS delivered,
+    sumIf(events, event_type = 'message_bounced') AS bounced,
+    sumIf(events, event_type = 'message_complained') AS complained,
+    sumIf(events, event_type = 'message_unsubscribed') AS unsubscribed,
+    sumIf(events, event_type = 'message_failed') AS failed
 FROM
 (
     SELECT bucket, channel, event_type, events
@@ -28,6 +36,6 @@ FROM
       AND ({channel:String} = '' OR channel = {channel:String})
     -- </raw-edges>
 )
-GROUP BY GROUPING SETS ((channel, event_type), (local_bucket, event_type))
+GROUP BY GROUPING SETS ((channel), (local_bucket))
 -- grouping() bits as the SQL standard has them (1 = column aggregated away), whatever the profile.
 SETTINGS force_grouping_standard_compatibility = 1
