@@ -121,10 +121,12 @@ class CampaignsQuery:
                 clicked=clicked, open_rate=percent(opened, delivered),
                 click_rate=percent(clicked, delivered)))
         points = []
+        opened_in, clicked_in = keys.per_bucket["opened"], keys.per_bucket["clicked"]
         for s in buckets.starts:
-            counts, point = bucket_events[epoch(s)], keys.per_bucket[epoch(s)]
+            at = epoch(s)
+            counts = bucket_events[at]
             points.append(CampaignPoint(
                 timestamp=s, sent=counts["message_sent"], delivered=counts["message_delivered"],
-                opened=point.get("opened", 0), clicked=point.get("clicked", 0)))
+                opened=opened_in.get(at, 0), clicked=clicked_in.get(at, 0)))
         return CampaignsData(time_range=TimeRange.of(request.window), summary=summary,
                              top_campaigns=rows, time_series=points)

@@ -27,12 +27,13 @@ _GROUP_INDEX = {"channel": 0, "campaign_id": 1, "template_id": 2}
 
 @dataclass
 class DistinctCounts:
-    """`total[level][group][metric]` over the range; `per_bucket[epoch][metric]` for the
-    series level. `group` is the level's first dimension (`''` for `all`, `any-campaign`)."""
+    """`total[level][group][metric]` over the range; `per_bucket[metric][epoch]` for the
+    series level. `group` is the level's first dimension (`''` for `all`, `any-campaign`).
+    Per metric, then bucket: a series has up to 2,160 buckets and few metrics."""
 
     total: defaultdict[str, defaultdict[str, dict[str, int]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(dict)))
-    per_bucket: defaultdict[int, dict[str, int]] = field(
+    per_bucket: defaultdict[str, dict[int, int]] = field(
         default_factory=lambda: defaultdict(dict))
 
     def of(self, level: str, group: str, metric: str) -> int:
@@ -91,6 +92,6 @@ class _DistinctQuery:
             of_group = counts.total[level][name]
             of_group[metric] = of_group.get(metric, 0) + total
             if level == series_level:
-                of_bucket = counts.per_bucket[local_bucket]
-                of_bucket[metric] = of_bucket.get(metric, 0) + per_bucket
+                of_metric = counts.per_bucket[metric]
+                of_metric[local_bucket] = of_metric.get(local_bucket, 0) + per_bucket
         return counts

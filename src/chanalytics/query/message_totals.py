@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from typing import NamedTuple
 
 from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.distinct import distinct_counts
@@ -19,34 +19,39 @@ _BY_CHANNEL, _BY_BUCKET = 0b01, 0b10
 # Every message event counts toward "a channel with at least one message event".
 EVENTS = "events"
 
-# The event types counted as events, in the columns of message_counts.sql; opened and
-# clicked count distinct messages (`distinct_counts`).
-COUNTED = ("sent", "delivered", "bounced", "complained", "unsubscribed", "failed")
+
+class BucketEvents(NamedTuple):
+    """A local bucket's message events of each type counted as events, in the columns of
+    message_counts.sql (opened and clicked count distinct messages: `distinct_counts`)."""
+
+    sent: int = 0
+    delivered: int = 0
+    bounced: int = 0
+    complained: int = 0
+    unsubscribed: int = 0
+    failed: int = 0
 
 
-# A local bucket's counts before any row adds to them.
-NO_COUNTS = MappingProxyType(dict.fromkeys((*COUNTED, "opened", "clicked"), 0))
+COUNTED = BucketEvents._fields
+NO_EVENTS = BucketEvents()
 
 
 @dataclass
 class MessageTotals:
-    """Counts keyed `sent`, `delivered`, `bounced`, … (events), `opened`/`clicked` (distinct
-    messages) and, per channel, `events` (every message event).
+    """Counters keyed `sent`, `delivered`, `bounced`, … (events), `opened`/`clicked` (distinct
+    messages) and `events` (every message event), in total and per channel; per local
+    bucket (epoch seconds of its start) its events, and its distinct `opened`/`clicked`
+    messages (`distinct[metric][bucket]`) when asked for.
 
-    A bucket's counts are a plain dict holding every key: a series has up to 2,160 buckets,
-    and adding to a `Counter` runs Python code per key.
+    Per bucket no Counter: a series has up to 2,160 buckets, and adding to a Counter runs
+    Python code per key.
     """
 
     total: Counter[str] = field(default_factory=Counter)
     channels: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    buckets: dict[int, dict[str, int]] = field(default_factory=dict)
-
-    def bucket(self, start: int) -> dict[str, int]:
-        """The counts of the bucket starting at epoch second `start`, to add to."""
-        counts = self.buckets.get(start)
-        if counts is None:
-            counts = self.buckets[start] = dict(NO_COUNTS)
-        return counts
+    bucket_events: dict[int, BucketEvents] = field(default_factory=dict)
+    distinct: defaultdict[str, dict[int, int]] = field(
+        default_factory=lambda: defaultdict(dict))
 
 
 async def message_totals(
@@ -67,19 +72,16 @@ async def message_totals(
     )
     totals = MessageTotals()
     for grouping_set, channel, bucket, events, *counted in counts:
-        named = dict(zip(COUNTED, counted, strict=True))
         if grouping_set == _BY_CHANNEL:
+            named = dict(zip(COUNTED, counted, strict=True))
             counter = totals.channels[channel]
             counter[EVENTS] += events
             counter.update(named)
             totals.total.update(named)
-        elif grouping_set == _BY_BUCKET:
-            totals.bucket(bucket).update(named)  # one row per bucket: no sum needed
+        elif grouping_set == _BY_BUCKET:  # one row per bucket
+            totals.bucket_events[bucket] = BucketEvents(*counted)
     for channel, distinct in keys.total["channel"].items():
         totals.channels[channel].update(distinct)
     totals.total.update(keys.total[overall][request.channel or ""])
-    for bucket, distinct in keys.per_bucket.items():
-        counts = totals.bucket(bucket)
-        for metric, n in distinct.items():
-            counts[metric] += n
+    totals.distinct = keys.per_bucket
     return totals

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
-from chanalytics.query.message_totals import EVENTS, NO_COUNTS, message_totals
+from chanalytics.query.message_totals import EVENTS, NO_EVENTS, message_totals
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.storage import Storage
@@ -65,12 +65,14 @@ class MessagesQuery:
             bounced=t["bounced"], complained=t["complained"],
             unsubscribed=t["unsubscribed"], failed=t["failed"],
         )
+        opened, clicked = totals.distinct["opened"], totals.distinct["clicked"]
         series = []
         for start in buckets.starts:
-            c = totals.buckets.get(epoch(start), NO_COUNTS)
-            series.append(MessagesPoint(timestamp=start, sent=c["sent"],
-                                        delivered=c["delivered"], opened=c["opened"],
-                                        clicked=c["clicked"]))
+            at = epoch(start)
+            events = totals.bucket_events.get(at, NO_EVENTS)
+            series.append(MessagesPoint(timestamp=start, sent=events.sent,
+                                        delivered=events.delivered, opened=opened.get(at, 0),
+                                        clicked=clicked.get(at, 0)))
         channels = [
             ChannelRates(
                 channel=channel, sent=c["sent"], delivered=c["delivered"], opened=c["opened"],

@@ -6,7 +6,7 @@ import msgspec
 
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.filters import CHANNELS
-from chanalytics.query.message_totals import EVENTS, message_totals
+from chanalytics.query.message_totals import EVENTS, NO_EVENTS, message_totals
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.query.timerange import Granularity, local_date
@@ -71,9 +71,8 @@ class OverviewQuery:
         }
         trend = []
         for day in days.starts:
-            c = totals.buckets.get(epoch(day))
-            trend.append(TrendPoint(date=local_date(day, window.tz),
-                                    sent=c["sent"] if c else 0,
-                                    delivered=c["delivered"] if c else 0))
+            events = totals.bucket_events.get(epoch(day), NO_EVENTS)
+            trend.append(TrendPoint(date=local_date(day, window.tz), sent=events.sent,
+                                    delivered=events.delivered))
         return OverviewData(time_range=TimeRange.of(window), summary=summary,
                             by_channel=by_channel, trend=trend)
