@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from fractions import Fraction
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -54,8 +53,10 @@ class TestRates:
 
     def test_mean_rounds_only_at_the_end(self) -> None:
         """The mean of unrounded rates is rounded once; no rates give 0.0."""
-        assert mean_percent([Fraction(100, 3), Fraction(100, 3), Fraction(100, 3)]) == 33.33
-        assert mean_percent([Fraction(1, 200), Fraction(1, 200)]) == 0.01
+        assert mean_percent([(1, 3), (2, 6), (1, 3)]) == 33.33
+        assert mean_percent([(1, 20000), (1, 20000)]) == 0.01  # 0.005 exactly, up
+        assert mean_percent([(1, 3), (0, 0)]) == 16.67  # a zero whole is a 0 rate
+        assert mean_percent([(0, 0)]) == 0.0
         assert mean_percent([]) == 0.0
 
 

@@ -7,21 +7,35 @@ only, never the `campaign_started`/`campaign_completed` lifecycle events.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
 from datetime import datetime
+from typing import NamedTuple
 
 import msgspec
 
 from chanalytics.query.buckets import local_buckets
 from chanalytics.query.distinct import DistinctCounts, distinct_counts
 from chanalytics.query.names import Names, all_names, latest_names
-from chanalytics.query.rates import mean_percent, percent, ratio
+from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import QueryRequest, TimeRange, epoch
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
 # The grouping_set codes of campaign_counts.sql: per campaign, per local bucket.
 _BY_CAMPAIGN, _BY_BUCKET = 0b01, 0b10
+
+
+class CampaignEvents(NamedTuple):
+    """A campaign's (or a local bucket's) counts, in the columns of campaign_counts.sql:
+    campaign message events of every type, sent, delivered, and lifecycle events."""
+
+    message_events: int = 0
+    sent: int = 0
+    delivered: int = 0
+    started: int = 0
+    completed: int = 0
+
+
+_NO_EVENTS = CampaignEvents()
 
 
 class CampaignsSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -81,40 +95,36 @@ class CampaignsQuery:
                             ["opened", "clicked", "campaign_recipient"], series_level=series),
             all_names(self.storage, request.tenant_id, "campaign"),
         )
-        events: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        bucket_events: defaultdict[int, Counter[str]] = defaultdict(Counter)
-        for grouping_set, campaign_id, bucket, event_type, n in count_rows:
+        events: dict[str, CampaignEvents] = {}
+        bucket_events: dict[int, CampaignEvents] = {}
+        for grouping_set, campaign_id, bucket, *counted in count_rows:  # one row each
             if grouping_set == _BY_CAMPAIGN:
-                events[campaign_id][event_type] += n
+                events[campaign_id] = CampaignEvents(*counted)
             elif grouping_set == _BY_BUCKET:
-                bucket_events[bucket][event_type] += n
+                bucket_events[bucket] = CampaignEvents(*counted)
         recipient_group = request.entity_id or request.channel or ""
 
         def distinct(campaign_id: str, metric: str) -> int:
             return keys.of(per_campaign, campaign_id, metric)
 
-        def in_range(counts: Counter[str]) -> bool:
-            # A campaign counts when it sent a campaign message or started in the range.
-            lifecycle = ("campaign_started", "campaign_completed")
-            return counts["campaign_started"] > 0 or any(
-                n > 0 for name, n in counts.items() if name not in lifecycle)
-
-        campaigns = sorted(c for c, counts in events.items() if in_range(counts))
-        delivering = [c for c in campaigns if events[c]["message_delivered"] > 0]
+        # A campaign counts when it sent a campaign message or started in the range.
+        campaigns = sorted(c for c, counts in events.items()
+                           if counts.started > 0 or counts.message_events > 0)
+        delivering = [c for c in campaigns if events[c].delivered > 0]
         summary = CampaignsSummary(
             total_campaigns=len(campaigns),
-            completed_campaigns=sum(1 for c in events.values() if c["campaign_completed"] > 0),
+            completed_campaigns=sum(1 for c in events.values() if c.completed > 0),
             total_recipients=keys.of(recipients, recipient_group, "campaign_recipient"),
             avg_open_rate=mean_percent(
-                ratio(distinct(c, "opened"), events[c]["message_delivered"]) for c in delivering),
+                (distinct(c, "opened"), events[c].delivered) for c in delivering),
             avg_click_rate=mean_percent(
-                ratio(distinct(c, "clicked"), events[c]["message_delivered"]) for c in delivering),
+                (distinct(c, "clicked"), events[c].delivered) for c in delivering),
         )
-        top = sorted(campaigns, key=lambda c: (-events[c]["message_sent"], c))[: request.limit]
+        top = sorted(campaigns, key=lambda c: (-events[c].sent, c))[: request.limit]
         names = await latest_names(self.storage, request.tenant_id, "campaign", top, known)
         rows = []
         for c in top:
-            sent, delivered = events[c]["message_sent"], events[c]["message_delivered"]
+            sent, delivered = events[c].sent, events[c].delivered
             opened, clicked = distinct(c, "opened"), distinct(c, "clicked")
             rows.append(CampaignRow(
                 campaign_id=c, name=names[c], sent=sent, delivered=delivered, opened=opened,
@@ -124,9 +134,9 @@ class CampaignsQuery:
         opened_in, clicked_in = keys.per_bucket["opened"], keys.per_bucket["clicked"]
         for s in buckets.starts:
             at = epoch(s)
-            counts = bucket_events[at]
+            counts = bucket_events.get(at, _NO_EVENTS)
             points.append(CampaignPoint(
-                timestamp=s, sent=counts["message_sent"], delivered=counts["message_delivered"],
+                timestamp=s, sent=counts.sent, delivered=counts.delivered,
                 opened=opened_in.get(at, 0), clicked=clicked_in.get(at, 0)))
         return CampaignsData(time_range=TimeRange.of(request.window), summary=summary,
                              top_campaigns=rows, time_series=points)

@@ -1,6 +1,6 @@
--- Campaign message and lifecycle counts per (campaign, event type) over the range, and
--- campaign messages sent / delivered per (local bucket, event type). `channel` filters
--- campaign messages only.
+-- Campaign message and lifecycle counts per campaign over the range, and campaign
+-- messages sent / delivered per local bucket: one row each, a column per count.
+-- `channel` filters campaign messages only.
 --
 -- Totals: whole UTC days from the daily rollup, the rest of the 15-minute interior from
 -- the 15-minute one, lifecycle events from theirs, the unaligned edges from the raw table.
@@ -8,8 +8,11 @@ SELECT
     1 AS grouping_set,  -- grouping(campaign_id, local_bucket): the bucket aggregated away
     campaign_id,
     0 AS local_bucket,
-    event_type,
-    sum(events) AS events
+    sumIf(events, event_type NOT IN ('campaign_started', 'campaign_completed')) AS message_events,
+    sumIf(events, event_type = 'message_sent') AS sent,
+    sumIf(events, event_type = 'message_delivered') AS delivered,
+    sumIf(events, event_type = 'campaign_started') AS started,
+    sumIf(events, event_type = 'campaign_completed') AS completed
 FROM
 (
     SELECT campaign_id, event_type, events
@@ -51,7 +54,7 @@ FROM
            OR (entity_type = 'message' AND ({channel:String} = '' OR channel = {channel:String})))
     -- </raw-edges>
 )
-GROUP BY campaign_id, event_type
+GROUP BY campaign_id
 
 UNION ALL
 
@@ -61,8 +64,11 @@ SELECT
     2 AS grouping_set,  -- grouping(campaign_id, local_bucket): the campaign aggregated away
     '' AS campaign_id,
     __LOCAL_BUCKET__ AS local_bucket,
-    event_type,
-    sum(events) AS events
+    sum(events) AS message_events,
+    sumIf(events, event_type = 'message_sent') AS sent,
+    sumIf(events, event_type = 'message_delivered') AS delivered,
+    0 AS started,
+    0 AS completed
 FROM
 (
     SELECT bucket, event_type, events
@@ -97,4 +103,4 @@ FROM
       AND ({channel:String} = '' OR channel = {channel:String})
     -- </raw-edges>
 )
-GROUP BY local_bucket, event_type
+GROUP BY local_bucket
