@@ -1,7 +1,11 @@
--- Message event counts per (template, event type): whole UTC days of the window from the
--- daily rollup, the rest of its 15-minute interior from the 15-minute one, the unaligned
--- edges from the raw table (templates show no time series, so days need not be local).
-SELECT template_id, event_type, sum(events) AS events
+-- Messages sent and delivered per template with any message event, one row each: whole
+-- UTC days of the window from the daily rollup, the rest of its 15-minute interior from
+-- the 15-minute one, the unaligned edges from the raw table (templates show no time
+-- series, so days need not be local).
+SELECT
+    template_id,
+    sumIf(events, event_type = 'message_sent') AS sent,
+    sumIf(events, event_type = 'message_delivered') AS delivered
 FROM
 (
     SELECT template_id, event_type, events
@@ -36,4 +40,4 @@ FROM
       AND ({channel:String} = '' OR channel = {channel:String})
     -- </raw-edges>
 )
-GROUP BY template_id, event_type
+GROUP BY template_id
