@@ -218,7 +218,33 @@ class TestStatements:
         """Each `-- <branch>` marker in a file names a branch the code decides on."""
         marked = set(re.findall(r"-- <([a-z-]+)>", statement(name, BUCKET_VARIANTS[0]
                                                              if self._bucketed(name) else None)))
-        assert marked == set(branches(name))
+        assert marked - {"union"} == set(branches(name))
+
+    def test_first_branch_kept_in_a_union_opens_no_union(self) -> None:
+        """Whichever distinct-count parts are left out, the statement starts its union
+        with a SELECT: whole days only, edge buckets only, raw slices only."""
+        base = {"series_level": "", "series_daily": False, "campaign_id": ""}
+        cases = {
+            "days": range_params("t", _window("2026-03-01T00:00:00+00:00",
+                                              "2026-03-03T00:00:00+00:00")),
+            "buckets": range_params("t", _window("2026-03-01T06:00:00+00:00",
+                                                 "2026-03-01T09:00:00+00:00")),
+            "slices": range_params("t", _window("2026-03-01T06:01:00+00:00",
+                                                "2026-03-01T06:14:00+00:00")),
+        }
+        for case, window in cases.items():
+            whole = window["mid_start"] == window["day_start"] and window["day_start"] < window[
+                "day_end"]
+            params = {**base, **window,
+                      "daily_start": window["day_start"] if whole else window["mid_end"],
+                      "daily_end": window["day_end"] if whole else window["mid_end"]}
+            sql = statement("distinct_counts", BUCKET_VARIANTS[0], params)
+            after = sql.split("-- <union>", 1)[1].split("\n", 1)[1]
+            first = next(line.strip() for line in after.splitlines()
+                         if line.strip() and not line.strip().startswith("--"))
+            assert first.startswith("SELECT"), (case, first)
+            unions = [line for line in after.splitlines() if line.strip() == "UNION ALL"]
+            assert len(unions) == len(re.findall(r"-- <[a-z-]+>", after)) - 1, case
 
     def test_campaign_filter_keeps_its_series_branch(self) -> None:
         params = {**range_params("t", _window("2026-03-01T00:00:00+00:00",
