@@ -71,10 +71,13 @@ class _DistinctQuery:
     async def run(self, params: dict[str, Any]) -> DistinctCounts:
         buckets, series_level = self.buckets, self.series_level
         # The daily chains count keys from a UTC midnight: usable when the whole buckets
-        # start at one, and for the series level when every local bucket does too.
-        daily = params["mid_start"] == params["day_start"]
+        # start at one, and for the series level when every local bucket does too. When
+        # the series level is read by 15 minutes, the other levels are read with it
+        # unless one has a group per entity.
         series_daily = buckets.granularity != Granularity.HOUR and all(
             epoch(start) % 86400 == 0 for start in buckets.starts)
+        daily = params["mid_start"] == params["day_start"] and (
+            series_daily or not series_level or self._has_entity_level())
         bound = {
             "campaign_id": "", "template_id": "", **params, **buckets.params(),
             "levels": self.levels,
@@ -95,3 +98,17 @@ class _DistinctQuery:
                 of_metric = counts.per_bucket[metric]
                 of_metric[local_bucket] = of_metric.get(local_bucket, 0) + per_bucket
         return counts
+
+    def _has_entity_level(self) -> bool:
+        """Whether a level has a group per campaign or template.
+
+        A series whose local buckets cut UTC days reads its level by 15 minutes. Levels
+        without an entity (`all`, `channel`, …) have a few groups and about as many
+        15-minute chain rows as that level: they are read in the same part, one part
+        fewer than reading them by day (messages(hour), 30 days, bench data: 33 -> 30 ms
+        for the largest tenant, 33 -> 21 ms for the median one). Per-entity levels hold
+        many times more 15-minute rows (campaigns(hour), largest: 38 -> 68 ms): they keep
+        the daily chains.
+        """
+        entity = {"campaign_id", "template_id"}
+        return any(entity & set(chains.LEVELS[level]) for level in self.levels)
