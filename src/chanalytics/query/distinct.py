@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chanalytics import chains
-from chanalytics.query.buckets import LocalBuckets
+from chanalytics.query.buckets import NO_SERIES, LocalBuckets
 from chanalytics.query.request import epoch
 from chanalytics.query.statements import statement
 from chanalytics.query.timerange import Granularity
@@ -69,7 +69,8 @@ class _DistinctQuery:
     series_level: str
 
     async def run(self, params: dict[str, Any]) -> DistinctCounts:
-        buckets, series_level = self.buckets, self.series_level
+        series_level = self.series_level
+        buckets = self.buckets if series_level else NO_SERIES
         # The daily chains count keys from a UTC midnight: usable when the whole buckets
         # start at one, and for the series level when every local bucket does too. When
         # the series level is read by 15 minutes, the other levels are read with it
