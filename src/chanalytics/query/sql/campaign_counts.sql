@@ -1,9 +1,10 @@
 -- Campaign message and lifecycle counts per campaign over the range, and campaign
 -- messages sent / delivered per local bucket: one row each, a column per count.
--- `channel` filters campaign messages only.
+-- `channel` filters campaign messages only (lifecycle rows have no channel).
 --
 -- Totals: whole UTC days from the daily rollup, the rest of the 15-minute interior from
--- the 15-minute one, lifecycle events from theirs, the unaligned edges from the raw table.
+-- the 15-minute one (both hold the lifecycle events too, migration 0049), the unaligned
+-- edges from the raw table.
 SELECT
     1 AS grouping_set,  -- grouping(campaign_id, local_bucket): the bucket aggregated away
     campaign_id,
@@ -20,7 +21,8 @@ FROM
     WHERE tenant_id = {tenant:String}
       AND day >= {first_day:Date} AND day < {end_day:Date}
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
-      AND ({channel:String} = '' OR channel = {channel:String})
+      AND ({channel:String} = '' OR channel = {channel:String}
+           OR event_type IN ('campaign_started', 'campaign_completed'))
     -- <partial-days> (left out when the interior is whole UTC days)
     UNION ALL
     SELECT campaign_id, event_type, events
@@ -29,15 +31,9 @@ FROM
       AND ((bucket >= {mid_start:DateTime('UTC')} AND bucket < {day_start:DateTime('UTC')})
         OR (bucket >= {day_end:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}))
       AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
-      AND ({channel:String} = '' OR channel = {channel:String})
+      AND ({channel:String} = '' OR channel = {channel:String}
+           OR event_type IN ('campaign_started', 'campaign_completed'))
     -- </partial-days>
-    UNION ALL
-    SELECT parent_id AS campaign_id, event_type, events
-    FROM lifecycle_counts_15m
-    WHERE tenant_id = {tenant:String}
-      AND bucket >= {mid_start:DateTime('UTC')} AND bucket < {mid_end:DateTime('UTC')}
-      AND event_type IN ('campaign_started', 'campaign_completed')
-      AND ({campaign_id:String} = '' OR parent_id = {campaign_id:String})
     -- <raw-edges> (left out when the window has no unaligned edge)
     UNION ALL
     SELECT campaign_id, event_type, toUInt64(1) AS events
