@@ -3,7 +3,7 @@
 -- `channel` filters campaign messages only (lifecycle rows have no channel).
 --
 -- Totals: whole UTC days from the daily rollup, the rest of the 15-minute interior from
--- the 15-minute one (both hold the lifecycle events too, migration 0049), the unaligned
+-- the 15-minute one (both hold the lifecycle events too: migrations 0049-0052), the unaligned
 -- edges from the raw table.
 SELECT
     1 AS grouping_set,  -- grouping(campaign_id, local_bucket): the bucket aggregated away
