@@ -52,7 +52,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from chanalytics import chains
-from chanalytics.app import create_app
+from chanalytics.app import create_app, freeze_startup_objects
 from chanalytics.config import load_settings
 from chanalytics.logs import configure_logging
 from chanalytics.storage import Storage, schema_dir
@@ -566,6 +566,7 @@ async def run_queries(storage: Storage, data_dir: Path, tenants: dict[str, str],
 
     storage.query = recording_query  # type: ignore[method-assign]
     async with AsyncTestClient(app=app) as client:
+        freeze_startup_objects()  # as `chanalytics serve` does once the app is up
         async def ping() -> None:
             await storage.query("SELECT 1")
 

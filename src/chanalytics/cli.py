@@ -17,7 +17,7 @@ import msgspec
 import structlog
 import uvicorn
 
-from chanalytics.app import create_app
+from chanalytics.app import create_app, freeze_startup_objects
 from chanalytics.config import ConfigError, Settings, load_settings
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
@@ -123,6 +123,7 @@ async def _serve_until_signal(settings: Settings, app: object) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, request_exit)
+    freeze_startup_objects()
     await server.serve()
 
 
