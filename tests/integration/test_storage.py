@@ -38,7 +38,8 @@ class TestMigrations:
     def test_every_rollup_exists(self, storage: Storage) -> None:
         """The raw table, the id index and every rollup are created."""
         names = {name for name, _ in _schema(storage)}
-        assert {"analytics_events", "event_ids", "message_counts_15m", "message_key_buckets",
+        assert {"analytics_events", "event_ids", "message_counts_15m", "message_counts_1d",
+                "message_key_buckets",
                 "distinct_chain_15m",
                 "campaign_message_counts_15m", "template_message_counts_15m",
                 "template_message_counts_1d", "campaign_message_counts_1d",
@@ -67,7 +68,7 @@ class TestBackfill:
     def test_upgrade_fills_the_newer_rollups_once(
         self, clickhouse_dsn: str, tmp_path: Path
     ) -> None:
-        """An install made before the daily template, campaign and workflow rollups, the
+        """An install made before the daily message, template, campaign and workflow rollups, the
         campaign and workflow series rollups and the key chains gets their history from the
         15-minute rollups on upgrade; events after it arrive through the views; a second
         migrate inserts nothing."""
@@ -144,6 +145,14 @@ class TestBackfill:
                 # 120 message or workflow events each; campaign lifecycle rows: see below
                 events = [row for row in derived if not str(row[-2]).startswith("campaign_")]
                 assert sum(row[-1] for row in events) == 120, table
+            # every message event (opens too) by day, since 0053
+            by_day = store.query_sync(
+                "SELECT tenant_id, day, channel, event_type, sum(events) FROM message_counts_1d "
+                "GROUP BY ALL ORDER BY ALL")
+            assert by_day == store.query_sync(
+                "SELECT tenant_id, toDate(bucket) AS d, channel, event_type, sum(events) "
+                "FROM message_counts_15m GROUP BY ALL ORDER BY ALL")
+            assert sum(row[-1] for row in by_day) == 120 + len(opens)
             # campaign lifecycle events, in the campaign message rollups since 0049, under
             # an empty channel whatever the event's
             kept = {

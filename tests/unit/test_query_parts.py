@@ -17,6 +17,7 @@ from chanalytics.query.bounds import (
     range_params,
 )
 from chanalytics.query.buckets import BucketGrid, LocalBuckets
+from chanalytics.query.message_totals import days_in_buckets
 from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import utc_text
 from chanalytics.query.statements import branches, statement
@@ -272,3 +273,29 @@ class TestUtcText:
     def test_rfc3339_utc_with_z(self, instant: datetime, text: str) -> None:
         """UTC, `Z`, and a fraction only when the instant has one."""
         assert utc_text(instant) == text
+
+
+class TestDaysInBuckets:
+    """Daily message counts added up into whole-day buckets (message_totals.by_day)."""
+
+    def test_weeks_hold_their_days(self) -> None:
+        weeks = [datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 12, tzinfo=UTC)]
+        rows = [("email", date(2026, 1, 6), "message_sent", 2),
+                ("email", date(2026, 1, 13), "message_opened", 5),  # an event, not counted
+                ("sms", date(2026, 1, 11), "message_delivered", 1)]
+        by_channel, by_bucket = 0b01, 0b10
+        first, second = (int(w.timestamp()) for w in weeks)
+        assert sorted(days_in_buckets(rows, weeks)) == [
+            (by_channel, "email", 0, 7, 2, 0, 0, 0, 0, 0),
+            (by_channel, "sms", 0, 1, 0, 1, 0, 0, 0, 0),
+            (by_bucket, "", first, 3, 2, 1, 0, 0, 0, 0),
+            (by_bucket, "", second, 5, 0, 0, 0, 0, 0, 0),
+        ]
+
+    def test_only_buckets_of_whole_utc_days_take_daily_rows(self) -> None:
+        midnight = datetime(2026, 1, 5, tzinfo=UTC)
+        assert LocalBuckets(Granularity.DAY, [midnight], None).utc_days
+        assert LocalBuckets(Granularity.WEEK, [midnight], None).utc_days
+        assert not LocalBuckets(Granularity.HOUR, [midnight], None).utc_days
+        berlin = datetime(2026, 1, 5, tzinfo=ZoneInfo("Europe/Berlin"))
+        assert not LocalBuckets(Granularity.DAY, [midnight, berlin], None).utc_days

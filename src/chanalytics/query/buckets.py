@@ -56,6 +56,13 @@ class LocalBuckets(msgspec.Struct, frozen=True):
             return "0"
         return BUCKET_SQL[self.granularity] if self.grid is None else GRID_BUCKET_SQL
 
+    @property
+    def utc_days(self) -> bool:
+        """Whether every bucket is whole UTC days (days, weeks or months from UTC
+        midnights), so that a row of a daily rollup lies in one bucket."""
+        return self.granularity != Granularity.HOUR and all(
+            int(start.timestamp()) % 86400 == 0 for start in self.starts)
+
     def params(self) -> dict[str, int]:
         """The bound values `sql` needs beyond the shared `tz`."""
         if self.grid is None or not self.series:

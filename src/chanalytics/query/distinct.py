@@ -16,9 +16,7 @@ from typing import Any
 
 from chanalytics import chains
 from chanalytics.query.buckets import NO_SERIES, LocalBuckets
-from chanalytics.query.request import epoch
 from chanalytics.query.statements import statement
-from chanalytics.query.timerange import Granularity
 from chanalytics.storage import Storage
 
 # Where a chain row's (channel, campaign_id, template_id) holds each dimension.
@@ -75,8 +73,7 @@ class _DistinctQuery:
         # start at one, and for the series level when every local bucket does too. When
         # the series level is read by 15 minutes, the other levels are read with it
         # unless one has a group per entity.
-        series_daily = buckets.granularity != Granularity.HOUR and all(
-            epoch(start) % 86400 == 0 for start in buckets.starts)
+        series_daily = buckets.utc_days
         daily = params["mid_start"] == params["day_start"] and (
             series_daily or not series_level or self._has_entity_level())
         bound = {

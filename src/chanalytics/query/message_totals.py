@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
+from chanalytics.query.bounds import has_partial_days, has_raw_edges
 from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.distinct import distinct_counts
-from chanalytics.query.request import QueryRequest
+from chanalytics.query.request import QueryRequest, epoch
 from chanalytics.query.statements import statement
 from chanalytics.storage import Storage
 
@@ -34,6 +38,9 @@ class BucketEvents(NamedTuple):
 
 COUNTED = BucketEvents._fields
 NO_EVENTS = BucketEvents()
+# The event type of each of COUNTED, at its index.
+_COUNTED_INDEX = {f"message_{name}": i for i, name in enumerate(COUNTED)}
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 @dataclass
@@ -65,13 +72,18 @@ async def message_totals(
     params = request.params(**buckets.params())
     # With a channel filter, "all channels" is that one channel.
     overall = "channel" if request.channel else "all"
+    # Whole UTC days in whole-day buckets: the daily rollup, about 96 times fewer rows.
+    by_day = (buckets.series and buckets.utc_days
+              and not has_raw_edges(params) and not has_partial_days(params))
     counts, keys = await asyncio.gather(
-        storage.query(statement("message_counts", buckets, params), params),
+        storage.query(statement("message_counts_by_day", params=params) if by_day
+                      else statement("message_counts", buckets, params), params),
         distinct_counts(storage, params, buckets, [overall, "channel"],
                         series_level=overall if distinct_series else ""),
     )
     totals = MessageTotals()
-    for grouping_set, channel, bucket, events, *counted in counts:
+    rows = days_in_buckets(counts, buckets.starts) if by_day else counts
+    for grouping_set, channel, bucket, events, *counted in rows:
         if grouping_set == _BY_CHANNEL:
             named = dict(zip(COUNTED, counted, strict=True))
             counter = totals.channels[channel]
@@ -85,3 +97,26 @@ async def message_totals(
     totals.total.update(keys.total[overall][request.channel or ""])
     totals.distinct = keys.per_bucket
     return totals
+
+
+def days_in_buckets(
+    rows: Sequence[tuple[Any, ...]], starts: Sequence[datetime]
+) -> list[tuple[Any, ...]]:
+    """The rows of message_counts.sql from those of message_counts_by_day.sql: per channel
+    and per bucket (the one holding the day) its message events and each counted type."""
+    bucket_starts = [epoch(start) for start in starts]
+    bucket_of: dict[date, int] = {}
+    channels: defaultdict[str, list[int]] = defaultdict(lambda: [0] * (1 + len(COUNTED)))
+    buckets: defaultdict[int, list[int]] = defaultdict(lambda: [0] * (1 + len(COUNTED)))
+    for channel, day, event_type, events in rows:
+        bucket = bucket_of.get(day)
+        if bucket is None:
+            seconds = (day.toordinal() - _EPOCH_ORDINAL) * 86400
+            bucket = bucket_of[day] = bucket_starts[bisect.bisect_right(bucket_starts, seconds) - 1]
+        index = _COUNTED_INDEX.get(event_type)
+        for counts in (channels[channel], buckets[bucket]):
+            counts[0] += events
+            if index is not None:
+                counts[1 + index] += events
+    return ([(_BY_CHANNEL, channel, 0, *counts) for channel, counts in channels.items()]
+            + [(_BY_BUCKET, "", bucket, *counts) for bucket, counts in buckets.items()])
