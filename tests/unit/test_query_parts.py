@@ -196,8 +196,9 @@ class TestStatements:
 
     @pytest.mark.parametrize("name", NAMES)
     def test_optional_branches_can_be_left_out(self, name: str) -> None:
-        """A window on the grid of whole UTC days, without a campaign filter, leaves every
-        optional branch out but the daily key chains: no raw table read, and the statement
+        """A window on the grid of whole UTC days, without a campaign filter or a series,
+        leaves every optional branch out but the daily key chains' totals: no raw table
+        read, and the statement
         still parses as one query (balanced parentheses, its rollup branches intact).
         Without parameters it is the file."""
         buckets = BUCKET_VARIANTS[0] if self._bucketed(name) else None
@@ -210,7 +211,7 @@ class TestStatements:
         lean = statement(name, buckets, params)
         assert branches(name) or full == lean
         assert "analytics_events" not in lean
-        assert all(f"-- <{b}>" not in lean for b in branches(name) - {"daily-chains"})
+        assert all(f"-- <{b}>" not in lean for b in branches(name) - {"daily-totals"})
         assert lean.count("(") == lean.count(")")
         assert "{tenant:String}" in lean
 

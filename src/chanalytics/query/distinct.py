@@ -85,6 +85,8 @@ class _DistinctQuery:
             "daily_start": params["day_start"] if daily else params["mid_end"],
             "daily_end": params["day_end"] if daily else params["mid_end"],
         }
+        bound["daily_first_day"] = bound["daily_start"].date()
+        bound["daily_end_day"] = bound["daily_end"].date()
         rows = await self.storage.query(statement("distinct_counts", buckets, bound), bound)
         counts = DistinctCounts()
         for level, *group, metric, local_bucket, total, per_bucket in rows:

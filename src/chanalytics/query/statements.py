@@ -40,7 +40,10 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     # the whole UTC days a distinct count reads from the daily key chains, the whole
     # buckets outside them it reads from the 15-minute ones, and the whole days again by
     # 15 minutes for a series not read by day
-    "daily-chains": lambda params: bool(params["daily_start"] < params["daily_end"]),
+    "daily-totals": lambda params: bool(
+        not params["series_level"] and params["daily_start"] < params["daily_end"]),
+    "daily-chains": lambda params: bool(
+        params["series_level"] and params["daily_start"] < params["daily_end"]),
     "chain-edges": lambda params: bool(
         params["mid_start"] < params["daily_start"] or params["daily_end"] < params["mid_end"]),
     "series-buckets": lambda params: bool(

@@ -12,7 +12,7 @@
 -- - whole UTC days from the daily chains, when the whole buckets start at a UTC midnight
 --   (otherwise daily_start = daily_end); for the series level only when every local
 --   bucket starts at one too (`series_daily`), else it reads all its whole buckets by
---   15 minutes.
+--   15 minutes. Without a series level, a simpler form of the same read (`daily-totals`).
 --   They are a projection of the 15-minute chains: a day's first pair keeps its previous
 --   day, the day's other pairs are dropped, so they hold up to 96 times fewer rows;
 -- - the other whole 15-minute buckets from the 15-minute chains, and the whole UTC days
@@ -79,7 +79,29 @@ edge_keys AS
 )
 -- </raw-edges>
 -- <union> (the parts kept below, joined by UNION ALL)
--- <daily-chains> (left out unless the range's whole UTC days are read by day)
+-- <daily-totals> (the daily chains of a statement without a series: left out unless the
+-- range's whole UTC days are read by day)
+UNION ALL
+-- Only the range's total: no local bucket to compute or to filter by, and the dates bound
+-- as dates. chDB plans it 2-4 ms faster than the general form below.
+SELECT
+    level, channel, campaign_id, template_id, metric,
+    toInt64(0) AS local_bucket,
+    toInt64(sum(keys)) AS total,
+    toInt64(0) AS per_bucket
+FROM distinct_chain_1d
+WHERE tenant_id = {tenant:String}
+  AND level IN {levels:Array(String)}
+  AND metric IN {metrics:Array(String)}
+  AND day >= {daily_first_day:Date} AND day < {daily_end_day:Date}
+  AND ({channel:String} = '' OR channel = {channel:String})
+  AND ({campaign_id:String} = '' OR campaign_id = {campaign_id:String})
+  AND ({template_id:String} = '' OR template_id = {template_id:String})
+  AND prev_day < {daily_first_day:Date}
+GROUP BY level, channel, campaign_id, template_id, metric
+-- </daily-totals>
+-- <daily-chains> (the same with a series: left out unless the range's whole UTC days are
+-- read by day)
 UNION ALL
 SELECT
     level, channel, campaign_id, template_id, metric,
