@@ -76,17 +76,19 @@ class _DistinctQuery:
         series_daily = buckets.utc_days
         daily = params["mid_start"] == params["day_start"] and (
             series_daily or not series_level or self._has_entity_level())
+        daily_start = params["day_start"] if daily else params["mid_end"]
+        daily_end = params["day_end"] if daily else params["mid_end"]
         bound = {
             "campaign_id": "", "template_id": "", **params, **buckets.params(),
             "levels": self.levels,
             "metrics": self.metrics,
             "series_level": series_level,
             "series_daily": series_daily,
-            "daily_start": params["day_start"] if daily else params["mid_end"],
-            "daily_end": params["day_end"] if daily else params["mid_end"],
+            "daily_start": daily_start,
+            "daily_end": daily_end,
+            "daily_first_day": daily_start.date(),
+            "daily_end_day": daily_end.date(),
         }
-        bound["daily_first_day"] = bound["daily_start"].date()
-        bound["daily_end_day"] = bound["daily_end"].date()
         rows = await self.storage.query(statement("distinct_counts", buckets, bound), bound)
         counts = DistinctCounts()
         for level, *group, metric, local_bucket, total, per_bucket in rows:

@@ -37,9 +37,9 @@ BRANCHES: Mapping[str, Callable[[Mapping[str, Any]], bool]] = MappingProxyType({
     # the series of the one campaign or workflow a filter asks for
     "one-campaign": lambda params: bool(params["campaign_id"]),
     "one-workflow": lambda params: bool(params["workflow_id"]),
-    # the whole UTC days a distinct count reads from the daily key chains, the whole
-    # buckets outside them it reads from the 15-minute ones, and the whole days again by
-    # 15 minutes for a series not read by day
+    # the whole UTC days a distinct count reads from the daily key chains (in a plainer
+    # form when no level has a series), the whole buckets outside them it reads from the
+    # 15-minute ones, and the whole days again by 15 minutes for a series not read by day
     "daily-totals": lambda params: bool(
         not params["series_level"] and params["daily_start"] < params["daily_end"]),
     "daily-chains": lambda params: bool(
