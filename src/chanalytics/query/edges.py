@@ -27,10 +27,10 @@ from chanalytics.storage import Storage
 
 T = TypeVar("T")
 
-# Events of the tenant that widening the window adds: in its edge buckets, and in all.
+# Events of the tenant that widening the window adds: in its edge buckets (before
+# `quarter_end`: the head slice lies before `start`, which is before it too), and in all.
 SPILL_SQL = (
-    "SELECT countIf(occurred_at < {start:DateTime64(3, 'UTC')} "
-    "OR occurred_at < {quarter_end:DateTime64(3, 'UTC')}), count() "
+    "SELECT countIf(occurred_at < {quarter_end:DateTime64(3, 'UTC')}), count() "
     "FROM analytics_events WHERE tenant_id = {tenant:String} "
     "AND ((occurred_at >= {spill_start:DateTime64(3, 'UTC')} "
     "AND occurred_at < {start:DateTime64(3, 'UTC')}) "
