@@ -1,3 +1,3 @@
 CREATE MATERIALIZED VIEW IF NOT EXISTS event_ids_mv TO event_ids AS
-SELECT occurred_at, id, tenant_id
+SELECT id, tenant_id, occurred_at
 FROM analytics_events

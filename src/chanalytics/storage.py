@@ -25,8 +25,6 @@ import structlog
 from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
 from clickhouse_connect.driver.exceptions import OperationalError as _OperationalError
 
-from chanalytics import chains
-
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -42,6 +40,10 @@ INSERT_SETTINGS: dict[str, Any] = {
 
 class StorageError(Exception):
     """ClickHouse could not be reached or refused a statement."""
+
+
+class SchemaMismatch(StorageError):
+    """The database holds a schema history this version cannot upgrade."""
 
 
 class StorageUnavailable(StorageError):
@@ -232,28 +234,46 @@ class Storage:
     # -- migrations --------------------------------------------------------------------
 
     def migrate(self, *, raw_ttl_days: int, directory: Path | None = None) -> list[str]:
-        """Apply the DDL files not yet recorded, in name order; returns the versions applied."""
+        """Apply the DDL files not yet recorded, in name order; returns the versions applied.
+
+        A database whose recorded migrations are not a prefix of these files (the schema
+        of an earlier development history, or of a newer release) is refused before
+        anything changes: its tables are not the ones the code reads.
+        """
         self.command_sync(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version String, name String, "
             "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
         )
-        done = {row[0] for row in self.query_sync("SELECT version FROM schema_migrations")}
+        files = sorted((directory or schema_dir()).glob("[0-9][0-9][0-9][0-9]_*.sql"))
+        known = {path.name[:4]: path.stem for path in files}
+        done = dict(self.query_sync("SELECT version, name FROM schema_migrations"))
+        foreign = sorted(v for v, name in done.items() if known.get(v) != name)
+        if foreign:
+            raise SchemaMismatch(
+                f"database {self.database!r} holds migrations this version does not have "
+                f"({', '.join(f'{v} {done[v]}' for v in foreign[:3])}"
+                f"{', …' if len(foreign) > 3 else ''}): it was made by an earlier development "
+                "schema or a newer release. Nothing was changed. Point "
+                "CHANALYTICS_CLICKHOUSE_DATABASE at a new database, or drop this one.")
         applied: list[str] = []
-        for path in sorted((directory or schema_dir()).glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        started = time.perf_counter()
+        for path in files:
             version = path.name[:4]
             if version in done:
                 continue
-            # The templated values are an integer from validated settings and a constant
-            # expression of the code, never user input.
-            ddl = (path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
-                   .replace("{chain_levels}", chains.LEVELS_SQL))
+            # The one templated value is an integer from validated settings, never user input.
+            ddl = path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
             self.command_sync(ddl)
             self.command_sync(
                 "INSERT INTO schema_migrations (version, name) VALUES ({v:String}, {n:String})",
                 {"v": version, "n": path.stem},
             )
             applied.append(version)
-            log.info("storage.migration.applied", version=version, name=path.stem)
+            log.debug("storage.migration.applied", version=version, name=path.stem)
+        if applied:
+            log.info("storage.migrations.applied", count=len(applied), first=applied[0],
+                     last=applied[-1], database=self.database,
+                     duration_ms=round((time.perf_counter() - started) * 1000, 1))
         return applied
 
 

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from chanalytics.rows import COLUMNS, AnalyticsRow
-from chanalytics.storage import Storage, StorageUnavailable, schema_dir
+from chanalytics.storage import SchemaMismatch, Storage, StorageUnavailable, schema_dir
 
 pytestmark = pytest.mark.clickhouse
 
@@ -38,15 +38,13 @@ class TestMigrations:
     def test_every_rollup_exists(self, storage: Storage) -> None:
         """The raw table, the id index and every rollup are created."""
         names = {name for name, _ in _schema(storage)}
-        assert {"analytics_events", "event_ids", "message_counts_15m", "message_counts_1d",
-                "message_key_buckets",
-                "distinct_chain_15m",
-                "campaign_message_counts_15m", "template_message_counts_15m",
-                "template_message_counts_1d", "campaign_message_counts_1d",
-                "campaign_message_series_15m", "workflow_run_counts_1d",
-                "workflow_run_series_15m",
-                "lifecycle_counts_15m", "enrollment_replies_15m", "enrollment_states",
-                "entity_names"} <= names
+        tables = {"analytics_events", "event_ids", "ingest_staging", "ingest_ready",
+                  "message_counts_15m", "message_counts_1d", "entity_message_counts_1d",
+                  "campaign_message_counts_15m", "lifecycle_counts_15m", "lifecycle_counts_1d",
+                  "distinct_keys_15m", "distinct_keys_1d", "enrollment_states", "entity_names"}
+        views = {f"{t}_mv" for t in tables - {"analytics_events", "ingest_staging",
+                                                "ingest_ready"}}
+        assert names == tables | views | {"schema_migrations"}
 
 
     def test_staging_tables_match_the_raw_table(self, storage: Storage) -> None:
@@ -59,131 +57,50 @@ class TestMigrations:
 
         raw = columns("analytics_events")
         for table in ("ingest_staging", "ingest_ready"):
-            assert columns(table) == [("batch", "String"), ("staged_at", "DateTime"), *raw]
+            assert columns(table) == [("batch", "String"), ("staged_at", "DateTime"),
+                                      *(c for c in raw if c[0] != "ingested_at")]
         row_fields = {name for name, _ in raw} - {"ingested_at"}
         assert row_fields == set(COLUMNS)
 
 
-class TestBackfill:
-    def test_upgrade_fills_the_newer_rollups_once(
+class TestEarlierHistory:
+    def test_database_of_an_earlier_schema_is_refused_unchanged(
         self, clickhouse_dsn: str, tmp_path: Path
     ) -> None:
-        """An install made before the daily message, template, campaign and workflow rollups, the
-        campaign and workflow series rollups and the key chains gets their history from the
-        15-minute rollups on upgrade; events after it arrive through the views; a second
-        migrate inserts nothing."""
+        """A database migrated by the development schema before the baseline (its 0001…0055
+        had other names) is refused with a clear message, and nothing in it changes."""
         store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
         store.connect()
         try:
-            old = tmp_path / "schema"
-            old.mkdir()
-            for path in schema_dir().glob("[0-9]*.sql"):
-                if path.name < "0022":
-                    shutil.copy(path, old / path.name)
-            store.migrate(raw_ttl_days=3650, directory=old)
-
-            def insert(first: int, day: int) -> None:
-                rows = [AnalyticsRow(id=f"e{first + i}", tenant_id=f"t{i % 2}",
-                                     event_type=("message_sent", "message_delivered")[i % 2],
-                                     entity_type="message", entity_id=f"m{i}",
-                                     channel=("email", "sms")[i % 4 // 2],
-                                     template_id=f"tpl{i % 3}", campaign_id=f"c{i % 5}",
-                                     occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
-                        for i in range(40)]
-                rows += [AnalyticsRow(id=f"w{first + i}", tenant_id=f"t{i % 2}",
-                                      event_type=("workflow_run_started",
-                                                  "workflow_run_completed")[i % 2],
-                                      entity_type="workflow", entity_id=f"run{i // 2}",
-                                      workflow_id=f"wf{i % 3}", status=("", "failed")[i % 2],
-                                      occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
-                         for i in range(40)]
-                rows += [AnalyticsRow(id=f"c{first + i}", tenant_id=f"t{i % 2}",
-                                      event_type=("campaign_started", "campaign_completed")[i % 2],
-                                      entity_type="campaign", entity_id=f"c{i % 5}",
-                                      campaign_id=f"c{i % 5}", channel=("", "email")[i % 2],
-                                      occurred_at=datetime(2026, 1, day, i % 24, tzinfo=UTC))
-                         for i in range(10)]
-                store.insert_json_sync("analytics_events", COLUMNS,
-                                       msgspec.json.Encoder().encode_lines(rows))
-
-            insert(0, 20)
-            insert(100, 21)
-            opens = [AnalyticsRow(id=f"o{i}", tenant_id="t0", event_type="message_opened",
-                                  entity_type="message", entity_id=f"m{i % 7}", channel="email",
-                                  occurred_at=datetime(2026, 1, 20 + i % 3, i % 24, tzinfo=UTC))
-                     for i in range(30)]
-            store.insert_json_sync("analytics_events", COLUMNS,
-                                   msgspec.json.Encoder().encode_lines(opens))
-            store.migrate(raw_ttl_days=3650)
-            insert(200, 21)
-            store.migrate(raw_ttl_days=3650)
-            same = {
-                "template_message_counts_1d": (
-                    "SELECT tenant_id, day, template_id, event_type, sum(events)",
-                    "SELECT tenant_id, toDate(bucket) AS d, template_id, event_type, sum(events) "
-                    "FROM template_message_counts_15m"),
-                "campaign_message_counts_1d": (
-                    "SELECT tenant_id, day, campaign_id, channel, event_type, sum(events)",
-                    "SELECT tenant_id, toDate(bucket) AS d, campaign_id, channel, event_type, "
-                    "sum(events) FROM campaign_message_counts_15m"),
-                "campaign_message_series_15m": (
-                    "SELECT tenant_id, bucket, channel, event_type, sum(events)",
-                    "SELECT tenant_id, bucket, channel, event_type, sum(events) "
-                    "FROM campaign_message_counts_15m WHERE event_type LIKE 'message%'"),
-                "workflow_run_counts_1d": (
-                    "SELECT tenant_id, day, workflow_id, event_type, status, sum(events)",
-                    "SELECT tenant_id, toDate(bucket) AS d, parent_id, event_type, status, "
-                    "sum(events) FROM lifecycle_counts_15m WHERE event_type LIKE 'workflow%'"),
-                "workflow_run_series_15m": (
-                    "SELECT tenant_id, bucket, event_type, status, sum(events)",
-                    "SELECT tenant_id, bucket, event_type, status, sum(events) "
-                    "FROM lifecycle_counts_15m WHERE event_type LIKE 'workflow%'"),
-            }
-            for table, (select, source) in same.items():
-                derived = store.query_sync(f"{select} FROM {table} GROUP BY ALL ORDER BY ALL")
-                assert derived == store.query_sync(f"{source} GROUP BY ALL ORDER BY ALL"), table
-                # 120 message or workflow events each; campaign lifecycle rows: see below
-                events = [row for row in derived if not str(row[-2]).startswith("campaign_")]
-                assert sum(row[-1] for row in events) == 120, table
-            # every message event (opens too) by day, since 0053
-            by_day = store.query_sync(
-                "SELECT tenant_id, day, channel, event_type, sum(events) FROM message_counts_1d "
-                "GROUP BY ALL ORDER BY ALL")
-            assert by_day == store.query_sync(
-                "SELECT tenant_id, toDate(bucket) AS d, channel, event_type, sum(events) "
-                "FROM message_counts_15m GROUP BY ALL ORDER BY ALL")
-            assert sum(row[-1] for row in by_day) == 120 + len(opens)
-            # campaign lifecycle events, in the campaign message rollups since 0049, under
-            # an empty channel whatever the event's
-            kept = {
-                "campaign_message_counts_15m": (
-                    "SELECT tenant_id, bucket, campaign_id, channel, event_type, sum(events) "
-                    "FROM campaign_message_counts_15m",
-                    "SELECT tenant_id, bucket, parent_id, '', event_type, sum(events) "
-                    "FROM lifecycle_counts_15m"),
-                "campaign_message_counts_1d": (
-                    "SELECT tenant_id, day, campaign_id, channel, event_type, sum(events) "
-                    "FROM campaign_message_counts_1d",
-                    "SELECT tenant_id, toDate(bucket) AS d, parent_id, '', event_type, "
-                    "sum(events) FROM lifecycle_counts_15m"),
-            }
-            only = " WHERE event_type LIKE 'campaign%' GROUP BY ALL ORDER BY ALL"
-            for table, (mine, source) in kept.items():
-                got = store.query_sync(mine + only)
-                assert got == store.query_sync(source + only), table
-                assert sum(row[-1] for row in got) == 30, table
-            # the key chains, from the keys of the old distinct rollup
-            for first_day in (20, 21, 22):
-                start = datetime(2026, 1, first_day, tzinfo=UTC)
-                chained = store.query_sync(
-                    "SELECT sum(keys) FROM distinct_chain_15m WHERE level = 'all' "
-                    "AND metric = 'opened' AND bucket >= {a:DateTime('UTC')} "
-                    "AND prev_bucket < {a:DateTime('UTC')}", {"a": start})
-                assert chained == [(len({o.entity_id for o in opens
-                                         if o.occurred_at >= start}),)]
+            store.command_sync(
+                "CREATE TABLE schema_migrations (version String, name String, "
+                "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree "
+                "ORDER BY version")
+            for version, name in (("0001", "0001_create_analytics_events"),
+                                  ("0040", "0040_create_distinct_chain_15m")):
+                store.command_sync("INSERT INTO schema_migrations (version, name) "
+                                   "VALUES ({v:String}, {n:String})", {"v": version, "n": name})
+            store.command_sync("CREATE TABLE distinct_chain_15m (x UInt8) ENGINE = MergeTree "
+                               "ORDER BY x")
+            before = _schema(store)
+            foreign = "0040 0040_create_distinct_chain_15m"
+            with pytest.raises(SchemaMismatch, match=foreign) as error:
+                store.migrate(raw_ttl_days=3650)
+            assert "Nothing was changed" in str(error.value)
+            assert "CHANALYTICS_CLICKHOUSE_DATABASE" in str(error.value)
+            assert _schema(store) == before
         finally:
             store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
             store.close()
+
+    def test_a_renamed_baseline_file_is_refused(self, storage: Storage, tmp_path: Path) -> None:
+        """A recorded version whose file now has another name is another history too."""
+        copy = tmp_path / "schema"
+        shutil.copytree(schema_dir(), copy)
+        first = sorted(copy.glob("0001_*.sql"))[0]
+        first.rename(copy / "0001_create_something_else.sql")
+        with pytest.raises(SchemaMismatch):
+            storage.migrate(raw_ttl_days=3650, directory=copy)
 
 
 class TestRoundTrip:
@@ -219,7 +136,8 @@ class TestRoundTrip:
         assert await storage.query("SELECT count() FROM analytics_events") == [(6,)]
         assert await storage.query("SELECT sum(events) FROM message_counts_15m") == [(6,)]
         assert await storage.query(
-            "SELECT uniqExact(key) FROM message_key_buckets WHERE metric = 'opened'") == [(2,)]
+            "SELECT uniqExact(key) FROM distinct_keys_15m "
+            "WHERE kind = 'message' AND event_type = 'message_opened'") == [(2,)]
 
     async def test_far_future_event_is_kept(self, storage: Storage) -> None:
         """The latest accepted timestamp plus the longest TTL does not expire the row on insert."""

@@ -1,0 +1,18 @@
+CREATE MATERIALIZED VIEW IF NOT EXISTS message_counts_15m_mv TO message_counts_15m AS
+SELECT
+    tenant_id,
+    toStartOfFifteenMinutes(occurred_at) AS bucket,
+    channel,
+    provider,
+    event_type,
+    bounce_type,
+    error_code,
+    count() AS events,
+    sum(ifNull(analytics_events.cost, 0)) AS cost,
+    countIf(analytics_events.cost IS NOT NULL) AS costed,
+    sum(ifNull(duration_ms, 0)) AS duration_sum,
+    countIf(duration_ms IS NOT NULL) AS samples,
+    quantileDDStateIf(0.005, 0.5)(assumeNotNull(duration_ms), duration_ms IS NOT NULL) AS durations
+FROM analytics_events
+WHERE entity_type = 'message'
+GROUP BY tenant_id, bucket, channel, provider, event_type, bounce_type, error_code

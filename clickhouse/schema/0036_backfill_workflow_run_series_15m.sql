@@ -1,7 +1,0 @@
-INSERT INTO workflow_run_series_15m
-SELECT tenant_id, bucket, event_type, status, sum(events) AS events
-FROM lifecycle_counts_15m
-WHERE event_type IN ('workflow_run_started', 'workflow_run_completed', 'workflow_run_goal_reached')
-GROUP BY tenant_id, bucket, event_type, status
-ORDER BY tenant_id, bucket, event_type, status
-SETTINGS insert_deduplication_token = 'migration-0036'

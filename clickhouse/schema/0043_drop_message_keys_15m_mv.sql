@@ -1,1 +1,0 @@
-DROP VIEW IF EXISTS message_keys_15m_mv
