@@ -5,8 +5,9 @@ a single `msgspec` pass decodes and validates the envelope and the data together
 The validation rules live in the types (`Literal` enums, `Meta` bounds); the one
 rule msgspec cannot express — the `timestamp` range — is checked by the mapper
 entry point. Attribute names are snake_case; the wire names are camelCase.
-Unknown fields are ignored, and `UNSET` marks an optional field that was absent
-(a JSON `null` is a wrong type, never "absent").
+Unknown fields are ignored. An optional field that is absent or `null` decodes to
+`None` (publishers often serialise a missing value as `null`, and EVENTS.md counts that
+as absent); a `null` in a required field is a wrong type, so the event is invalid.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import Meta
 
 SUBJECTS: tuple[str, ...] = (
     "pipeline.message.sent",
@@ -54,10 +55,15 @@ EnvelopeId = Annotated[str, Meta(min_length=1, max_length=128)]
 RequiredId = Annotated[str, Meta(min_length=1)]
 EpochMs = Annotated[int, Meta(ge=0, lt=EPOCH_MS_END)]
 Timestamp = Annotated[datetime, Meta(tz=True)] | EpochMs
-Cost = Annotated[float, Meta(ge=0)]
+# Past a trillion USD a cost is a publisher's bug, and far below what the stored
+# Decimal(38, 12) holds.
+Cost = Annotated[float, Meta(ge=0, le=1e15)]
 DurationMs = Annotated[int, Meta(ge=0, le=INT64_MAX)]
 StepNumber = Annotated[int, Meta(ge=1, le=UINT32_MAX)]
 RecipientCount = Annotated[int, Meta(ge=0, le=INT64_MAX)]
+UserAgent = Annotated[str, Meta(max_length=1024)]
+CountryCode = Annotated[str, Meta(pattern="^[A-Z]{2}$")]
+City = Annotated[str, Meta(max_length=128)]
 
 
 def event_type_for(subject: str) -> str:
@@ -69,33 +75,43 @@ class _Data(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Base of every `data` struct: frozen, keyword-only, camelCase on the wire."""
 
 
+class Geo(_Data, frozen=True, kw_only=True):
+    """`data.geo` of opens and clicks: where the recipient was."""
+
+    country: CountryCode | None = None
+    city: City | None = None
+
+
 class MessageData(_Data, frozen=True, kw_only=True):
     """`data` of `pipeline.message.*`."""
 
     message_id: RequiredId
     channel: Channel
-    contact_id: str = ""
-    source_type: SourceType = "manual"
-    source_id: str = ""
-    template_id: str = ""
-    template_name: str | UnsetType = UNSET
-    provider: str = ""
-    cost: Cost | UnsetType = UNSET
-    duration_ms: DurationMs | UnsetType = UNSET
-    error_code: str = ""
-    bounce_type: BounceType | UnsetType = UNSET
-    url: str = ""
-    step_number: StepNumber = 0  # defaults skip the bound: 0 = none
-    metadata: dict[str, Any] | UnsetType = UNSET
+    contact_id: str | None = None
+    source_type: SourceType | None = None  # None: `manual`
+    source_id: str | None = None
+    template_id: str | None = None
+    template_name: str | None = None
+    provider: str | None = None
+    cost: Cost | None = None
+    duration_ms: DurationMs | None = None
+    error_code: str | None = None
+    bounce_type: BounceType | None = None
+    url: str | None = None
+    step_number: StepNumber | None = None
+    metadata: dict[str, Any] | None = None
+    user_agent: UserAgent | None = None
+    geo: Geo | None = None
+    machine_open: bool | None = None
 
 
 class CampaignData(_Data, frozen=True, kw_only=True):
     """`data` of `campaign.*`."""
 
     campaign_id: RequiredId
-    name: str | UnsetType = UNSET
-    channel: Channel | UnsetType = UNSET
-    recipient_count: RecipientCount | UnsetType = UNSET
+    name: str | None = None
+    channel: Channel | None = None
+    recipient_count: RecipientCount | None = None
 
 
 class WorkflowData(_Data, frozen=True, kw_only=True):
@@ -103,14 +119,14 @@ class WorkflowData(_Data, frozen=True, kw_only=True):
 
     workflow_id: RequiredId
     run_id: RequiredId
-    name: str | UnsetType = UNSET
-    contact_id: str = ""
+    name: str | None = None
+    contact_id: str | None = None
 
 
 class WorkflowCompletedData(WorkflowData, frozen=True, kw_only=True):
     """`data` of `workflow.run.completed`, the only workflow event carrying a `status`."""
 
-    status: WorkflowStatus = "completed"
+    status: WorkflowStatus | None = None  # None: `completed`
 
 
 class SequenceData(_Data, frozen=True, kw_only=True):
@@ -118,9 +134,9 @@ class SequenceData(_Data, frozen=True, kw_only=True):
 
     sequence_id: RequiredId
     enrollment_id: RequiredId
-    name: str | UnsetType = UNSET
-    contact_id: str = ""
-    step_number: StepNumber = 0  # defaults skip the bound: 0 = none
+    name: str | None = None
+    contact_id: str | None = None
+    step_number: StepNumber | None = None
 
 
 class SequenceStepData(SequenceData, frozen=True, kw_only=True):
@@ -133,7 +149,7 @@ class ContactData(_Data, frozen=True, kw_only=True):
     """`data` of `contact.*`."""
 
     contact_id: RequiredId
-    source: str = ""
+    source: str | None = None
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -142,7 +158,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     id: EnvelopeId
     tenant_id: EnvelopeId
     timestamp: Timestamp
-    type: str | UnsetType = UNSET
+    type: str | None = None
 
 
 class MessageEvent(Envelope, frozen=True, kw_only=True):

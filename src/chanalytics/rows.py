@@ -10,6 +10,7 @@ zero is meaningful (cost, duration, recipient count) stay `None`.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import msgspec
 
@@ -34,7 +35,7 @@ class AnalyticsRow(msgspec.Struct, frozen=True, kw_only=True):
     template_name: str | None = None
     entity_name: str | None = None
     provider: str = ""
-    cost: float | None = None
+    cost: Decimal | None = None
     duration_ms: int | None = None
     error_code: str = ""
     bounce_type: str = ""
@@ -43,6 +44,10 @@ class AnalyticsRow(msgspec.Struct, frozen=True, kw_only=True):
     status: str = ""
     recipient_count: int | None = None
     contact_source: str = ""
+    user_agent: str = ""
+    geo_country: str = ""
+    geo_city: str = ""
+    machine_open: bool = False
     metadata: str = "{}"
     stream_seq: int = 0
 

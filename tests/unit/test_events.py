@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from msgspec import UNSET
 
 from chanalytics.events import (
     ROUTES,
@@ -138,14 +137,14 @@ class TestDecoders:
         assert (data.message_id, data.duration_ms, data.source_type) == ("m", 12, "api")
 
     def test_absent_optionals_take_their_defaults(self) -> None:
-        """Absent optional fields are "", UNSET or the contract default `manual`."""
+        """Absent optional fields decode to None (the mappers apply the contract defaults)."""
         data = decode("pipeline.message.sent", encode({"messageId": "m", "channel": "push"})).data
         assert data == MessageData(message_id="m", channel="push")
-        assert data.source_type == "manual"
-        assert data.contact_id == ""
-        assert data.cost is UNSET
-        assert data.template_name is UNSET
-        assert data.metadata is UNSET
+        assert data.source_type is None
+        assert data.contact_id is None
+        assert data.cost is None
+        assert data.template_name is None
+        assert data.metadata is None
 
     def test_unknown_fields_are_ignored_everywhere(self) -> None:
         """Unknown fields at the root and inside data are skipped, whatever their shape."""
@@ -156,10 +155,20 @@ class TestDecoders:
         )
         assert decode("pipeline.message.sent", raw).data.message_id == "m"
 
-    def test_null_is_not_an_absent_optional(self) -> None:
-        """A JSON null in an optional string field is a wrong type, not an absent field."""
-        raw = encode({"messageId": "m", "channel": "email", "contactId": None})
-        with pytest.raises(msgspec.ValidationError, match=r"\$\.data\.contactId"):
+    def test_null_is_an_absent_optional(self) -> None:
+        """A JSON null in an optional field decodes as if the field were absent."""
+        nulls = {name: None for name in (
+            "contactId", "sourceType", "sourceId", "templateId", "templateName", "provider",
+            "cost", "durationMs", "errorCode", "bounceType", "url", "stepNumber", "metadata",
+            "userAgent", "geo", "machineOpen")}
+        raw = encode({"messageId": "m", "channel": "email", **nulls}, type=None)
+        absent = decode("pipeline.message.sent", encode({"messageId": "m", "channel": "email"}))
+        assert decode("pipeline.message.sent", raw).data == absent.data
+
+    def test_null_in_a_required_field_is_invalid(self) -> None:
+        """A JSON null where the contract requires a value is a wrong type."""
+        raw = encode({"messageId": None, "channel": "email"})
+        with pytest.raises(msgspec.ValidationError, match=r"\$\.data\.messageId"):
             decode("pipeline.message.sent", raw)
 
     def test_status_is_ignored_outside_completed(self) -> None:
@@ -171,7 +180,7 @@ class TestDecoders:
     def test_step_number_required_only_where_the_contract_says(self) -> None:
         """`stepNumber` is required on step.executed and enrollment.replied only."""
         raw = encode({"sequenceId": "s", "enrollmentId": "e"})
-        assert decode("sequence.enrollment.completed", raw).data.step_number == 0
+        assert decode("sequence.enrollment.completed", raw).data.step_number is None
         for subject in ("sequence.step.executed", "sequence.enrollment.replied"):
             with pytest.raises(msgspec.ValidationError, match="stepNumber"):
                 decode(subject, raw)

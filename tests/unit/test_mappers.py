@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -80,6 +81,9 @@ class TestMessageMapping:
             url="https://example.com/a",
             stepNumber=2,
             metadata={"locale": "en-US", "tags": [1, 2]},
+            userAgent="Mozilla/5.0 (iPhone; Mobile)",
+            geo={"country": "DE", "city": "Berlin"},
+            machineOpen=True,
         )
         assert map_event(subject, raw, stream_seq=41) == base_row(
             subject,
@@ -93,13 +97,17 @@ class TestMessageMapping:
             template_id="tpl-3",
             template_name="Welcome",
             provider="ses",
-            cost=0.0125,
+            cost=Decimal("0.0125"),
             duration_ms=840,
             error_code="550",
             bounce_type="hard",
             url="https://example.com/a",
             step_number=2,
             metadata='{"locale":"en-US","tags":[1,2]}',
+            user_agent="Mozilla/5.0 (iPhone; Mobile)",
+            geo_country="DE",
+            geo_city="Berlin",
+            machine_open=True,
             stream_seq=41,
         )
 
@@ -147,8 +155,29 @@ class TestMessageMapping:
     def test_zero_cost_and_duration_are_kept(self) -> None:
         """A present zero cost or duration is stored as 0, not as absent."""
         row = map_event("pipeline.message.sent", message(cost=0, durationMs=0))
-        assert (row.cost, row.duration_ms) == (0.0, 0)
-        assert isinstance(row.cost, float)
+        assert (row.cost, row.duration_ms) == (Decimal(0), 0)
+        assert isinstance(row.cost, Decimal)
+
+    @pytest.mark.parametrize(("given", "stored"), [
+        (0.0075, "0.0075"), (12, "12"), (1e-12, "1E-12"), (0.1 + 0.2, "0.3"), (1e15, "1E+15")])
+    def test_cost_is_the_decimal_as_written(self, given: float, stored: str) -> None:
+        """A cost is stored as the decimal its JSON text says, to 12 decimal places."""
+        row = map_event("pipeline.message.sent", message(cost=given))
+        assert row.cost == Decimal(stored)
+
+    def test_nulls_are_absent_fields(self) -> None:
+        """Every optional field sent as null maps to the row of the field left out."""
+        nulls = {name: None for name in (
+            "contactId", "sourceType", "sourceId", "templateId", "templateName", "provider",
+            "cost", "durationMs", "errorCode", "bounceType", "url", "stepNumber", "metadata",
+            "userAgent", "geo", "machineOpen")}
+        assert (map_event("pipeline.message.sent", message(**nulls))
+                == map_event("pipeline.message.sent", message()))
+
+    def test_partial_geo_is_kept(self) -> None:
+        """A geo with only a country (or a null city) keeps the country."""
+        row = map_event("pipeline.message.opened", message(geo={"country": "FR", "city": None}))
+        assert (row.geo_country, row.geo_city, row.machine_open) == ("FR", "", False)
 
     def test_empty_template_name_counts_as_absent(self) -> None:
         """An empty `templateName` is stored as None so it never overwrites a real name."""
@@ -427,7 +456,7 @@ class TestRejections:
         assert error.message == "Expected `str` of length <= 128 - at `$.id`"
 
     @pytest.mark.parametrize(
-        "declared", ["message_delivered", "pipeline.message.delivered", "", 5, None]
+        "declared", ["message_delivered", "pipeline.message.delivered", "", 5]
     )
     def test_type_mismatch(self, declared: Any) -> None:
         """A `type` equal to neither the derived type nor the subject is type-mismatch."""
@@ -506,9 +535,40 @@ class TestRejections:
             ),
             (
                 "pipeline.message.sent",
-                {"messageId": "m", "channel": "email", "contactId": None},
-                "$.data.contactId",
+                {"messageId": None, "channel": "email"},
+                "$.data.messageId",
             ),
+            (
+                "pipeline.message.sent",
+                {"messageId": "m", "channel": None},
+                "$.data.channel",
+            ),
+            (
+                "pipeline.message.opened",
+                {"messageId": "m", "channel": "email", "userAgent": "x" * 1025},
+                "$.data.userAgent",
+            ),
+            (
+                "pipeline.message.opened",
+                {"messageId": "m", "channel": "email", "geo": {"country": "de"}},
+                "$.data.geo.country",
+            ),
+            (
+                "pipeline.message.opened",
+                {"messageId": "m", "channel": "email", "geo": {"city": "c" * 129}},
+                "$.data.geo.city",
+            ),
+            (
+                "pipeline.message.opened",
+                {"messageId": "m", "channel": "email", "machineOpen": "yes"},
+                "$.data.machineOpen",
+            ),
+            (
+                "pipeline.message.sent",
+                {"messageId": "m", "channel": "email", "cost": 1e16},
+                "$.data.cost",
+            ),
+            ("campaign.started", {"campaignId": None}, "$.data.campaignId"),
             ("campaign.started", {"campaignId": ""}, "$.data.campaignId"),
             ("campaign.started", {"campaignId": "c", "channel": "fax"}, "$.data.channel"),
             (

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 import msgspec
-from msgspec import UNSET
 
 from chanalytics.events import (
     ROUTES,
@@ -70,7 +69,7 @@ def map_event(subject: str, payload: bytes, stream_seq: int = 0) -> AnalyticsRow
         raise InvalidEvent(INVALID_JSON, f"payload is not UTF-8: {err}") from err
 
     declared = event.type
-    if declared is not UNSET and declared != event_type and declared != subject:
+    if declared is not None and declared != event_type and declared != subject:
         raise InvalidEvent(
             TYPE_MISMATCH,
             f"`type` {declared!r} matches neither {event_type!r} nor {subject!r} - at `$.type`",

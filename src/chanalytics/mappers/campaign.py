@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from msgspec import UNSET
-
 from chanalytics.events import CampaignEvent
 from chanalytics.rows import AnalyticsRow
 
@@ -25,6 +23,6 @@ def map_campaign(
         campaign_id=data.campaign_id,
         entity_name=data.name or None,
         channel=data.channel or "",
-        recipient_count=None if data.recipient_count is UNSET else data.recipient_count,
+        recipient_count=data.recipient_count,
         stream_seq=stream_seq,
     )

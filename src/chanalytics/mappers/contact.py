@@ -21,6 +21,6 @@ def map_contact(
         entity_id=data.contact_id,
         occurred_at=occurred_at,
         contact_id=data.contact_id,
-        contact_source=data.source,
+        contact_source=data.source or "",
         stream_seq=stream_seq,
     )

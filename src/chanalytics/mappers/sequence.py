@@ -25,7 +25,7 @@ def map_sequence(
         occurred_at=occurred_at,
         sequence_id=data.sequence_id,
         entity_name=data.name or None,
-        contact_id=data.contact_id,
-        step_number=data.step_number,
+        contact_id=data.contact_id or "",
+        step_number=data.step_number or 0,
         stream_seq=stream_seq,
     )

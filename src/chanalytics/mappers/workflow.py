@@ -16,6 +16,9 @@ def map_workflow_run(
 ) -> AnalyticsRow:
     """Build the row of one workflow run event; only `completed` carries a `status`."""
     data = event.data
+    status = ""
+    if isinstance(event, WorkflowCompletedEvent):
+        status = event.data.status or "completed"
     return AnalyticsRow(
         id=event.id,
         tenant_id=event.tenant_id,
@@ -25,7 +28,7 @@ def map_workflow_run(
         occurred_at=occurred_at,
         workflow_id=data.workflow_id,
         entity_name=data.name or None,
-        contact_id=data.contact_id,
-        status=event.data.status if isinstance(event, WorkflowCompletedEvent) else "",
+        contact_id=data.contact_id or "",
+        status=status,
         stream_seq=stream_seq,
     )
