@@ -40,8 +40,9 @@ class Metrics:
             "chanalytics_ingest_freshness_seconds", "Seconds since the newest stored event",
             registry=r)
         self.rollup_drift = Counter(
-            "chanalytics_rollup_drift", "Rollup hours found disagreeing with the raw table",
-            registry=r)
+            "chanalytics_rollup_drift",
+            "Periods (tenant and hour, or day) in which a derived table disagrees with the raw "
+            "table", ["table"], registry=r)
         self.api_seconds = Histogram(
             "chanalytics_api_request_seconds", "API latency per endpoint", ["endpoint", "status"],
             registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))

@@ -39,8 +39,8 @@ from chanalytics.storage import Storage
 s = Storage(sys.argv[1], "chanalytics"); s.connect()
 raw = dict(s.query_sync("SELECT event_type, count() FROM analytics_events GROUP BY 1"))
 rolled = dict(s.query_sync("SELECT event_type, sum(events) FROM message_counts_15m GROUP BY 1"))
-opened = s.query_sync("SELECT sum(keys) FROM distinct_chain_15m "
-                      "WHERE level = 'all' AND metric = 'opened' AND prev_bucket = 0")
+opened = s.query_sync("SELECT uniqExact(key) FROM distinct_keys_15m "
+                      "WHERE kind = 'message' AND event_type = 'message_opened'")
 distinct = s.query_sync("SELECT count(), uniqExact(id) FROM analytics_events")[0]
 print(json.dumps({"raw": raw, "rollup": rolled, "opened": opened[0][0],
                   "rows": distinct[0], "ids": distinct[1]}))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 import msgspec
@@ -191,6 +192,45 @@ class TestExactlyOnce:
             await second.close()
             if first.nc is not None:
                 await first.nc.close()
+
+    async def test_restamped_copy_counts_once_and_the_first_copy_wins(
+        self, harness: Harness
+    ) -> None:
+        """An event re-sent with another `timestamp` (a publisher that re-stamps on retry) is
+        the same event: counted once, in raw, rollups and distinct keys, at the time of the
+        copy stored first — whether the copies arrive in one batch or far apart."""
+        opened = "pipeline.message.opened"
+        await harness.publish(SENT, envelope("st-1", SENT, timestamp="2026-01-20T10:00:00Z"))
+        await harness.publish(opened, envelope("st-2", opened, timestamp="2026-01-20T10:05:00Z"))
+        await eventually(lambda: _equals(count(harness.storage), 2))
+        await _drained(harness)
+        for i in range(25):  # one second later, in one batch: a week's counts must not move
+            await harness.publish(SENT, envelope("st-1", SENT,
+                                                 timestamp=f"2026-01-20T10:00:{i + 1:02d}Z"))
+            await harness.publish(opened, envelope("st-2", opened,
+                                                   timestamp=f"2026-01-21T09:00:{i:02d}Z"))
+        await _drained(harness)
+        assert await count(harness.storage) == 2
+        assert await count(harness.storage, ROLLUP_SENT) == 2
+        assert await harness.storage.query(
+            "SELECT id, occurred_at FROM analytics_events ORDER BY id") == [
+            ("st-1", datetime(2026, 1, 20, 10, 0)), ("st-2", datetime(2026, 1, 20, 10, 5))]
+        assert await harness.storage.query(
+            "SELECT toString(day), count() FROM distinct_keys_1d WHERE kind = 'message' "
+            "GROUP BY day") == [("2026-01-20", 1)]
+        assert harness.metrics.duplicates_skipped._value.get() == 50
+
+    async def test_null_optionals_are_stored_as_absent(self, harness: Harness) -> None:
+        """Publishers that send `null` for missing optional fields are not dead-lettered."""
+        data = {"messageId": "m-9", "channel": "sms", "contactId": None, "templateId": None,
+                "cost": None, "geo": None, "userAgent": None, "machineOpen": None}
+        payload = msgspec.json.encode({"id": "nul-1", "tenantId": "tenant_a", "type": None,
+                                       "timestamp": "2026-01-20T10:15:30Z", "data": data})
+        await harness.publish(SENT, payload)
+        await eventually(lambda: _equals(count(harness.storage), 1))
+        assert await harness.storage.query(
+            "SELECT contact_id, template_id, cost, geo_country, machine_open "
+            "FROM analytics_events") == [("", "", None, "", False)]
 
     @pytest.mark.parametrize("table", ["ingest_staging", "analytics_events"])
     async def test_write_retried_after_it_succeeded_counts_once(

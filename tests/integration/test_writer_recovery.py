@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from chanalytics.ingest.writer import (
@@ -90,12 +91,36 @@ class TestRecovery:
         assert await totals(storage) == (5, 5, 5)
 
 
+class TestDuplicates:
+    async def test_first_copy_of_an_id_wins_inside_a_batch(self, storage: Storage) -> None:
+        """Two copies of one id with different timestamps in one batch: the first is stored."""
+        late, early = (AnalyticsRow(id="same", tenant_id="t", event_type="message_sent",
+                                    entity_type="message", entity_id="m", channel="email",
+                                    occurred_at=datetime(2026, 3, 1, hour, tzinfo=UTC))
+                       for hour in (14, 9))
+        result = await BatchWriter(storage, Metrics()).write([late, early])
+        assert (result.stored, result.duplicates) == (1, 1)
+        assert await storage.query("SELECT toHour(occurred_at) FROM analytics_events") == [(14,)]
+
+    async def test_stored_id_with_another_timestamp_is_a_duplicate(
+        self, storage: Storage
+    ) -> None:
+        """An id already stored is skipped whatever timestamp the new copy carries."""
+        writer = BatchWriter(storage, Metrics())
+        await writer.write(rows(3))
+        moved = [msgspec.structs.replace(r, occurred_at=datetime(2027, 1, 1, tzinfo=UTC))
+                 for r in rows(3)]
+        result = await writer.write([*moved, *rows(5)[3:]])
+        assert (result.stored, result.duplicates) == (2, 3)
+        assert await totals(storage) == (5, 5, 5)
+
+
 class TestRollupCheck:
     async def test_drift_between_raw_and_rollup_is_reported(self, storage: Storage) -> None:
         """The periodic check finds no drift on consistent data and reports a lost rollup part."""
         from datetime import timedelta
 
-        from chanalytics.ingest.jobs import check_rollups
+        from chanalytics.ingest.drift import check_rollups
 
         metrics = Metrics()
         two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
@@ -106,7 +131,7 @@ class TestRollupCheck:
         assert await check_rollups(storage, metrics) == 0
         await storage.command("TRUNCATE TABLE message_counts_15m")
         assert await check_rollups(storage, metrics) == 1
-        assert metrics.rollup_drift._value.get() == 1
+        assert metrics.rollup_drift.labels(table="message_counts_15m")._value.get() == 1
 
 
 class TestRejectedRow:

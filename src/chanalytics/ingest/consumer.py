@@ -19,6 +19,7 @@ import structlog
 from chanalytics.ingest.buffer import Batch, Clock, FlushPolicy
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.delivery import delivery_of
+from chanalytics.ingest.lease import LeaseLost
 from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.writer import BatchWriter, WriteResult
 from chanalytics.mappers import InvalidEvent, map_event
@@ -120,6 +121,13 @@ class IngestConsumer:
             # Only when stopping: leave everything unacked; it is redelivered.
             log.warning("ingest.batch.abandoned", batch_size=len(batch), error=str(exc))
             return
+        except LeaseLost as exc:
+            # Nothing was committed: hand the messages back to be stored by whoever
+            # holds the lease now (possibly this process, once it takes it again).
+            log.warning("ingest.batch.fenced", batch_size=len(batch), error=str(exc))
+            for msg in batch.messages:
+                await _nak(msg)
+            return
         finally:
             self._flushing = None
         await self._acknowledge(batch, result)
@@ -145,6 +153,13 @@ class IngestConsumer:
                     await msg.in_progress()
                 except Exception:  # a lost signal only risks a redelivery, which dedup absorbs
                     return
+
+
+async def _nak(msg: Any) -> None:
+    try:
+        await msg.nak()
+    except Exception as exc:  # not delivered: ack_wait redelivers it anyway
+        log.warning("ingest.nak.failed", error=repr(exc))
 
 
 async def _ack(msg: Any) -> None:

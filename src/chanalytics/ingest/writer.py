@@ -5,25 +5,22 @@ reaches it twice is counted twice in every rollup; and ClickHouse does not commi
 source table and its views atomically, so a kill mid-insert can leave some views with
 the block and others without. The writer therefore keeps a small write-ahead protocol:
 
-1. stage the batch's rows in `ingest_staging`, partition = batch token (no views);
-2. find ids already stored (`event_ids`, looked up by ClickHouse with the staged keys as
-   an indexed set); if any, re-stage only the fresh rows under their own token;
-3. compute the batch's distinct-count chain rows (`chain.sql`, `chanalytics/chains.py`)
-   into `distinct_chain_pending`, partition = batch token;
-4. `MOVE PARTITION … TO TABLE ingest_ready`: atomic; from here the batch is fixed;
-5. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
-   `insert_deduplication_token` (and dependent-view dedup), the same for the chain rows
-   into `distinct_chain_15m`, then drop both partitions.
+1. drop repeats inside the batch (the first copy of an id wins) and stage the rest in
+   `ingest_staging`, partition = batch token (no views);
+2. find ids already stored (`event_ids`, keyed by id: an event re-sent with another
+   `timestamp` is the same event); if any, re-stage only the fresh rows under their
+   own token;
+3. the commit point: `MOVE PARTITION … TO TABLE ingest_ready`, atomic; from here the
+   batch is fixed. A writer that can no longer prove it holds the insert lock
+   (`lease.py`) stops before it, and leaves the batch to redelivery;
+4. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
+   `insert_deduplication_token` (and dependent-view dedup), then drop the partition.
 
 Recovery, before every batch and under the same lock: a partition left in
 `ingest_ready` is moved again with its token — tables that have the block skip it, views
-that missed it get it; partitions left in `ingest_staging` or `distinct_chain_pending`
-without a ready partition are dropped (their messages were never acknowledged and come
-back). Repeats inside a batch are dropped up front.
-
-The chain rows read the key buckets of every batch stored before. That holds because
-batches are stored one at a time (the lock) and recovery finishes a committed batch
-before the next one computes its chain.
+that missed it get it; partitions left in `ingest_staging` are dropped (their messages
+were never acknowledged and come back). Every derived table is a materialized view of
+`analytics_events`, so nothing else needs recovering.
 """
 
 from __future__ import annotations
@@ -32,15 +29,13 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 import structlog
 
-from chanalytics import chains
+from chanalytics.ingest.lease import InsertLock, LeaseLost, LocalLock
 from chanalytics.metrics import Metrics
 from chanalytics.rows import COLUMNS, AnalyticsRow
 from chanalytics.storage import Storage, StorageError, StorageUnavailable
@@ -49,48 +44,35 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-_encoder = msgspec.json.Encoder()
+_encoder = msgspec.json.Encoder(decimal_format="number")
 _COLUMN_LIST = ", ".join(COLUMNS)
 
 ALREADY_STORED_SQL = (
-    "SELECT id FROM event_ids WHERE (occurred_at, id) IN "
-    "(SELECT occurred_at, id FROM ingest_staging WHERE batch = {batch:String})"
+    "SELECT id FROM event_ids WHERE id IN "
+    "(SELECT id FROM ingest_staging WHERE batch = {batch:String})"
 )
 READY_SQL = "ALTER TABLE ingest_staging MOVE PARTITION {batch:String} TO TABLE ingest_ready"
+READY_IDS_SQL = "SELECT uniqExact(id) FROM ingest_ready WHERE batch = {batch:String}"
 # The only formatted part is the fixed column list of AnalyticsRow; values are bound.
-# ORDER BY makes a retried move produce the very same block.
+# ORDER BY makes a retried move produce the very same block; of two copies of an id
+# (only a writer that lost its lease can add one) the first published wins.
 MOVE_SQL = (
     f"INSERT INTO analytics_events ({_COLUMN_LIST}) "  # noqa: S608
     f"SELECT {_COLUMN_LIST} FROM ingest_ready WHERE batch = {{batch:String}} "
-    "ORDER BY id LIMIT 1 BY id "
-    "SETTINGS insert_deduplication_token = {batch:String}, "
-    "deduplicate_blocks_in_dependent_materialized_views = 1"
-)
-CHAIN_SQL = (
-    resources.files("chanalytics.ingest").joinpath("chain.sql").read_text()
-    .replace(chains.MACRO, chains.LEVELS_SQL)
-)
-_CHAIN_COLUMNS = "tenant_id, level, bucket, metric, channel, campaign_id, template_id, prev_bucket"
-# ORDER BY makes a retried move produce the very same blocks.
-CHAIN_MOVE_SQL = (
-    f"INSERT INTO distinct_chain_15m ({_CHAIN_COLUMNS}, keys) "  # noqa: S608
-    f"SELECT {_CHAIN_COLUMNS}, keys FROM distinct_chain_pending WHERE batch = {{batch:String}} "
-    f"ORDER BY {_CHAIN_COLUMNS}, keys "
+    "ORDER BY id, stream_seq LIMIT 1 BY id "
     "SETTINGS insert_deduplication_token = {batch:String}, "
     "deduplicate_blocks_in_dependent_materialized_views = 1"
 )
 DROP_STAGED_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
 DROP_READY_SQL = "ALTER TABLE ingest_ready DROP PARTITION {batch:String}"
-DROP_CHAIN_SQL = "ALTER TABLE distinct_chain_pending DROP PARTITION {batch:String}"
 LEFT_OVER_SQL = (
     "SELECT 'ready', batch FROM (SELECT DISTINCT batch FROM ingest_ready) "
-    "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging) "
-    "UNION ALL SELECT 'chain', batch FROM (SELECT DISTINCT batch FROM distinct_chain_pending "
-    "WHERE batch NOT IN (SELECT batch FROM ingest_ready))"
+    "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging)"
 )
 
-# Serialises stage + move: an asyncio.Lock in one process; a shared lock across processes.
-InsertLock = AbstractAsyncContextManager[Any]
+
+class BatchLost(LeaseLost):
+    """The committed batch does not hold every staged row: another writer interfered."""
 
 
 @dataclass
@@ -142,13 +124,14 @@ class BatchWriter:
     ) -> None:
         self.storage = storage
         self.metrics = metrics
-        self.lock: InsertLock = lock if lock is not None else asyncio.Lock()
+        self.lock: InsertLock = lock if lock is not None else LocalLock()
         self.should_stop = should_stop
         self.on_retry = on_retry
         self.newest_event = 0.0
 
     async def write(self, rows: Sequence[AnalyticsRow]) -> WriteResult:
-        """Store rows not stored yet. Retries storage outages until stored or stopped."""
+        """Store rows not stored yet. Retries storage outages until stored or stopped;
+        raises `LeaseLost` (nothing committed) when the insert lock was lost."""
         unique: dict[str, AnalyticsRow] = {}
         for row in rows:
             unique.setdefault(row.id, row)
@@ -159,8 +142,7 @@ class BatchWriter:
                 await self.recover()
                 fresh, batch = await self._stage_fresh(list(unique.values()), result)
                 if fresh:
-                    await self._retrying(lambda: self._chain(batch))
-                    await self._move(batch, staged=True)
+                    await self._commit(batch, len(fresh))
             result.duplicates += len(unique) - len(fresh) - len(result.rejected)
             result.stored = len(fresh)
             if fresh:
@@ -175,11 +157,9 @@ class BatchWriter:
         for state, batch in left:
             if state == "ready":
                 log.warning("ingest.batch.recovered", batch=batch)
-                await self._move(batch, staged=False)
-            elif state == "staged":
-                await self._command(DROP_STAGED_SQL, batch)
+                await self._move(batch)
             else:
-                await self._command(DROP_CHAIN_SQL, batch)
+                await self._command(DROP_STAGED_SQL, batch)
 
     async def _stage_fresh(
         self, rows: list[AnalyticsRow], result: WriteResult
@@ -197,18 +177,22 @@ class BatchWriter:
         batch = dedup_token(fresh)
         return (await self._stage(fresh, batch, result) if fresh else []), batch
 
-    async def _chain(self, batch: str) -> None:
-        """Compute the batch's chain rows afresh: an attempt an outage cut short may have
-        left some of them."""
-        await self.storage.command(DROP_CHAIN_SQL, {"batch": batch})
-        await self.storage.command(CHAIN_SQL, {"batch": batch})
+    async def _commit(self, batch: str, expected: int) -> None:
+        """Fix the staged batch (only while the lock is certainly held), then store it."""
+        await self.lock.ensure_held()
+        await self._command(READY_SQL, batch)
+        ready = await self._retrying(
+            lambda: self.storage.query(READY_IDS_SQL, {"batch": batch}))
+        if ready[0][0] != expected:
+            # Stored anyway by the next recovery, but some rows are missing: none of the
+            # batch's messages may be acknowledged (their redelivery stores the rest).
+            log.error("ingest.batch.incomplete", batch=batch, staged=expected,
+                      ready=ready[0][0])
+            raise BatchLost(f"batch {batch}: {ready[0][0]} of {expected} rows were committed")
+        await self._move(batch)
 
-    async def _move(self, batch: str, *, staged: bool) -> None:
-        if staged:
-            await self._command(READY_SQL, batch)
+    async def _move(self, batch: str) -> None:
         await self._command(MOVE_SQL, batch)
-        await self._command(CHAIN_MOVE_SQL, batch)
-        await self._command(DROP_CHAIN_SQL, batch)
         await self._command(DROP_READY_SQL, batch)
 
     async def _command(self, sql: str, batch: str) -> None:
