@@ -15,6 +15,7 @@ from chanalytics.api import analytics, operations
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.config import Settings
 from chanalytics.metrics import Metrics
+from chanalytics.query.engine import Engine
 from chanalytics.readiness import NatsCheck, NatsProbe
 from chanalytics.storage import Storage
 
@@ -26,6 +27,7 @@ def create_app(
     metrics: Metrics | None = None,
     nats_check: NatsCheck | None = None,
     clock: Callable[[], datetime] = analytics.system_clock,
+    engine: Engine | None = None,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned."""
 
@@ -68,7 +70,7 @@ def create_app(
     app.state.nats_check = nats_check
     if storage is not None:
         app.state.storage = storage
-        app.state.queries = analytics.build_queries(storage)
+        app.state.queries = analytics.build_queries(storage, engine)
     app.state.tokens = settings.tenant_tokens()
     app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
     return app

@@ -68,9 +68,10 @@ EDGES += [t - MS for t in EDGES]
 
 
 class Maker:
-    """Hand-made contract events with readable ids."""
+    """Hand-made contract events with readable ids (unique per prefix, as ids must be)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "hand") -> None:
+        self.prefix = prefix
         self.pairs: list[Pair] = []
 
     def add(self, subject: str, tenant: str, at: datetime, stamp: str = "iso",
@@ -84,7 +85,7 @@ class Maker:
             timestamp = local.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}+05:45"
         else:
             timestamp = at.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
-        envelope = {"id": f"hand-{len(self.pairs):05d}", "tenantId": tenant,
+        envelope = {"id": f"{self.prefix}-{len(self.pairs):05d}", "tenantId": tenant,
                     "timestamp": timestamp, "data": data}
         self.pairs.append((subject, envelope))
 

@@ -1,57 +1,74 @@
-"""No query text is built from request values: SQL is fixed text with bound parameters."""
+"""No request value is ever written into SQL: the compiler binds every one of them."""
 
 from __future__ import annotations
 
 import ast
+import itertools
 import re
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.buckets import BucketGrid, LocalBuckets
-from chanalytics.query.statements import statement
-from chanalytics.query.timerange import Granularity
+from chanalytics.query.compiler import compile_statement
+from chanalytics.query.dimensions import DIMENSIONS
+from chanalytics.query.measures import MEASURES
+from chanalytics.query.model import Filter, Query
+from chanalytics.query.planner import plan
+from chanalytics.query.timerange import Granularity, TimeWindow
 
-# Every fragment a statement can be given: each granularity's local-clock SQL and the grid.
-BUCKET_VARIANTS: list[LocalBuckets] = [
-    *(LocalBuckets(granularity, [], None) for granularity in Granularity),
-    LocalBuckets(Granularity.HOUR, [], BucketGrid(3600, 0)),
-]
-
-
-SQL_DIR = Path(str(resources.files("chanalytics.query").joinpath("sql")))
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*):([A-Za-z0-9_(), ']+)\}")
+# A request value that would change the statement if it reached the text.
+EVIL = "x') OR 1=1 --{p0:String}"
+FILTERABLE = [d.name for d in DIMENSIONS.values() if not d.clock and d.public]
 QUERY_SRC = Path(str(resources.files("chanalytics.query")))
 SQL_SHAPE = re.compile(r"\bSELECT\b|\bINSERT\s+INTO\b|\bWHERE\s+\w+\s*(=|IN\b)")
-PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*):([A-Za-z0-9_(), ']+)\}")
 
 
-class TestSqlFiles:
-    @pytest.mark.parametrize("path", sorted(SQL_DIR.glob("*.sql")), ids=lambda p: p.name)
-    def test_every_brace_is_a_bound_parameter(self, path: Path) -> None:
-        """Each `{...}` in a query file is a server-side `{name:Type}` parameter."""
-        text = path.read_text()
-        for buckets in (None, *BUCKET_VARIANTS):
-            try:
-                sql = statement(path.stem, buckets)
-            except ValueError:
-                continue
-            without = PLACEHOLDER.sub("", sql)
-            assert "{" not in without and "}" not in without, path.name
-        assert "tenant_id = {tenant:String}" in text, f"{path.name} must bind the tenant"
+def queries() -> list[Query]:
+    window = TimeWindow(start=datetime(2026, 3, 1, 10, 7, tzinfo=UTC),
+                        end=datetime(2026, 3, 9, 8, 20, tzinfo=UTC),
+                        tz=ZoneInfo("Asia/Kathmandu"), tz_name="Asia/Kathmandu")
+    found = []
+    for name, dimension in itertools.product(MEASURES, [*FILTERABLE, "time", "hourOfDay"]):
+        if name == "active_enrollments":
+            continue
+        filters = (Filter(FILTERABLE[len(found) % len(FILTERABLE)], "is", (EVIL, None)),
+                   Filter("campaign", "contains", (EVIL,)))
+        found.append(Query(tenant_id=EVIL, window=window, measures=(name,),
+                           groupings=((dimension,), ()), filters=filters,
+                           granularity=Granularity.HOUR))
+    return found
 
 
-class TestQueryCode:
-    @pytest.mark.parametrize("path", sorted(QUERY_SRC.glob("*.py")), ids=lambda p: p.name)
-    def test_no_sql_is_formatted_in_code(self, path: Path) -> None:
-        """Query modules contain no f-strings, `%` or `.format` building SQL text."""
+class TestCompiledStatements:
+    @pytest.mark.parametrize(
+        "query", queries(), ids=lambda q: f"{q.measures[0]}-{q.groupings[0][0]}")
+    def test_values_reach_clickhouse_only_as_parameters(self, query: Query) -> None:
+        """The request's tenant, filter values and search text appear only among the bound
+        values; every `{…}` of the text is a placeholder with a value."""
+        planned = plan(query)
+        for statement in planned.statements:
+            compiled = compile_statement(statement, planned)
+            assert EVIL not in compiled.sql
+            assert "OR 1=1" not in compiled.sql
+            for name, _type in PLACEHOLDER.findall(compiled.sql):
+                assert name in compiled.params, name
+            assert "{" not in PLACEHOLDER.sub("", compiled.sql)
+            assert "tenant_id = {tenant:String}" in compiled.sql
+
+
+class TestNoSqlOutsideTheCompiler:
+    @pytest.mark.parametrize(
+        "path", sorted((QUERY_SRC / "presets").glob("*.py")) + sorted(
+            Path(str(resources.files("chanalytics.api"))).glob("*.py")),
+        ids=lambda p: p.name)
+    def test_presets_and_handlers_hold_no_sql(self, path: Path) -> None:
+        """Endpoint presets and HTTP handlers never write SQL: only the engine does."""
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.JoinedStr):
-                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant)
-                               and isinstance(v.value, str)).upper()
-                assert not SQL_SHAPE.search(text), (
-                    f"{path.name}:{node.lineno} builds SQL in an f-string")
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "format" and isinstance(node.func.value, ast.Constant)):
-                raise AssertionError(f"{path.name}:{node.lineno} uses str.format")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                assert not SQL_SHAPE.search(node.value.upper()), (
+                    f"{path.name}:{node.lineno} holds SQL")

@@ -39,18 +39,18 @@ from chanalytics.api.parameters import (
     Timezone,
     WorkflowId,
 )
-from chanalytics.query.campaigns import CampaignsData, CampaignsQuery
-from chanalytics.query.edges import answer_settled
+from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import parse_channel, parse_entity_id, parse_limit, parse_min_usage
-from chanalytics.query.messages import MessagesData, MessagesQuery
-from chanalytics.query.overview import OverviewData, OverviewQuery
+from chanalytics.query.presets.campaigns import CampaignsData, campaigns
+from chanalytics.query.presets.messages import MessagesData, messages
+from chanalytics.query.presets.overview import OverviewData, overview
+from chanalytics.query.presets.sequences import SequencesData, sequences
+from chanalytics.query.presets.templates import TemplatesData, templates
+from chanalytics.query.presets.traffic import TrafficData, traffic
+from chanalytics.query.presets.workflows import WorkflowsData, workflows
 from chanalytics.query.request import QueryRequest, utc_text
-from chanalytics.query.sequences import SequencesData, SequencesQuery
-from chanalytics.query.templates import TemplatesData, TemplatesQuery
 from chanalytics.query.timerange import Granularity, parse_granularity, parse_window
-from chanalytics.query.traffic import TrafficData, TrafficQuery
-from chanalytics.query.workflows import WorkflowsData, WorkflowsQuery
 from chanalytics.storage import Storage, StorageError
 
 log = structlog.get_logger(__name__)
@@ -67,26 +67,17 @@ class Envelope(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
 
 @dataclass(frozen=True)
 class AnalyticsQueries:
-    """One query service per endpoint, sharing the process's storage."""
+    """The query engine of the process's storage."""
 
     storage: Storage
-    overview: OverviewQuery
-    messages: MessagesQuery
-    campaigns: CampaignsQuery
-    workflows: WorkflowsQuery
-    sequences: SequencesQuery
-    templates: TemplatesQuery
-    traffic: TrafficQuery
+    engine: Engine
 
 
-def build_queries(storage: Storage) -> AnalyticsQueries:
-    """The query services of the seven endpoints, on one storage."""
-    return AnalyticsQueries(
-        storage=storage, overview=OverviewQuery(storage), messages=MessagesQuery(storage),
-        campaigns=CampaignsQuery(storage), workflows=WorkflowsQuery(storage),
-        sequences=SequencesQuery(storage), templates=TemplatesQuery(storage),
-        traffic=TrafficQuery(storage),
-    )
+def build_queries(storage: Storage, engine: Engine | None = None) -> AnalyticsQueries:
+    return AnalyticsQueries(storage=storage, engine=engine or Engine(storage))
+
+
+Preset = Callable[[Engine, QueryRequest], Awaitable[T]]
 
 
 def _window_request(
@@ -102,15 +93,14 @@ def _window_request(
 
 
 async def _answer(
-    state: State, endpoint: str, build: Callable[[], QueryRequest],
-    run: Callable[[QueryRequest], Awaitable[T]],
+    state: State, endpoint: str, build: Callable[[], QueryRequest], preset: Preset[T],
 ) -> Envelope[T]:
     """Validate, run and time one request: latency per endpoint and status, and a log line."""
     started = time.perf_counter()
     status = 500
     try:
         request = build()
-        data = await answer_settled(state.queries.storage, request, run)
+        data = await preset(state.queries.engine, request)
         status = 200
     except BadParameter:
         status = 400
@@ -147,7 +137,7 @@ class AnalyticsController(Controller):
         return await _answer(state, "overview", lambda: _window_request(
             state, tenant_id, default_range="7d", time_range=time_range, start_date=start_date,
             end_date=end_date, timezone=timezone, channel=parse_channel(channel),
-        ), state.queries.overview.run)
+        ), overview)
 
     @get("/messages", summary="Message counts, time series and per-channel rates",
          responses=ERROR_RESPONSES)
@@ -162,7 +152,7 @@ class AnalyticsController(Controller):
             end_date=end_date, timezone=timezone,
             granularity=parse_granularity(granularity, Granularity.DAY),
             channel=parse_channel(channel),
-        ), state.queries.messages.run)
+        ), messages)
 
     @get("/campaigns", summary="Campaign totals, top campaigns and a time series",
          responses=ERROR_RESPONSES)
@@ -179,7 +169,7 @@ class AnalyticsController(Controller):
             granularity=parse_granularity(granularity, Granularity.DAY),
             channel=parse_channel(channel),
             entity_id=parse_entity_id(campaign_id, "campaignId"), limit=parse_limit(limit),
-        ), state.queries.campaigns.run)
+        ), campaigns)
 
     @get("/workflows", summary="Workflow run totals, top workflows and a time series",
          responses=ERROR_RESPONSES)
@@ -195,7 +185,7 @@ class AnalyticsController(Controller):
             end_date=end_date, timezone=timezone,
             granularity=parse_granularity(granularity, Granularity.DAY),
             entity_id=parse_entity_id(workflow_id, "workflowId"), limit=parse_limit(limit),
-        ), state.queries.workflows.run)
+        ), workflows)
 
     @get("/sequences", summary="Enrollment totals, step funnel and top sequences",
          responses=ERROR_RESPONSES)
@@ -209,7 +199,7 @@ class AnalyticsController(Controller):
             state, tenant_id, default_range="30d", time_range=time_range, start_date=start_date,
             end_date=end_date, timezone=timezone,
             entity_id=parse_entity_id(sequence_id, "sequenceId"), limit=parse_limit(limit),
-        ), state.queries.sequences.run)
+        ), sequences)
 
     @get("/templates", summary="Most used and worst performing templates",
          responses=ERROR_RESPONSES)
@@ -225,7 +215,7 @@ class AnalyticsController(Controller):
             end_date=end_date, timezone=timezone, channel=parse_channel(channel),
             entity_id=parse_entity_id(template_id, "templateId"), limit=parse_limit(limit),
             min_usage=parse_min_usage(min_usage),
-        ), state.queries.templates.run)
+        ), templates)
 
     @get("/traffic", summary="Messages sent by local hour, weekday and over time",
          responses=ERROR_RESPONSES)
@@ -240,7 +230,7 @@ class AnalyticsController(Controller):
             end_date=end_date, timezone=timezone,
             granularity=parse_granularity(granularity, Granularity.HOUR),
             channel=parse_channel(channel),
-        ), state.queries.traffic.run)
+        ), traffic)
 
 
 def system_clock() -> datetime:

@@ -18,7 +18,6 @@ from types import MappingProxyType
 
 import msgspec
 
-from chanalytics.query.request import epoch
 from chanalytics.query.timerange import BUCKET_SQL, Granularity, TimeWindow, bucket_bounds
 
 # Epoch seconds of the grid bucket holding `bucket`; the step and phase are bound values.
@@ -62,7 +61,7 @@ class LocalBuckets(msgspec.Struct, frozen=True):
         """Whether every bucket is whole UTC days (days, weeks or months from UTC
         midnights), so that a row of a daily rollup lies in one bucket."""
         return self.granularity != Granularity.HOUR and all(
-            epoch(start) % 86400 == 0 for start in self.starts)
+            int(start.timestamp()) % 86400 == 0 for start in self.starts)
 
     def params(self) -> dict[str, int]:
         """The bound values `sql` needs beyond the shared `tz`."""

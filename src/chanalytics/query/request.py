@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 
-from chanalytics.query.bounds import Cover, covering, range_params
+from chanalytics.query.model import Filter, Grouping, Query
 from chanalytics.query.timerange import Granularity, TimeWindow
 
 
@@ -21,18 +21,21 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     entity_id: str | None = None
     limit: int = 10
     min_usage: int = 100
-    # Widened past its edges when that adds no event (`edges.answer_settled`): whole
-    # buckets answer for the window and no raw slice is read.
-    cover: Cover = Cover.EXACT
 
-    def params(self, **extra: Any) -> dict[str, Any]:
-        """The bound parameters of the window and tenant, an empty string for absent filters."""
-        window = range_params(self.tenant_id, self.window)
-        return {
-            **covering(window, self.cover),
-            "channel": self.channel or "",
-            **extra,
-        }
+    def query(self, measures: Sequence[str], *groupings: Grouping,
+              filters: Sequence[Filter] = (), granularity: Granularity | None = None) -> Query:
+        """An engine query over this request's tenant and window."""
+        return Query(tenant_id=self.tenant_id, window=self.window, measures=tuple(measures),
+                     groupings=groupings or ((),), filters=tuple(filters),
+                     granularity=granularity or self.granularity)
+
+    def channel_filter(self) -> tuple[Filter, ...]:
+        """`channel` as an engine filter: none, or messages of that channel."""
+        return (Filter("channel", "is", (self.channel,)),) if self.channel else ()
+
+    def entity_filter(self, dimension: str) -> tuple[Filter, ...]:
+        """The endpoint's id parameter (`campaignId`, …) as a filter on `dimension`."""
+        return (Filter(dimension, "is", (self.entity_id,)),) if self.entity_id else ()
 
 
 class TimeRange(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,8 +59,3 @@ def utc_text(instant: datetime) -> str:
     else:
         spec = "microseconds"
     return instant.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-def epoch(instant: datetime) -> int:
-    """Whole epoch seconds of a bucket start, the key SQL groups local buckets by."""
-    return int(instant.timestamp())

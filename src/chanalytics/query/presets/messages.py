@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import msgspec
 
-from chanalytics.query.buckets import local_buckets
-from chanalytics.query.message_totals import EVENTS, NO_EVENTS, message_totals
+from chanalytics.query.engine import Engine
 from chanalytics.query.rates import percent
-from chanalytics.query.request import QueryRequest, TimeRange, epoch
-from chanalytics.storage import Storage
+from chanalytics.query.request import QueryRequest, TimeRange
 
 
 class MessagesSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -50,39 +49,29 @@ class MessagesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     by_channel: list[ChannelRates]
 
 
-class MessagesQuery:
-    """Answers `messages` from the message rollups (plus raw edge slices)."""
+SUMMARY = tuple(MessagesSummary.__struct_fields__)
+SERIES = ("sent", "delivered", "opened", "clicked")
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
 
-    async def run(self, request: QueryRequest) -> MessagesData:
-        buckets = local_buckets(request.window, request.granularity)
-        totals = await message_totals(self.storage, request, buckets, distinct_series=True)
-        t = totals.total
-        summary = MessagesSummary(
-            sent=t["sent"], delivered=t["delivered"], opened=t["opened"], clicked=t["clicked"],
-            bounced=t["bounced"], complained=t["complained"],
-            unsubscribed=t["unsubscribed"], failed=t["failed"],
-        )
-        opened, clicked = totals.distinct["opened"], totals.distinct["clicked"]
-        series = []
-        for start in buckets.starts:
-            at = epoch(start)
-            events = totals.bucket_events.get(at, NO_EVENTS)
-            series.append(MessagesPoint(timestamp=start, sent=events.sent,
-                                        delivered=events.delivered, opened=opened.get(at, 0),
-                                        clicked=clicked.get(at, 0)))
-        channels = [
-            ChannelRates(
-                channel=channel, sent=c["sent"], delivered=c["delivered"], opened=c["opened"],
-                clicked=c["clicked"], delivery_rate=percent(c["delivered"], c["sent"]),
-                open_rate=percent(c["opened"], c["delivered"]),
-                click_rate=percent(c["clicked"], c["delivered"]),
-            )
-            for channel, c in totals.channels.items()
-            if c[EVENTS] > 0
-        ]
-        channels.sort(key=lambda row: (-row.sent, row.channel))
-        return MessagesData(time_range=TimeRange.of(request.window), summary=summary,
-                            time_series=series, by_channel=channels)
+async def messages(engine: Engine, request: QueryRequest) -> MessagesData:
+    """Every message count, in total, per channel and per local bucket."""
+    only = request.channel_filter()
+    totals, series = await asyncio.gather(
+        engine.run(request.query((*SUMMARY, "message_events"), (), ("channel",), filters=only)),
+        engine.run(request.query(SERIES, ("time",), filters=only)))
+    t = totals.total()
+    channels = [
+        ChannelRates(
+            channel=channel, sent=c["sent"], delivered=c["delivered"], opened=c["opened"],
+            clicked=c["clicked"], delivery_rate=percent(c["delivered"], c["sent"]),
+            open_rate=percent(c["opened"], c["delivered"]),
+            click_rate=percent(c["clicked"], c["delivered"]))
+        for (channel,), c in totals.by(("channel",)).items() if c["message_events"]]
+    channels.sort(key=lambda row: (-row.sent, row.channel))
+    return MessagesData(
+        time_range=TimeRange.of(request.window),
+        summary=MessagesSummary(**{name: t[name] for name in SUMMARY}),
+        time_series=[MessagesPoint(timestamp=start, **{name: v[name] for name in SERIES})
+                     for start, v in series.series()],
+        by_channel=channels,
+    )

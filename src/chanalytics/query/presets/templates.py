@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+from collections.abc import Mapping
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any
 
 import msgspec
 
-from chanalytics.query.buckets import NO_SERIES
-from chanalytics.query.distinct import DistinctCounts, distinct_counts
+from chanalytics.query.engine import Engine
+from chanalytics.query.model import Filter, Result
 from chanalytics.query.names import Names, all_names, latest_names
 from chanalytics.query.rates import percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange
-from chanalytics.query.statements import statement
-from chanalytics.storage import Storage
 
-
-class TemplateEvents(NamedTuple):
-    """A template's messages sent and delivered: a row of template_counts.sql."""
-
-    sent: int
-    delivered: int
+TEMPLATE_MESSAGES = Filter("template", "isNot", (None,))
+MEASURES = ("message_events", "sent", "delivered", "opened", "clicked")
 
 
 class TemplateRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -42,52 +37,38 @@ class TemplatesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     worst_performing: list[TemplateRow]
 
 
-class TemplatesQuery:
-    """Answers `templates` from the template and key rollups (plus raw edge slices)."""
+async def templates(engine: Engine, request: QueryRequest) -> TemplatesData:
+    """Templates by usage, and those used at least minUsage times by open rate."""
+    filters = (TEMPLATE_MESSAGES, *request.channel_filter(), *request.entity_filter("template"))
+    counts: Result  # gather's mixed-type overload loses the types
+    known: Names | None
+    counts, known = await asyncio.gather(
+        engine.run(request.query(MEASURES, ("template",), filters=filters)),
+        all_names(engine.storage, request.tenant_id, "template"),
+    )
+    per_template = {t: v for t, v in counts.by_one("template").items() if v["message_events"]}
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def usage(t: str) -> int:
+        return int(per_template[t]["sent"])
 
-    async def run(self, request: QueryRequest) -> TemplatesData:
-        params = request.params(template_id=request.entity_id or "")
-        level = "template+channel" if request.channel else "template"
-        keys: DistinctCounts  # gather's mixed-type overload loses the types
-        known: Names | None
-        count_rows, keys, known = await asyncio.gather(
-            self.storage.query(statement("template_counts", params=params), params),
-            distinct_counts(self.storage, params, NO_SERIES, [level]),
-            all_names(self.storage, request.tenant_id, "template"),
-        )
-        events = {template_id: TemplateEvents(sent, delivered)
-                  for template_id, sent, delivered in count_rows}  # one row per template
+    def open_ratio(t: str) -> Fraction:
+        return ratio(per_template[t]["opened"], per_template[t]["delivered"])
 
-        def distinct(template_id: str, metric: str) -> int:
-            return keys.of(level, template_id, metric)
+    top = heapq.nsmallest(request.limit, per_template, key=lambda t: (-usage(t), t))
+    # Ordered by the exact open rate: two rates that round alike still rank apart.
+    # nsmallest compares far fewer Fractions than a full sort of thousands.
+    worst = heapq.nsmallest(request.limit,
+                            (t for t in per_template if usage(t) >= request.min_usage),
+                            key=lambda t: (open_ratio(t), -usage(t), t))
+    names = await latest_names(engine.storage, request.tenant_id, "template", {*top, *worst},
+                               known)
 
-        def usage(t: str) -> int:
-            return events[t].sent
+    def row(t: str, v: Mapping[str, Any]) -> TemplateRow:
+        return TemplateRow(template_id=t, name=names[t], usage_count=v["sent"],
+                           delivered=v["delivered"], opened=v["opened"], clicked=v["clicked"],
+                           open_rate=percent(v["opened"], v["delivered"]),
+                           click_rate=percent(v["clicked"], v["delivered"]))
 
-        def open_ratio(t: str) -> Fraction:
-            return ratio(distinct(t, "opened"), events[t].delivered)
-
-        templates = list(events)
-        top = heapq.nsmallest(request.limit, templates, key=lambda t: (-usage(t), t))
-        # Ordered by the exact open rate: two rates that round alike still rank apart.
-        # nsmallest compares far fewer Fractions than a full sort of thousands.
-        worst = heapq.nsmallest(request.limit,
-                                (t for t in templates if usage(t) >= request.min_usage),
-                                key=lambda t: (open_ratio(t), -usage(t), t))
-        names = await latest_names(self.storage, request.tenant_id, "template", {*top, *worst},
-                                     known)
-
-        def row(t: str) -> TemplateRow:
-            delivered, opened, clicked = (
-                events[t].delivered, distinct(t, "opened"), distinct(t, "clicked"))
-            return TemplateRow(template_id=t, name=names[t], usage_count=usage(t),
-                               delivered=delivered, opened=opened, clicked=clicked,
-                               open_rate=percent(opened, delivered),
-                               click_rate=percent(clicked, delivered))
-
-        return TemplatesData(time_range=TimeRange.of(request.window),
-                             top_templates=[row(t) for t in top],
-                             worst_performing=[row(t) for t in worst])
+    return TemplatesData(time_range=TimeRange.of(request.window),
+                         top_templates=[row(t, per_template[t]) for t in top],
+                         worst_performing=[row(t, per_template[t]) for t in worst])

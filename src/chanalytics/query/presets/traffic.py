@@ -6,15 +6,9 @@ from datetime import datetime
 
 import msgspec
 
-from chanalytics.query.buckets import local_buckets
-from chanalytics.query.request import QueryRequest, TimeRange, epoch
-from chanalytics.query.statements import statement
-from chanalytics.storage import Storage
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-# grouping(hour, weekday, local_bucket): 1 marks a column aggregated away.
-_BY_HOUR, _BY_WEEKDAY, _BY_BUCKET = 0b011, 0b101, 0b110
+from chanalytics.query.dimensions import WEEKDAYS
+from chanalytics.query.engine import Engine
+from chanalytics.query.request import QueryRequest, TimeRange
 
 
 class HourCount(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -39,32 +33,17 @@ class TrafficData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     time_series: list[TrafficPoint]
 
 
-class TrafficQuery:
-    """Answers `traffic` from the message rollup (plus raw edge slices); one query."""
-
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
-
-    async def run(self, request: QueryRequest) -> TrafficData:
-        local = local_buckets(request.window, request.granularity)
-        params = request.params(**local.params())
-        rows = await self.storage.query(
-            statement("traffic", local, params), params)
-        hours = [0] * 24
-        weekdays = [0] * 7
-        buckets: dict[int, int] = {}
-        for grouping_set, hour, weekday, bucket, messages in rows:
-            if grouping_set == _BY_HOUR:
-                hours[hour] = messages
-            elif grouping_set == _BY_WEEKDAY:
-                weekdays[weekday - 1] = messages
-            elif grouping_set == _BY_BUCKET:
-                buckets[bucket] = messages
-        return TrafficData(
-            time_range=TimeRange.of(request.window),
-            peak_hours=[HourCount(hour=h, message_count=n) for h, n in enumerate(hours)],
-            by_day_of_week=[WeekdayCount(day=d, message_count=n)
-                            for d, n in zip(WEEKDAYS, weekdays, strict=True)],
-            time_series=[TrafficPoint(timestamp=s, message_count=buckets.get(epoch(s), 0))
-                         for s in local.starts],
-        )
+async def traffic(engine: Engine, request: QueryRequest) -> TrafficData:
+    """Messages sent per local hour of day (all 24), weekday (all 7) and bucket."""
+    result = await engine.run(request.query(
+        ("sent",), ("hourOfDay",), ("dayOfWeek",), ("time",), filters=request.channel_filter()))
+    hours, days = result.by_one("hourOfDay"), result.by_one("dayOfWeek")
+    return TrafficData(
+        time_range=TimeRange.of(request.window),
+        peak_hours=[HourCount(hour=h, message_count=hours[h]["sent"] if h in hours else 0)
+                    for h in range(24)],
+        by_day_of_week=[WeekdayCount(day=name, message_count=days[d]["sent"] if d in days else 0)
+                        for d, name in enumerate(WEEKDAYS, start=1)],
+        time_series=[TrafficPoint(timestamp=start, message_count=v["sent"])
+                     for start, v in result.series()],
+    )

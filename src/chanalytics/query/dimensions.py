@@ -1,0 +1,74 @@
+"""The dimensions rows can be grouped and filtered by, each defined once.
+
+A dimension is an SQL expression over the unified columns (`tables.py`); its *empty*
+value (`''`, or step 0) means "absent" and is answered as null. `time`, `hourOfDay` and
+`dayOfWeek` read the 15-minute bucket of a row in the query's zone, which is exact: a
+15-minute UTC bucket lies inside one local hour of every zone (`clickhouse/README.md`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import msgspec
+
+# Devices from a user agent, in the contract's order of tests.
+_DEVICE = (
+    "if(event_type IN ('message_opened', 'message_clicked'), multiIf("
+    "user_agent = '', 'unknown', "
+    "positionCaseInsensitive(user_agent, 'mobile') > 0, 'mobile', "
+    "positionCaseInsensitive(user_agent, 'tablet') > 0 "
+    "OR positionCaseInsensitive(user_agent, 'ipad') > 0, 'tablet', 'desktop'), '')"
+)
+
+
+class Dimension(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    sql: str  # over unified columns
+    columns: frozenset[str]
+    entity: str = ""  # the `entity_names` kind naming its values
+    # What answers "absent" (null), or None when every value is a real one.
+    empty: str | int | None = ""
+    # Reads the 15-minute bucket in the query's zone: decides whether daily rows may answer.
+    clock: bool = False
+    public: bool = True  # offered by the report API (`POST /query`)
+
+
+def _column(name: str, column: str, *, entity: str = "", empty: str | int = "",
+            public: bool = True) -> Dimension:
+    return Dimension(name=name, sql=column, columns=frozenset({column}), entity=entity,
+                     empty=empty, public=public)
+
+
+_DIMENSIONS = (
+    # `time`'s SQL is the query's local-bucket expression (`buckets.LocalBuckets.sql`).
+    Dimension(name="time", sql="", columns=frozenset({"bucket"}), empty=None, clock=True),
+    Dimension(name="hourOfDay", sql="toHour(bucket, {tz:String})",
+              columns=frozenset({"bucket"}), empty=None, clock=True),
+    Dimension(name="dayOfWeek", sql="toDayOfWeek(bucket, 0, {tz:String})",
+              columns=frozenset({"bucket"}), empty=None, clock=True),
+    _column("channel", "channel"),
+    Dimension(name="provider",
+              sql="if(startsWith(event_type, 'message_'), "
+                  "if(provider = '', 'unknown', provider), '')",
+              columns=frozenset({"provider"})),
+    _column("campaign", "campaign_id", entity="campaign"),
+    _column("template", "template_id", entity="template"),
+    _column("workflow", "workflow_id", entity="workflow"),
+    _column("sequence", "sequence_id", entity="sequence"),
+    _column("eventType", "event_type"),
+    _column("errorCode", "error_code"),
+    Dimension(name="bounceType",
+              sql="if(event_type = 'message_bounced', "
+                  "if(bounce_type = '', 'unknown', bounce_type), '')",
+              columns=frozenset({"bounce_type"})),
+    _column("country", "geo_country"),
+    Dimension(name="device", sql=_DEVICE, columns=frozenset({"user_agent"})),
+    _column("url", "url"),
+    # For the endpoints only: a sequence's step, a workflow run's outcome.
+    _column("step", "step_number", empty=0, public=False),
+)
+
+DIMENSIONS: Mapping[str, Dimension] = MappingProxyType({d.name: d for d in _DIMENSIONS})
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
