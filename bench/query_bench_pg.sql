@@ -1,5 +1,5 @@
--- The PostgreSQL side of bench/query_bench.py, for running by hand (psql -v tenant=... -v
--- start=... -v end=... -f bench/query_bench_pg.sql). query_bench.py runs the same statements
+-- The PostgreSQL side of bench/query/pg.py, for running by hand (psql -v tenant=... -v
+-- start=... -v end=... -f bench/query_bench_pg.sql). bench/query/pg.py runs the same statements
 -- itself: it exports `SELECT id, tenant_id, event_type, entity_id, channel, contact_id,
 -- campaign_id, template_id, occurred_at FROM analytics_events WHERE stream_seq < 20000000`
 -- from ClickHouse as TSV, loads it with \copy, and times the two queries with \timing.
