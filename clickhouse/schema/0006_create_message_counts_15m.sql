@@ -11,8 +11,7 @@ CREATE TABLE IF NOT EXISTS message_counts_15m
     cost SimpleAggregateFunction(sum, Decimal(38, 12)),
     costed SimpleAggregateFunction(sum, UInt64),
     duration_sum SimpleAggregateFunction(sum, UInt64),
-    samples SimpleAggregateFunction(sum, UInt64),
-    durations AggregateFunction(quantileDD(0.005, 0.5), UInt64)
+    samples SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(bucket)

@@ -11,8 +11,7 @@ SELECT
     sum(ifNull(analytics_events.cost, 0)) AS cost,
     countIf(analytics_events.cost IS NOT NULL) AS costed,
     sum(ifNull(duration_ms, 0)) AS duration_sum,
-    countIf(duration_ms IS NOT NULL) AS samples,
-    quantileDDStateIf(0.005, 0.5)(assumeNotNull(duration_ms), duration_ms IS NOT NULL) AS durations
+    countIf(duration_ms IS NOT NULL) AS samples
 FROM analytics_events
 WHERE entity_type = 'message'
 GROUP BY tenant_id, bucket, channel, provider, event_type, bounce_type, error_code
