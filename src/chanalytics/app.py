@@ -11,8 +11,9 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from chanalytics.api import analytics, operations
+from chanalytics.api import analytics, operations, reports
 from chanalytics.api.errors import EXCEPTION_HANDLERS
+from chanalytics.api.timing import request_timing
 from chanalytics.config import Settings
 from chanalytics.metrics import Metrics
 from chanalytics.query.engine import Engine
@@ -39,7 +40,7 @@ def create_app(
             store = Storage(settings.clickhouse_dsn, settings.clickhouse_database)
             store.connect()
             app.state.storage = store
-            app.state.queries = analytics.build_queries(store)
+            app.state.engine = Engine(store)
         probe: NatsProbe | None = None
         if nats_check is None and settings.nats_url:
             probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name)
@@ -54,9 +55,11 @@ def create_app(
                 store.close()
 
     app = Litestar(
-        route_handlers=[*operations.ROUTES, analytics.AnalyticsController],
+        route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
+                        reports.ReportsController],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_timing],
         openapi_config=OpenAPIConfig(
             title="chanalytics", version="0.1.0", path="/schema",
             description="Dashboard analytics for multi-channel messaging.",
@@ -70,7 +73,7 @@ def create_app(
     app.state.nats_check = nats_check
     if storage is not None:
         app.state.storage = storage
-        app.state.queries = analytics.build_queries(storage, engine)
+        app.state.engine = engine or Engine(storage)
     app.state.tokens = settings.tenant_tokens()
     app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
     return app

@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib import resources
@@ -36,6 +36,9 @@ INSERT_SETTINGS: dict[str, Any] = {
     "deduplicate_blocks_in_dependent_materialized_views": 1,
     "input_format_skip_unknown_fields": 0,
 }
+
+
+_END = object()  # the end of a stream
 
 
 class StorageError(Exception):
@@ -221,6 +224,56 @@ class Storage:
         return await self._run(
             partial(self.insert_json_sync, table, columns, body, dedup_token=dedup_token)
         )
+
+    async def stream(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, ahead: int = 4,
+        settings: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """The rows of a statement, block by block, read by a thread and client of its own
+        (a long export never holds a pool thread); at most `ahead` blocks wait in memory,
+        so a slow reader slows the read instead of growing it."""
+        loop = asyncio.get_running_loop()
+        blocks: asyncio.Queue[Any] = asyncio.Queue(maxsize=ahead)
+        done = threading.Event()
+
+        def put(item: Any) -> None:
+            while not done.is_set():
+                try:
+                    asyncio.run_coroutine_threadsafe(blocks.put(item), loop).result(timeout=1)
+                    return
+                except TimeoutError:
+                    continue
+
+        def produce() -> None:
+            client: Any = None
+            try:
+                client = self._open_client()
+                client.database = self.database
+                with client.query_row_block_stream(
+                        sql, parameters=dict(params or {}), settings=dict(settings or {})) as rows:
+                    for block in rows:
+                        if done.is_set():
+                            break
+                        put(block)
+                put(_END)
+            except Exception as exc:  # handed to the reader, which raises it
+                put(_classify(exc) if isinstance(exc, _ClickHouseError) else exc)
+            finally:
+                if client is not None:
+                    client.close()
+
+        thread = threading.Thread(target=produce, name="clickhouse-stream", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await blocks.get()
+                if item is _END:
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            done.set()
 
     async def ping(self) -> bool:
         """True when ClickHouse answers a query."""

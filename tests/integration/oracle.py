@@ -133,6 +133,38 @@ def bound(text: str, tz: ZoneInfo, is_end: bool) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def previous(start: datetime, end: datetime, tz: ZoneInfo, mode: str) -> tuple[datetime, datetime]:
+    """`previous_period`: as long, ending at start; `previous_year`: the same local dates
+    and times a year earlier (29 February -> 28 February)."""
+    if mode == "previous_period":
+        return start - (end - start), start
+
+    def year_before(at: datetime) -> datetime:
+        local = at.astimezone(tz)
+        try:
+            shifted = local.replace(year=local.year - 1)
+        except ValueError:
+            shifted = local.replace(year=local.year - 1, day=28)
+        return shifted.replace(tzinfo=tz).astimezone(UTC)
+
+    return year_before(start), year_before(end)
+
+
+def change(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, float | None]:
+    """Relative change in percent (null from 0), for rates the difference in points."""
+    out: dict[str, float | None] = {}
+    for key, value in now.items():
+        old = before[key]
+        if key.endswith("Rate"):
+            out[key] = float(Decimal(str(value)) - Decimal(str(old)))
+        elif old == 0:
+            out[key] = None
+        else:
+            out[key] = pct(Fraction(Decimal(str(value)) - Decimal(str(old)))
+                           / Fraction(Decimal(str(old))) * 100)
+    return out
+
+
 # -- the contract --------------------------------------------------------------------
 
 class Oracle:
@@ -150,9 +182,19 @@ class Oracle:
         if len(series) > 5000:
             return 400, {"field": "granularity", "code": "too_many_buckets"}
         mine = [e for e in self.events if e.tenant == tenant]
-        ctx = Context(mine, start, end, tz, granularity, series, query)
-        data = {"timeRange": {"start": utc_text(start), "end": utc_text(end)}}
-        data.update(getattr(ctx, endpoint)())
+
+        def answer_for(start: datetime, end: datetime) -> dict[str, Any]:
+            series = buckets(start, end, tz, "day" if endpoint == "overview" else granularity)
+            ctx = Context(mine, start, end, tz, granularity, series, query)
+            data = {"timeRange": {"start": utc_text(start), "end": utc_text(end)}}
+            data.update(getattr(ctx, endpoint)())
+            return data
+
+        data = answer_for(start, end)
+        if "compare" in query:
+            before = answer_for(*previous(start, end, tz, query["compare"]))
+            data["comparison"] = before
+            data["change"] = change(data.get("summary", {}), before.get("summary", {}))
         return 200, {"success": True, "data": data}
 
 

@@ -134,6 +134,35 @@ async def test_endpoint_matches_oracle(
         assert body["error"]["code"] == expected["code"]
 
 
+@pytest.mark.parametrize(("endpoint", "range_name", "query", "tenant"), list(_cases())[::4])
+@pytest.mark.parametrize("compare", ["previous_period", "previous_year"])
+async def test_compare_matches_oracle(
+    loaded: tuple[Storage, Oracle], endpoint: str, range_name: str, query: dict[str, str],
+    tenant: str, compare: str,
+) -> None:
+    """With `compare`, the answer gains the previous window's answer and the change of every
+    summary number, as the oracle reads the common rules."""
+    storage, oracle = loaded
+    now = RANGES[range_name][1]
+    asked = {**query, "compare": compare}
+    status, expected = oracle.answer(endpoint, tenant, asked, now)
+    async with api(storage, now) as client:
+        response = await client.get(f"/api/v1/analytics/{endpoint}", params=asked,
+                                    headers=bearer(tenant))
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json() == expected
+
+
+async def test_unknown_compare_is_400(loaded: tuple[Storage, Oracle]) -> None:
+    storage, _ = loaded
+    async with api(storage, FALL_NOW) as client:
+        response = await client.get("/api/v1/analytics/overview", params={"compare": "lastweek"},
+                                    headers=bearer("t_alpha"))
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "compare"
+
+
 # -- another insert path ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")

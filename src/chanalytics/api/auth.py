@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
+from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 
 _SCHEME = "bearer"
@@ -32,4 +33,8 @@ def authenticate(request: Request[Any, Any, Any]) -> str:
     tenant = tenant_for_token(token, request.app.state.tokens)
     if tenant is None:
         raise NotAuthorizedException("unknown token")
+    request.state.tenant_id = tenant  # for the request's log line
     return tenant
+
+
+AUTH = Provide(authenticate, sync_to_thread=False)

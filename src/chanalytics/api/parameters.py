@@ -16,6 +16,8 @@ from chanalytics.api.errors import ErrorEnvelope
 _RANGE = ("Preset range `1d`, `7d`, `30d` or `90d`: from local midnight N-1 days before "
           "today (in `timezone`) until now. Default {}. Ignored when startDate and endDate "
           "are given.")
+TimeRange1d = Annotated[
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("1d"))]
 TimeRange7d = Annotated[
     str | None, QueryParameter(name="timeRange", description=_RANGE.format("7d"))]
 TimeRange30d = Annotated[
@@ -57,6 +59,12 @@ SequenceId = Annotated[str | None, QueryParameter(
     name="sequenceId", description="Only this sequence.")]
 TemplateId = Annotated[str | None, QueryParameter(
     name="templateId", description="Only this template.")]
+
+Compare = Annotated[str | None, QueryParameter(
+    name="compare",
+    description="`previous_period` (the window of the same length before) or "
+                "`previous_year` (the same local dates a year earlier): adds `comparison` "
+                "and `change`.")]
 
 ERROR_RESPONSES = {
     400: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,

@@ -39,10 +39,12 @@ def dimensions_of(groupings: Sequence[Grouping]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(d for grouping in groupings for d in grouping))
 
 
-def compile_statement(statement: Statement, plan: Plan) -> Compiled:
+def compile_statement(statement: Statement, plan: Plan, params: Params | None = None) -> Compiled:
+    """One statement's SQL; statements compiled into one text share `params`."""
     query = plan.query
-    params = Params(tenant=query.tenant_id, tz=query.window.tz_name,
-                    **(plan.buckets.params() if plan.buckets is not None else {}))
+    if params is None:
+        params = Params(tenant=query.tenant_id, tz=query.window.tz_name,
+                        **(plan.buckets.params() if plan.buckets is not None else {}))
     dims = dimensions_of(query.groupings)
     if statement.family is Family.STATES:
         return _states(query, dims, params)

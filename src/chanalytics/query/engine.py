@@ -33,7 +33,7 @@ def zero(measure: Measure) -> Any:
             return 0
 
 
-def _measure_value(measure: Measure, value: Any) -> Any:
+def measure_value(measure: Measure, value: Any) -> Any:
     match measure.value:
         case Value.COST:
             return Decimal(value)
@@ -75,7 +75,7 @@ def _assemble(planned: Plan, compiled: Sequence[Compiled],
             key = tuple(_key_value(d, found[d]) for d in grouping)
             values = groups[grouping].setdefault(key, {})
             for measure, value in zip(statement.measures, row[offset + width:], strict=True):
-                values[measure.name] = _measure_value(measure, value)
+                values[measure.name] = measure_value(measure, value)
     zeros = {name: zero(MEASURES[name]) for name in query.measures}
     return Result(
         groups={g: [Row(key, {**zeros, **values}) for key, values in rows.items()]

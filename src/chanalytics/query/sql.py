@@ -60,7 +60,7 @@ def any_of(conditions: Sequence[str]) -> str:
 @dataclass
 class Select:
     """`SELECT columns FROM source [ARRAY JOIN …] WHERE … [GROUP BY …] [HAVING …]
-    [LIMIT …] [SETTINGS …]`."""
+    [ORDER BY …] [LIMIT …] [OFFSET …] [SETTINGS …]`."""
 
     columns: list[str]
     source: str
@@ -68,7 +68,9 @@ class Select:
     array_join: str = ""
     group_by: str = ""
     having: str = ""
+    order_by: str = ""
     limit: str = ""
+    offset: str = ""
     settings: list[str] = field(default_factory=list)
 
     def sql(self) -> str:
@@ -81,8 +83,12 @@ class Select:
             text += f" GROUP BY {self.group_by}"
         if self.having:
             text += f" HAVING {self.having}"
+        if self.order_by:
+            text += f" ORDER BY {self.order_by}"
         if self.limit:
             text += f" LIMIT {self.limit}"
+        if self.offset:
+            text += f" OFFSET {self.offset}"
         if self.settings:
             text += f" SETTINGS {', '.join(self.settings)}"
         return text

@@ -159,7 +159,7 @@ def parse_window(
     if start >= end:
         raise BadParameter("invalid_time_range", "endDate must be after startDate", "endDate")
     # Counted on the local clock so that a DST change does not shorten the limit.
-    limit = _first_instant(start.astimezone(tz) + timedelta(days=MAX_RANGE_DAYS), tz)
+    limit = first_instant(start.astimezone(tz) + timedelta(days=MAX_RANGE_DAYS), tz)
     if end > limit:
         raise BadParameter(
             "range_too_long", f"the range may span at most {MAX_RANGE_DAYS} days", "endDate"
@@ -344,10 +344,10 @@ def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
 
 def _day_start(day: date, tz: ZoneInfo) -> datetime:
     # fold=0 picks the first of two midnights when a fall-back repeats midnight.
-    return _first_instant(datetime(day.year, day.month, day.day, tzinfo=tz), tz)
+    return first_instant(datetime(day.year, day.month, day.day, tzinfo=tz), tz)
 
 
-def _first_instant(wall: datetime, tz: ZoneInfo) -> datetime:
+def first_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     """The UTC instant the local clock shows `wall`, or the first after it in a DST gap."""
     instant = wall.astimezone(UTC)
     naive = wall.replace(tzinfo=None)

@@ -46,11 +46,16 @@ class CampaignPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     clicked: int
 
 
-class CampaignsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class CampaignsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                    omit_defaults=True):
     time_range: TimeRange
     summary: CampaignsSummary
     top_campaigns: list[CampaignRow]
     time_series: list[CampaignPoint]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: CampaignsData | None = None
+    change: dict[str, float | None] | None = None
 
 
 PER_CAMPAIGN = ("message_events", "sent", "delivered", "opened", "clicked", "recipients")

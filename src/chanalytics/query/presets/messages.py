@@ -42,11 +42,16 @@ class ChannelRates(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     click_rate: float
 
 
-class MessagesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class MessagesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                   omit_defaults=True):
     time_range: TimeRange
     summary: MessagesSummary
     time_series: list[MessagesPoint]
     by_channel: list[ChannelRates]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: MessagesData | None = None
+    change: dict[str, float | None] | None = None
 
 
 SUMMARY = tuple(MessagesSummary.__struct_fields__)

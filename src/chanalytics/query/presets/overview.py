@@ -36,11 +36,16 @@ class TrendPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     delivered: int
 
 
-class OverviewData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class OverviewData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                   omit_defaults=True):
     time_range: TimeRange
     summary: OverviewSummary
     by_channel: dict[str, ChannelTotals]
     trend: list[TrendPoint]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: OverviewData | None = None
+    change: dict[str, float | None] | None = None
 
 
 TOTALS = ("sent", "delivered", "opened", "clicked", "message_events")

@@ -35,11 +35,16 @@ class SequenceRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     reply_rate: float
 
 
-class SequencesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class SequencesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                    omit_defaults=True):
     time_range: TimeRange
     summary: SequencesSummary
     step_funnel: list[StepRow]
     top_sequences: list[SequenceRow]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: SequencesData | None = None
+    change: dict[str, float | None] | None = None
 
 
 PER_SEQUENCE = ("enrolled", "enrollments_completed", "sequence_events", "replied",

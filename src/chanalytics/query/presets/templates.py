@@ -31,10 +31,15 @@ class TemplateRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     click_rate: float
 
 
-class TemplatesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class TemplatesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                    omit_defaults=True):
     time_range: TimeRange
     top_templates: list[TemplateRow]
     worst_performing: list[TemplateRow]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: TemplatesData | None = None
+    change: dict[str, float | None] | None = None
 
 
 async def templates(engine: Engine, request: QueryRequest) -> TemplatesData:

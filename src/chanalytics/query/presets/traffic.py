@@ -26,11 +26,16 @@ class TrafficPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     message_count: int
 
 
-class TrafficData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class TrafficData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                  omit_defaults=True):
     time_range: TimeRange
     peak_hours: list[HourCount]
     by_day_of_week: list[WeekdayCount]
     time_series: list[TrafficPoint]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: TrafficData | None = None
+    change: dict[str, float | None] | None = None
 
 
 async def traffic(engine: Engine, request: QueryRequest) -> TrafficData:

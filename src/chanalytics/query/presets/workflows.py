@@ -42,11 +42,16 @@ class WorkflowPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     goal_reached: int
 
 
-class WorkflowsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class WorkflowsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                    omit_defaults=True):
     time_range: TimeRange
     summary: WorkflowsSummary
     top_workflows: list[WorkflowRow]
     time_series: list[WorkflowPoint]
+    # With `compare`: the answer for the previous window, and the change of each
+    # summary number (`query/compare.py`).
+    comparison: WorkflowsData | None = None
+    change: dict[str, float | None] | None = None
 
 
 RUNS = ("runs_started", "runs_completed", "runs_failed", "runs_goal_reached")

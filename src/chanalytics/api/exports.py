@@ -1,0 +1,71 @@
+"""Streamed exports: CSV (RFC 4180, a header row) or NDJSON (one object per line).
+
+Rows are encoded block by block as they are read, so memory holds a block, whatever the
+size of the export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.response import Stream
+
+from chanalytics.query.errors import BadParameter
+
+MEDIA = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+_ACCEPT = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
+_encode = msgspec.json.encode
+
+
+def export_format(request: Request[Any, Any, Any], value: str | None) -> str | None:
+    """`format=csv|ndjson`, else what `Accept` asks for; None for a JSON answer."""
+    if value is not None:
+        if value not in MEDIA:
+            raise BadParameter("invalid_format", "format must be csv or ndjson", "format")
+        return value
+    for part in request.headers.get("accept", "").split(","):
+        kind = _ACCEPT.get(part.split(";")[0].strip().lower())
+        if kind:
+            return kind
+    return None
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, msgspec.Raw):
+        return bytes(value).decode()
+    return value
+
+
+async def encoded(kind: str, names: Sequence[str],
+                  blocks: AsyncIterator[Sequence[Sequence[Any]]]) -> AsyncIterator[bytes]:
+    """The rows of `blocks` (values in the order of `names`) as CSV or NDJSON bytes."""
+    if kind == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(names)
+        yield buffer.getvalue().encode()
+        async for block in blocks:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows([_text(v) for v in row] for row in block)
+            yield buffer.getvalue().encode()
+        return
+    async for block in blocks:
+        yield b"".join(_encode(dict(zip(names, row, strict=True))) + b"\n" for row in block)
+
+
+def stream(kind: str, names: Sequence[str], blocks: AsyncIterator[Sequence[Sequence[Any]]],
+           filename: str) -> Stream:
+    # The header too: a handler that may also answer JSON would otherwise set JSON's.
+    return Stream(encoded(kind, names, blocks), media_type=MEDIA[kind], headers={
+        "Content-Type": MEDIA[kind],
+        "Content-Disposition": f'attachment; filename="{filename}.{kind}"'})

@@ -1,0 +1,169 @@
+"""`POST /api/v1/analytics/query` (report builder) and `GET /api/v1/analytics/events`
+(drill-down): JSON pages, or every row streamed as CSV / NDJSON."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import Stream
+
+from chanalytics.api.analytics import Envelope
+from chanalytics.api.auth import AUTH
+from chanalytics.api.dependencies import ENGINE, WINDOW_1D
+from chanalytics.api.exports import export_format, stream
+from chanalytics.api.parameters import ERROR_RESPONSES
+from chanalytics.query.engine import Engine
+from chanalytics.query.errors import BadParameter
+from chanalytics.query.events import FIELDS, EventsQuery, events_statement, item, next_cursor
+from chanalytics.query.events import parse_events_query as parse_events
+from chanalytics.query.report import (
+    MAX_JSON_ROWS,
+    Column,
+    Line,
+    Report,
+    ReportBody,
+    cursor,
+    parse_report,
+    series_lines,
+    sorted_lines,
+    totals,
+)
+from chanalytics.query.request import TimeRange
+from chanalytics.query.timerange import TimeWindow, parse_window
+
+Format = Annotated[str | None, QueryParameter(
+    name="format", description="`csv` or `ndjson`: stream every row instead of a JSON page.")]
+Text = Annotated[str | None, QueryParameter()]
+# Sorting an export's rows spills to disk past this much memory of the engine.
+EXPORT_SETTINGS = {"max_bytes_before_external_sort": 64 << 20}
+
+
+class ReportData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    time_range: TimeRange
+    columns: list[Column]
+    rows: list[Line]
+    totals: dict[str, Any]
+    next_cursor: str | None
+
+
+class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    time_range: TimeRange
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+_body_decoder = msgspec.json.Decoder(ReportBody)
+
+
+def _decode(raw: bytes) -> ReportBody:
+    try:
+        return _body_decoder.decode(raw)
+    except msgspec.DecodeError as exc:  # ValidationError too: it names `$.field`
+        text = str(exc)
+        field = text.rpartition("$.")[2].split("`")[0].split("[")[0] if "$." in text else "body"
+        raise BadParameter("invalid_body", text[:300], field or "body") from None
+
+
+async def _lines(engine: Engine, report: Report, *, page: bool) -> tuple[list[Line], int]:
+    """A page (or, for a streamed export's time series, all) of the report's rows, and
+    how many rows the result has."""
+    if report.dimensions == ("time",):
+        every = await series_lines(engine, report)
+        return (every[report.offset:report.offset + report.limit] if page else every,
+                len(every))
+    if not report.dimensions:
+        return [list((await totals(engine, report)).values())], 1
+    found = [pair async for pair in sorted_lines(engine, report, limit=report.limit,
+                                                 offset=report.offset)]
+    return [lin for lin, _ in found], found[0][1] if found else 0
+
+
+async def _all_lines(engine: Engine, report: Report) -> AsyncIterator[Sequence[Line]]:
+    """Every row of the report, in blocks."""
+    if not report.dimensions or report.dimensions == ("time",):
+        yield (await _lines(engine, report, page=False))[0]
+        return
+    block: list[Line] = []
+    async for found, _ in sorted_lines(engine, report, limit=None, offset=0):
+        block.append(found)
+        if len(block) == 1000:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+async def _event_blocks(engine: Engine, query: EventsQuery) -> AsyncIterator[Sequence[Any]]:
+    sql, params = events_statement(query, page=False)
+    async for block in engine.storage.stream(sql, params, settings=EXPORT_SETTINGS):
+        yield [list(item(row).values()) for row in block]
+
+
+class ReportsController(Controller):
+    path = "/api/v1/analytics"
+    tags = ("reports",)
+    dependencies = {"tenant_id": AUTH, "engine": ENGINE}  # noqa: RUF012
+    security = ({"bearerAuth": []},)
+
+    @post("/query", summary="Any metrics by any dimensions (report builder)",
+          responses=ERROR_RESPONSES, status_code=200)
+    async def query(self, request: Request[Any, Any, State], engine: NamedDependency[Engine],
+                    tenant_id: NamedDependency[str], format: Format = None,
+                    ) -> Envelope[ReportData] | Stream:
+        """Metrics per combination of dimension values, with totals; pages of JSON rows,
+        or every row as CSV / NDJSON."""
+        body = _decode(await request.body())
+        window = parse_window(time_range=body.time_range, start_date=body.start_date,
+                              end_date=body.end_date, timezone=body.timezone,
+                              default_range="30d", now=request.app.state.clock())
+        report = parse_report(body, tenant_id, window)
+        kind = export_format(request, format)
+        if kind is not None:
+            names = [c.name for c in report.columns]
+            return stream(kind, names, _all_lines(engine, report), "report")
+        (rows, count), total = await asyncio.gather(
+            _lines(engine, report, page=True), totals(engine, report))
+        if count > MAX_JSON_ROWS:
+            raise BadParameter("too_many_rows", f"the result holds {count:,} rows, over "
+                               f"{MAX_JSON_ROWS:,}: export it (format=csv|ndjson) or narrow "
+                               "it", "dimensions")
+        following = report.offset + report.limit
+        return Envelope(data=ReportData(
+            time_range=TimeRange.of(window), columns=report.columns, rows=rows, totals=total,
+            next_cursor=cursor(following, report.digest) if following < count else None))
+
+    @get("/events", summary="The tenant's events, newest first (drill-down)",
+         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_1D})
+    async def events(self, request: Request[Any, Any, State], engine: NamedDependency[Engine],
+                     tenant_id: NamedDependency[str], window: NamedDependency[TimeWindow],
+                     types: Text = None, channel: Text = None, provider: Text = None,
+                     campaign_id: Annotated[str | None, QueryParameter(name="campaignId")] = None,
+                     template_id: Annotated[str | None, QueryParameter(name="templateId")] = None,
+                     workflow_id: Annotated[str | None, QueryParameter(name="workflowId")] = None,
+                     sequence_id: Annotated[str | None, QueryParameter(name="sequenceId")] = None,
+                     contact_id: Annotated[str | None, QueryParameter(name="contactId")] = None,
+                     entity_id: Annotated[str | None, QueryParameter(name="entityId")] = None,
+                     limit: Text = None, cursor: Text = None, format: Format = None,
+                     ) -> Envelope[EventsData] | Stream:
+        """Stored events with their fields; pages by `cursor`, or all of them streamed."""
+        query = parse_events(tenant_id, window, {
+            "channel": channel, "provider": provider, "campaignId": campaign_id,
+            "templateId": template_id, "workflowId": workflow_id, "sequenceId": sequence_id,
+            "contactId": contact_id, "entityId": entity_id}, types, limit, cursor)
+        kind = export_format(request, format)
+        if kind is not None:
+            return stream(kind, list(FIELDS), _event_blocks(engine, query), "events")
+        sql, params = events_statement(query, page=True)
+        rows = await engine.storage.query(sql, params)
+        shown = rows[: query.limit]
+        more = len(rows) > query.limit
+        return Envelope(data=EventsData(
+            time_range=TimeRange.of(window), items=[item(r) for r in shown],
+            next_cursor=next_cursor(query, shown[-1]) if more else None))

@@ -1,0 +1,77 @@
+"""`compare=previous_period|previous_year`: the same answer for an earlier window, and the
+change of every summary number (`API.md`, common rules)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import msgspec
+
+from chanalytics.query.errors import BadParameter
+from chanalytics.query.metrics import round_decimal
+from chanalytics.query.timerange import TimeWindow, first_instant
+
+
+class Compare(enum.StrEnum):
+    PREVIOUS_PERIOD = "previous_period"
+    PREVIOUS_YEAR = "previous_year"
+
+
+def parse_compare(value: str | None) -> Compare | None:
+    if value is None:
+        return None
+    try:
+        return Compare(value)
+    except ValueError:
+        raise BadParameter("invalid_compare", "compare must be previous_period or previous_year",
+                           "compare") from None
+
+
+def previous_window(window: TimeWindow, compare: Compare) -> TimeWindow:
+    """The window of the same length ending at `start`, or the same local dates and
+    times one year earlier (29 February → 28 February)."""
+    if compare is Compare.PREVIOUS_PERIOD:
+        return msgspec.structs.replace(window, start=window.start - (window.end - window.start),
+                                       end=window.start)
+    return msgspec.structs.replace(window, start=_year_before(window.start, window),
+                                   end=_year_before(window.end, window))
+
+
+def _year_before(instant: datetime, window: TimeWindow) -> datetime:
+    local = instant.astimezone(window.tz)
+    day = local.date()
+    try:
+        earlier = day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        earlier = date(day.year - 1, 2, 28)
+    wall = datetime.combine(earlier, local.timetz().replace(tzinfo=None), tzinfo=window.tz)
+    return first_instant(wall, window.tz)
+
+
+Data = TypeVar("Data", bound=msgspec.Struct)
+
+
+def compared(current: Data, previous: Data) -> Data:
+    """`current` with `comparison` (the previous answer) and `change` (per summary number:
+    the relative change in percent, or the difference in points for a rate)."""
+    summary = getattr(current, "summary", None)
+    change: dict[str, float | None] = {}
+    if summary is not None:
+        now = msgspec.to_builtins(summary)
+        before = msgspec.to_builtins(getattr(previous, "summary", None))
+        change = {key: _change(key, value, before[key]) for key, value in now.items()
+                  if isinstance(value, int | float) and not isinstance(value, bool)}
+    return msgspec.structs.replace(current, comparison=previous, change=change)
+
+
+def _change(key: str, now: Any, before: Any) -> float | None:
+    if key.endswith("Rate"):
+        return float((Decimal(repr(now)) - Decimal(repr(before))).quantize(Decimal("0.01")))
+    if not before:
+        return None
+    old = Fraction(Decimal(repr(before)))
+    return round_decimal((Fraction(Decimal(repr(now))) - old) / old * 100, 2)

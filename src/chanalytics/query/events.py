@@ -1,0 +1,138 @@
+"""`GET /events`: the tenant's stored events, newest first, by keyset pages.
+
+A page is the events before the previous page's last `(occurred_at, id)`, so following
+the cursors returns every event stored when the first page was read exactly once, while
+newer ones arrive above it. An export streams the same ordered statement to its end.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from chanalytics.query.errors import BadParameter
+from chanalytics.query.filters import parse_entity_id
+from chanalytics.query.measures import LIFECYCLE_TYPES, MESSAGE_TYPES
+from chanalytics.query.sql import Params, Select
+from chanalytics.query.timerange import TimeWindow
+
+MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
+_INSTANT = "DateTime64(3, 'UTC')"
+EVENT_TYPES = MESSAGE_TYPES | LIFECYCLE_TYPES | {"contact_created", "contact_updated"}
+# Filter parameter -> column, for the exact-match filters.
+FILTER_COLUMNS: Mapping[str, str] = {
+    "channel": "channel", "provider": "provider", "campaignId": "campaign_id",
+    "templateId": "template_id", "workflowId": "workflow_id", "sequenceId": "sequence_id",
+    "contactId": "contact_id", "entityId": "entity_id",
+}
+# Item field -> column, in the contract's order.
+FIELDS: Mapping[str, str] = {
+    "id": "id", "type": "event_type", "occurredAt": "occurred_at", "ingestedAt": "ingested_at",
+    "channel": "channel", "entityType": "entity_type", "entityId": "entity_id",
+    "contactId": "contact_id", "campaignId": "campaign_id", "workflowId": "workflow_id",
+    "sequenceId": "sequence_id", "templateId": "template_id", "provider": "provider",
+    "cost": "cost", "durationMs": "duration_ms", "errorCode": "error_code",
+    "bounceType": "bounce_type", "url": "url", "metadata": "metadata",
+}
+
+
+class EventsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    tenant_id: str
+    window: TimeWindow
+    types: tuple[str, ...] = ()
+    equal: tuple[tuple[str, str], ...] = ()  # (column, value)
+    limit: int = DEFAULT_LIMIT
+    after: tuple[datetime, str] | None = None  # the last (occurred_at, id) already shown
+
+    @property
+    def digest(self) -> str:
+        key = msgspec.json.encode([self.tenant_id, self.types, self.equal,
+                                   self.window.start, self.window.tz_name])
+        return hashlib.blake2b(key, digest_size=9).hexdigest()
+
+
+def parse_events_query(tenant_id: str, window: TimeWindow, parameters: Mapping[str, str | None],
+                       types: str | None, limit: str | None, cursor: str | None) -> EventsQuery:
+    chosen = tuple(sorted({t.strip() for t in (types or "").split(",") if t.strip()}))
+    unknown = [t for t in chosen if t not in EVENT_TYPES]
+    if unknown:
+        raise BadParameter("invalid_types", f"unknown event type {unknown[0]!r:.80}", "types")
+    equal = tuple((FILTER_COLUMNS[name], checked)
+                  for name, value in parameters.items()
+                  if (checked := parse_entity_id(value, name)) is not None)
+    count = DEFAULT_LIMIT
+    if limit is not None:
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+            raise BadParameter("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}",
+                               "limit")
+        count = int(limit)
+    query = EventsQuery(tenant_id=tenant_id, window=window, types=chosen, equal=equal,
+                        limit=count)
+    if cursor is None:
+        return query
+    return msgspec.structs.replace(query, after=_position(cursor, query.digest))
+
+
+def next_cursor(query: EventsQuery, last: Sequence[Any]) -> str:
+    raw = msgspec.json.encode([int(last[2].replace(tzinfo=UTC).timestamp() * 1000), last[0],
+                               query.digest])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _position(cursor: str, digest: str) -> tuple[datetime, str]:
+    """The keyset position of a cursor of this query; anything else is refused."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at_ms, event_id, found = msgspec.json.decode(raw, type=tuple[int, str, str])
+        if found == digest:
+            return datetime.fromtimestamp(at_ms / 1000, UTC), event_id
+    except (ValueError, TypeError, OverflowError, msgspec.DecodeError):
+        pass
+    raise BadParameter("invalid_cursor", "the cursor does not belong to this query", "cursor")
+
+
+def events_statement(query: EventsQuery, *, page: bool) -> tuple[str, dict[str, Any]]:
+    """The events in order, newest first; a page holds one row past `limit` (so the
+    handler knows whether another page follows)."""
+    params = Params(tenant=query.tenant_id)
+    where = ["tenant_id = {tenant:String}",
+             f"occurred_at >= {params.bind(query.window.start, _INSTANT)}",
+             f"occurred_at < {params.bind(query.window.end, _INSTANT)}"]
+    if query.types:
+        where.append(f"event_type IN {params.bind(list(query.types), 'Array(String)')}")
+    where += [f"{column} = {params.bind(value, 'String')}" for column, value in query.equal]
+    if query.after is not None:
+        at, event_id = query.after
+        where.append(f"(occurred_at, id) < ({params.bind(at, _INSTANT)}, "
+                     f"{params.bind(event_id, 'String')})")
+    select = Select(columns=list(FIELDS.values()), source="analytics_events", where=where,
+                    order_by="occurred_at DESC, id DESC")
+    if page:
+        select.limit = params.bind(query.limit + 1, "UInt32")
+    return select.sql(), params.values
+
+
+def _instant(value: datetime) -> str:
+    text = value.replace(tzinfo=None).isoformat(timespec="milliseconds")
+    return f"{text}Z"
+
+
+def item(row: Sequence[Any]) -> dict[str, Any]:
+    """One event as the contract shows it: empty values as null, metadata as an object."""
+    out: dict[str, Any] = {}
+    for field, value in zip(FIELDS, row, strict=True):
+        if isinstance(value, datetime):
+            out[field] = _instant(value)
+        elif isinstance(value, Decimal):
+            out[field] = float(value)
+        elif field == "metadata":
+            out[field] = msgspec.Raw(value.encode()) if value not in ("", "{}") else None
+        else:
+            out[field] = None if value == "" else value
+    return out
