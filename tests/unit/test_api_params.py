@@ -190,7 +190,7 @@ class TestOpenAPI:
         for endpoint, names in expected.items():
             operation = schema["paths"][f"/api/v1/analytics/{endpoint}"]["get"]
             params = operation["parameters"]
-            assert {p["name"] for p in params} == names
+            assert {p["name"] for p in params} == names | {"compare"}
             assert all(p["in"] == "query" and p["description"] for p in params)
             assert {"200", "400", "401", "503"} <= set(operation["responses"])
             assert operation["security"] == [{"bearerAuth": []}]
