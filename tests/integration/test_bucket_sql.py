@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.buckets import GRID_BUCKET_SQL, local_buckets
-from chanalytics.query.timerange import BUCKET_SQL, Granularity, TimeWindow, bucket_of
+from chanalytics.query.buckets import BUCKET_SQL, GRID_BUCKET_SQL, local_buckets
+from chanalytics.query.clock import Granularity, TimeWindow, bucket_of
 from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chanalytics.query.buckets import GRID_BUCKET_SQL, BucketGrid, local_buckets
-from chanalytics.query.timerange import BUCKET_SQL, Granularity, TimeWindow
+from chanalytics.query.buckets import BUCKET_SQL, GRID_BUCKET_SQL, BucketGrid, local_buckets
+from chanalytics.query.clock import Granularity, TimeWindow
 
 
 def _window(zone: str, start: str, end: str) -> TimeWindow:

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.measures import MEASURES, Family
 from chanalytics.query.model import Filter, Query
 from chanalytics.query.planner import Plan, Segment, plan, segments
 from chanalytics.query.tables import CAMPAIGN_MESSAGES, Grain
-from chanalytics.query.timerange import Granularity, TimeWindow
 
 
 def utc(text: str) -> datetime:

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chanalytics.query.buckets import LocalBuckets
+from chanalytics.query.clock import Granularity
 from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import utc_text
-from chanalytics.query.timerange import Granularity
 
 
 def _utc(text: str) -> datetime:

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.compiler import compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.measures import MEASURES
 from chanalytics.query.model import Filter, Query
 from chanalytics.query.planner import plan
-from chanalytics.query.timerange import Granularity, TimeWindow
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*):([A-Za-z0-9_(), ']+)\}")
 # A request value that would change the statement if it reached the text.

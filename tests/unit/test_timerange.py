@@ -10,17 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chanalytics.query.clock import Granularity, TimeWindow, bucket_of, bucket_starts, local_date
 from chanalytics.query.errors import BadParameter
-from chanalytics.query.timerange import (
-    Granularity,
-    TimeWindow,
-    bucket_of,
-    bucket_starts,
-    local_date,
-    parse_granularity,
-    parse_timezone,
-    parse_window,
-)
+from chanalytics.query.timerange import parse_granularity, parse_timezone, parse_window
 
 NOW = datetime(2026, 3, 15, 10, 30, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -36,6 +36,7 @@ from chanalytics.api.parameters import (
     TemplateId,
     WorkflowId,
 )
+from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.compare import compared, parse_compare, previous_window
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_entity_id, parse_limit, parse_min_usage
@@ -47,7 +48,7 @@ from chanalytics.query.presets.templates import TemplatesData, templates
 from chanalytics.query.presets.traffic import TrafficData, traffic
 from chanalytics.query.presets.workflows import WorkflowsData, workflows
 from chanalytics.query.request import QueryRequest, utc_text
-from chanalytics.query.timerange import Granularity, TimeWindow, parse_granularity
+from chanalytics.query.timerange import parse_granularity
 
 log = structlog.get_logger(__name__)
 

@@ -18,8 +18,9 @@ from chanalytics.api.parameters import (
     TimeRange30d,
     Timezone,
 )
+from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
-from chanalytics.query.timerange import TimeWindow, parse_window
+from chanalytics.query.timerange import parse_window
 
 
 def provide_engine(state: State) -> Engine:

@@ -19,6 +19,7 @@ from chanalytics.api.auth import AUTH
 from chanalytics.api.dependencies import ENGINE, WINDOW_1D
 from chanalytics.api.exports import export_format, stream
 from chanalytics.api.parameters import ERROR_RESPONSES
+from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.events import FIELDS, EventsQuery, events_statement, item, next_cursor
@@ -36,7 +37,7 @@ from chanalytics.query.report import (
     totals,
 )
 from chanalytics.query.request import TimeRange
-from chanalytics.query.timerange import TimeWindow, parse_window
+from chanalytics.query.timerange import parse_window
 
 Format = Annotated[str | None, QueryParameter(
     name="format", description="`csv` or `ndjson`: stream every row instead of a JSON page.")]

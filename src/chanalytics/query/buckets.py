@@ -18,7 +18,31 @@ from types import MappingProxyType
 
 import msgspec
 
-from chanalytics.query.timerange import BUCKET_SQL, Granularity, TimeWindow, bucket_bounds
+from chanalytics.query.clock import Granularity, TimeWindow, bucket_bounds
+
+# `bucket` is a DateTime('UTC') rollup key (a multiple of 15 minutes); each fragment
+# yields the epoch seconds of the local bucket holding it. Chosen by enum, never
+# formatted: the zone is bound as {tz:String}.
+BUCKET_SQL: Mapping[Granularity, str] = MappingProxyType(
+    {
+        # toStartOfHour misplaces hours on days whose DST shift is not whole hours
+        # (Australia/Lord_Howe), so find the latest 15-minute step, at most 2h45 back,
+        # where the clock shows minute 0 or the local hour changes.
+        Granularity.HOUR: (
+            "toUnixTimestamp(arrayMax(arrayFilter("
+            "u -> toMinute(u, {tz:String}) = 0"
+            " OR toHour(u - 900, {tz:String}) != toHour(u, {tz:String}), "
+            "arrayMap(k -> bucket - k * 900, range(12)))))"
+        ),
+        Granularity.DAY: "toUnixTimestamp(toStartOfDay(bucket, {tz:String}))",
+        Granularity.WEEK: (
+            "toUnixTimestamp(toDateTime(toMonday(bucket, {tz:String}), {tz:String}))"
+        ),
+        Granularity.MONTH: (
+            "toUnixTimestamp(toDateTime(toStartOfMonth(bucket, {tz:String}), {tz:String}))"
+        ),
+    }
+)
 
 # Epoch seconds of the grid bucket holding `bucket`; the step and phase are bound values.
 GRID_BUCKET_SQL = (

@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from chanalytics.query.clock import TimeWindow, first_instant
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.metrics import round_decimal
-from chanalytics.query.timerange import TimeWindow, first_instant
 
 
 class Compare(enum.StrEnum):

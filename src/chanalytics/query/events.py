@@ -16,11 +16,11 @@ from typing import Any
 
 import msgspec
 
+from chanalytics.query.clock import TimeWindow
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import parse_entity_id
 from chanalytics.query.measures import LIFECYCLE_TYPES, MESSAGE_TYPES
 from chanalytics.query.sql import Params, Select
-from chanalytics.query.timerange import TimeWindow
 
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 _INSTANT = "DateTime64(3, 'UTC')"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from chanalytics.query.buckets import LocalBuckets
-from chanalytics.query.timerange import Granularity, TimeWindow
+from chanalytics.query.clock import Granularity, TimeWindow
 
 FilterOp = Literal["is", "isNot", "contains"]
 Key = tuple[Any, ...]

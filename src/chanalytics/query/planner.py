@@ -21,12 +21,12 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from chanalytics.query.buckets import LocalBuckets, local_buckets
+from chanalytics.query.clock import Granularity
 from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.measures import MEASURES, Family, Measure
 from chanalytics.query.model import Filter, Grouping, Query
 from chanalytics.query.tables import TABLES, Grain, Table
-from chanalytics.query.timerange import Granularity
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)

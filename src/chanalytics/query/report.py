@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.dimensions import DIMENSIONS, WEEKDAYS
 from chanalytics.query.engine import Engine, measure_value
 from chanalytics.query.errors import BadParameter
@@ -26,7 +27,6 @@ from chanalytics.query.metrics import METRICS, ColumnType, Metric
 from chanalytics.query.model import Filter, Query
 from chanalytics.query.planner import plan
 from chanalytics.query.request import utc_text
-from chanalytics.query.timerange import Granularity, TimeWindow
 
 MAX_METRICS, MAX_DIMENSIONS, MAX_LIMIT, MAX_JSON_ROWS = 20, 3, 10_000, 1_000_000
 PAGE = 5_000  # rows an export reads per block, at most

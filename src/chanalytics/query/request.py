@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.model import Filter, Grouping, Query
-from chanalytics.query.timerange import Granularity, TimeWindow
 
 
 class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):

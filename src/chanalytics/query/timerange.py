@@ -1,37 +1,19 @@
-"""Time windows and buckets of the dashboard API, read in the caller's timezone.
-
-Every instant here is a tz-aware `datetime` in UTC; local clocks only decide
-where windows and buckets begin. An hour bucket begins wherever the local clock
-shows minute 0 (so a fall-back that shows 02:00 twice gives two) or jumps into
-another hour (02:00 -> 02:30 on Lord Howe, 03:45 -> 02:45 on Chatham). Day, week
-and month buckets begin at the first instant of the local day, Monday or 1st:
-midnight, or, when a DST change skips midnight, the first instant after it.
-"""
+"""The time parameters of a request: `timeRange`, `startDate`/`endDate`, `timezone` and
+`granularity`, read into a `TimeWindow` (`clock.py`) or a BadParameter naming the one at
+fault."""
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
-import zoneinfo
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, available_timezones
 
-import msgspec
-
+from chanalytics.query.clock import Granularity, TimeWindow, day_start, first_instant
 from chanalytics.query.errors import BadParameter
 
-# Python and ClickHouse must agree on every zone's rules, or local buckets computed here
-# (zero-fill) and in SQL (grouping) drift apart. Read zones only from the `tzdata`
-# package, pinned to the release chDB is built with — never from the machine's own
-# /usr/share/zoneinfo, which differs between hosts. tests/integration/test_bucket_sql.py
-# checks the two releases are the same.
-zoneinfo.reset_tzpath(to=[])
-ZoneInfo.clear_cache()  # zones created before this import would keep the host's rules
-
-MAX_BUCKETS = 5000
 MAX_RANGE_DAYS = 400
 PRESET_DAYS: Mapping[str, int] = MappingProxyType({"1d": 1, "7d": 7, "30d": 30, "90d": 90})
 
@@ -39,48 +21,6 @@ PRESET_DAYS: Mapping[str, int] = MappingProxyType({"1d": 1, "7d": 7, "30d": 30, 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2106, 1, 1, tzinfo=UTC)
 
-
-class Granularity(enum.StrEnum):
-    """Width of a time-series bucket."""
-
-    HOUR = "hour"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-
-class TimeWindow(msgspec.Struct, frozen=True, kw_only=True):
-    """The half-open UTC range [start, end) of a query and the zone it is read in."""
-
-    start: datetime
-    end: datetime
-    tz: ZoneInfo
-    tz_name: str
-
-
-# `bucket` is a DateTime('UTC') rollup key (a multiple of 15 minutes); each fragment
-# yields the epoch seconds of the local bucket holding it. Chosen by enum, never
-# formatted: the zone is bound as {tz:String}.
-BUCKET_SQL: Mapping[Granularity, str] = MappingProxyType(
-    {
-        # toStartOfHour misplaces hours on days whose DST shift is not whole hours
-        # (Australia/Lord_Howe), so find the latest 15-minute step, at most 2h45 back,
-        # where the clock shows minute 0 or the local hour changes.
-        Granularity.HOUR: (
-            "toUnixTimestamp(arrayMax(arrayFilter("
-            "u -> toMinute(u, {tz:String}) = 0"
-            " OR toHour(u - 900, {tz:String}) != toHour(u, {tz:String}), "
-            "arrayMap(k -> bucket - k * 900, range(12)))))"
-        ),
-        Granularity.DAY: "toUnixTimestamp(toStartOfDay(bucket, {tz:String}))",
-        Granularity.WEEK: (
-            "toUnixTimestamp(toDateTime(toMonday(bucket, {tz:String}), {tz:String}))"
-        ),
-        Granularity.MONTH: (
-            "toUnixTimestamp(toDateTime(toStartOfMonth(bucket, {tz:String}), {tz:String}))"
-        ),
-    }
-)
 
 _TZ_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -90,19 +30,6 @@ _DATETIME = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+\- ]\d{2}:\d{2})?",
     re.ASCII,
 )
-_TICK = timedelta(microseconds=1)
-_HOUR = timedelta(hours=1)
-# Longest a bucket can last (a DST change lengthens it); bounds the count from below.
-_LONGEST_BUCKET: Mapping[Granularity, timedelta] = MappingProxyType(
-    {
-        Granularity.HOUR: timedelta(hours=3),
-        Granularity.DAY: timedelta(hours=27),
-        Granularity.WEEK: timedelta(days=7, hours=3),
-        Granularity.MONTH: timedelta(days=31, hours=3),
-    }
-)
-
-
 @functools.cache
 def _zone_names() -> frozenset[str]:
     # `localtime` and `posixrules` are files of some systems, not IANA zones.
@@ -173,14 +100,14 @@ def _preset(name: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]
         allowed = "|".join(PRESET_DAYS)
         raise BadParameter("invalid_time_range", f"timeRange must be one of {allowed}", "timeRange")
     today = now.astimezone(tz).date()
-    return _day_start(today - timedelta(days=days - 1), tz), now.astimezone(UTC)
+    return day_start(today - timedelta(days=days - 1), tz), now.astimezone(UTC)
 
 
 def _parse_bound(value: str, tz: ZoneInfo, field: str, *, is_end: bool) -> datetime:
     try:
         if _DATE.fullmatch(value):
             day = date.fromisoformat(value)
-            instant = _day_start(day + timedelta(days=1) if is_end else day, tz)
+            instant = day_start(day + timedelta(days=1) if is_end else day, tz)
         else:
             instant = _parse_rfc3339(value, field)
     except (ValueError, OverflowError):
@@ -207,152 +134,3 @@ def _parse_rfc3339(value: str, field: str) -> datetime:
     return datetime.fromisoformat(f"{day}T{clock}{micros}{offset}").astimezone(UTC)
 
 
-def local_date(instant: datetime, tz: ZoneInfo) -> str:
-    """The local calendar date (YYYY-MM-DD) of an instant."""
-    return instant.astimezone(tz).date().isoformat()
-
-
-def bucket_of(instant: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
-    """The UTC start of the local bucket holding `instant`."""
-    if instant.tzinfo is None:
-        raise ValueError("instant must be timezone-aware")
-    if granularity == Granularity.HOUR:
-        return _hour_start(instant.astimezone(UTC), tz)
-    day = instant.astimezone(tz).date()
-    match granularity:
-        case Granularity.WEEK:
-            day -= timedelta(days=day.weekday())
-        case Granularity.MONTH:
-            day = day.replace(day=1)
-    return _day_start(day, tz)
-
-
-def bucket_starts(window: TimeWindow, granularity: Granularity) -> list[datetime]:
-    """Starts of the buckets from the one holding start to the one holding end - 1µs."""
-    return bucket_bounds(window, granularity)[:-1]
-
-
-def bucket_bounds(window: TimeWindow, granularity: Granularity) -> list[datetime]:
-    """`bucket_starts`, followed by the end of the last bucket (the next one's start)."""
-    if window.end - window.start > _LONGEST_BUCKET[granularity] * MAX_BUCKETS:
-        raise _too_many_buckets()
-    last = window.end - _TICK
-    bounds: list[datetime] = []
-    start = bucket_of(window.start, window.tz, granularity)
-    # The UTC offset at `start`, carried along an hour series: each hour then costs one
-    # local-time conversion (a 90-day hour series has 2,160 buckets).
-    offset = start.astimezone(window.tz).utcoffset()
-    while start <= last:
-        if len(bounds) == MAX_BUCKETS:
-            raise _too_many_buckets()
-        bounds.append(start)
-        if granularity == Granularity.HOUR:
-            start, offset = _next_hour_start(start, offset, window.tz)
-        else:
-            start = _next_start(start, window.tz, granularity)
-    bounds.append(start)
-    return bounds
-
-
-def _too_many_buckets() -> BadParameter:
-    return BadParameter(
-        "too_many_buckets",
-        f"the range holds more than {MAX_BUCKETS} buckets; choose a coarser granularity",
-        "granularity",
-    )
-
-
-def _next_start(start: datetime, tz: ZoneInfo, granularity: Granularity) -> datetime:
-    """The next bucket's start at a granularity of days, weeks or months."""
-    day = start.astimezone(tz).date()
-    while True:  # loops again only where a zone skipped a whole day
-        match granularity:
-            case Granularity.DAY:
-                day += timedelta(days=1)
-            case Granularity.WEEK:
-                day += timedelta(days=7)
-            case _:
-                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-        following = _day_start(day, tz)
-        if following > start:
-            return following
-
-
-def _next_hour_start(
-    start: datetime, offset: timedelta | None, tz: ZoneInfo
-) -> tuple[datetime, timedelta | None]:
-    """The next hour bucket's start and its UTC offset, from a start and its offset."""
-    following = start + _HOUR
-    local = following.astimezone(tz)
-    # The usual hour: an hour later the clock shows minute 0 under the same offset.
-    if (local.minute == 0 and local.second == 0 and local.microsecond == 0
-            and local.utcoffset() == offset):
-        return following, offset
-    following = _changed_hour_end(start, tz)
-    return following, following.astimezone(tz).utcoffset()
-
-
-def _changed_hour_end(start: datetime, tz: ZoneInfo) -> datetime:
-    """The end of an hour bucket that a DST change made longer or shorter than an hour:
-    bisected over whole seconds, on which every tz transition and offset falls."""
-    inside, outside = 0, 3600
-    while bucket_of(start + timedelta(seconds=outside), tz, Granularity.HOUR) == start:
-        inside, outside = outside, outside + 3600
-    while outside - inside > 1:
-        middle = (inside + outside) // 2
-        if bucket_of(start + timedelta(seconds=middle), tz, Granularity.HOUR) == start:
-            inside = middle
-        else:
-            outside = middle
-    return start + timedelta(seconds=outside)
-
-
-def _hour_start(instant: datetime, tz: ZoneInfo) -> datetime:
-    """The last instant up to `instant` where the clock shows minute 0 or the hour changes."""
-    while True:
-        local = instant.astimezone(tz)
-        minute_zero = instant - timedelta(
-            minutes=local.minute, seconds=local.second, microseconds=local.microsecond
-        )
-        if minute_zero.astimezone(tz).utcoffset() == local.utcoffset():
-            return minute_zero
-        # The clock changed since minute 0 of this reading. Where the change moved it
-        # into another hour (02:00 -> 02:30, or back from 03:45 to 02:45) the bucket
-        # starts at the change; otherwise (back from 02:00 to 01:30) it started before.
-        change = _offset_change(minute_zero, instant, tz)
-        if _hour_label(change - _TICK, tz) != _hour_label(change, tz):
-            return change
-        instant = change - _TICK
-
-
-def _hour_label(instant: datetime, tz: ZoneInfo) -> datetime:
-    return instant.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-
-
-def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
-    """The first instant in (before, after] with the UTC offset `after` has."""
-    offset = after.astimezone(tz).utcoffset()
-    inside, outside = 0, int((after - before).total_seconds())
-    while outside - inside > 1:  # tz transitions fall on whole seconds
-        middle = (inside + outside) // 2
-        if (before + timedelta(seconds=middle)).astimezone(tz).utcoffset() == offset:
-            outside = middle
-        else:
-            inside = middle
-    return before + timedelta(seconds=outside)
-
-
-def _day_start(day: date, tz: ZoneInfo) -> datetime:
-    # fold=0 picks the first of two midnights when a fall-back repeats midnight.
-    return first_instant(datetime(day.year, day.month, day.day, tzinfo=tz), tz)
-
-
-def first_instant(wall: datetime, tz: ZoneInfo) -> datetime:
-    """The UTC instant the local clock shows `wall`, or the first after it in a DST gap."""
-    instant = wall.astimezone(UTC)
-    naive = wall.replace(tzinfo=None)
-    if instant.astimezone(tz).replace(tzinfo=None) == naive:
-        return instant
-    # `wall` lies in a gap; its two readings straddle the transition that made it.
-    readings = (wall.replace(fold=0).astimezone(UTC), wall.replace(fold=1).astimezone(UTC))
-    return _offset_change(min(readings), max(readings), tz)

@@ -6,11 +6,11 @@ import asyncio
 
 import msgspec
 
+from chanalytics.query.clock import Granularity, local_date
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import CHANNELS
 from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange
-from chanalytics.query.timerange import Granularity, local_date
 
 
 class OverviewSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
