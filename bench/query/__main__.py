@@ -22,9 +22,10 @@ import logging
 from pathlib import Path
 
 from bench.query.cells import ZONES, run_cells
+from bench.query.exports import time_export, time_report
 from bench.query.load import ensure_loaded, table_stats
 from bench.query.pg import run_postgres
-from bench.query.report import write_report
+from bench.query.report import Extras, write_report
 from chanalytics.logs import configure_logging
 
 RESULTS = Path(__file__).parents[1] / "results" / "query.md"
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--raw-reps", type=int, default=5)
     parser.add_argument("--zones", default=",".join(ZONES))
     parser.add_argument("--tenants-timed", default="largest,median")
+    parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--load-only", action="store_true", help="load, print, stop")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -56,9 +58,18 @@ def main() -> None:
         storage.close()
         return
     cells = asyncio.run(run_cells(storage, meta, args))
+    extras = None
+    if not args.skip_exports:
+        report_timing, report_rows = asyncio.run(time_report(storage, meta, 10))
+        print(f"  POST /query 3 dims x 5 metrics: p50 {report_timing.p50:.0f} p95 "
+              f"{report_timing.p95:.0f} ms, {report_rows} rows", flush=True)
+        export = asyncio.run(time_export(storage, meta))
+        print(f"  CSV export: {export.rows:,} rows in {export.seconds:.1f} s = "
+              f"{export.rate:,.0f} rows/s, RSS +{export.rss_growth_mb:.0f} MB", flush=True)
+        extras = Extras(report_timing, report_rows, export)
     pg = None if args.skip_pg else run_postgres(storage, args, meta)
     storage.close()
-    text = write_report(args, meta, stats, cells, pg)
+    text = write_report(args, meta, stats, cells, pg, extras)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(text)

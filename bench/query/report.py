@@ -9,12 +9,22 @@ import argparse
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.query.cells import Cell
+from bench.query.exports import REPORT, ExportResult
 from bench.query.pg import PgResult, pg_version
+from bench.query.timing import Timing
+
+
+@dataclass
+class Extras:
+    report: Timing
+    report_rows: int
+    export: ExportResult
 
 
 def _mem_gb() -> float:
@@ -26,7 +36,7 @@ def _mem_gb() -> float:
 
 def write_report(args: argparse.Namespace, meta: dict[str, Any],
                  stats: dict[str, tuple[int, int]], cells: list[Cell],
-                 pg: PgResult | None) -> str:
+                 pg: PgResult | None, extras: Extras | None = None) -> str:
     raw_rows = stats["analytics_events"][0]
     derived = sum(rows for table, (rows, _) in stats.items() if table != "analytics_events")
     lines = [
@@ -76,8 +86,18 @@ def write_report(args: argparse.Namespace, meta: dict[str, Any],
                     f"{c.rollup.p95:.1f} | {c.raw.p50:.1f} | {c.raw.p50 / c.rollup.p50:.1f}× | "
                     f"{c.statements} | {'yes' if c.equal else '**no**'} |")
         lines.append("")
+    if extras is not None:
+        e = extras.export
+        lines += ["## Report builder and export (largest tenant, 30 days, UTC)", "",
+                  f"- `POST /query` {REPORT['dimensions']} × {REPORT['metrics']}: "
+                  f"{extras.report_rows:,} rows, p50 {extras.report.p50:.0f} ms, p95 "
+                  f"{extras.report.p95:.0f} ms (10 calls after 3 warm-ups)",
+                  f"- `GET /events?format=csv` through uvicorn, streamed by httpx: "
+                  f"{e.rows:,} rows, {e.megabytes:,.0f} MB in {e.seconds:.1f} s = "
+                  f"{e.rate:,.0f} rows/s; process RSS +{e.rss_growth_mb:.0f} MB "
+                  f"(anonymous +{e.anon_growth_mb:.0f} MB)", ""]
     lines += ["## PostgreSQL", "", *_postgres(pg, cells, args), "", "## Targets", "",
-              *targets(cells, pg)]
+              *targets(cells, pg, extras)]
     return "\n".join(lines) + "\n"
 
 
@@ -113,7 +133,7 @@ def _postgres(pg: PgResult | None, cells: list[Cell], args: argparse.Namespace) 
     return out
 
 
-def targets(cells: list[Cell], pg: PgResult | None) -> list[str]:
+def targets(cells: list[Cell], pg: PgResult | None, extras: Extras | None = None) -> list[str]:
     largest = [c for c in cells if c.tenant == "largest"]
     out = []
     differing = [c for c in cells if not c.equal]
@@ -145,6 +165,15 @@ def targets(cells: list[Cell], pg: PgResult | None) -> list[str]:
         out.append(f"- no cell over 1.5× its UTC date-range cell (p95): "
                    f"**{'met' if worst_r <= 1.5 else 'not met'}** — highest {worst_r:.2f}× "
                    f"({worst_c.endpoint} {worst_c.zone} {worst_c.range_name})")
+    if extras is not None:
+        e = extras.export
+        out.append(f"- POST /query, 3 dimensions × 5 metrics, p95 ≤ 1 s: "
+                   f"**{'met' if extras.report.p95 <= 1000 else 'not met'}** — "
+                   f"{extras.report.p95:.0f} ms")
+        ok = e.rate >= 100_000 and e.rss_growth_mb <= 100
+        out.append(f"- CSV export ≥ 100k rows/s with RSS growth ≤ 100 MB: "
+                   f"**{'met' if ok else 'not met'}** — {e.rate:,.0f} rows/s, "
+                   f"+{e.rss_growth_mb:.0f} MB")
     if pg and pg.overview and pg.daily:
         for timing, endpoint in ((pg.overview, "overview"), (pg.daily, "messages(day)")):
             c = base.get(endpoint)
