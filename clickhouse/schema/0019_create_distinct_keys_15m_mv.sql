@@ -10,7 +10,7 @@ SELECT
     sequence_id,
     step_number,
     machine_open,
-    reinterpretAsUInt128(sipHash128(pair.2)) AS key
+    sipHash64(pair.2) AS key
 FROM analytics_events
 ARRAY JOIN arrayConcat(
     if(event_type IN ('message_opened', 'message_clicked'), [('message', entity_id)], []),

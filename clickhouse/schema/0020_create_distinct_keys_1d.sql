@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS distinct_keys_1d
     sequence_id String,
     step_number UInt32,
     machine_open Bool,
-    key UInt128
+    key UInt64
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(day)

@@ -28,7 +28,7 @@ _LIFECYCLE = "entity_type IN ('campaign', 'workflow', 'sequence')"
 _KEY_ROWS = """(
     SELECT tenant_id, occurred_at, pair.1 AS kind, event_type, channel, campaign_id,
            template_id, sequence_id, step_number, machine_open,
-           reinterpretAsUInt128(sipHash128(pair.2)) AS key
+           sipHash64(pair.2) AS key
     FROM analytics_events
     ARRAY JOIN arrayConcat(
         if(event_type IN ('message_opened', 'message_clicked'), [('message', entity_id)], []),

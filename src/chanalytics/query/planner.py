@@ -3,11 +3,11 @@
 A window `[start, end)` splits into at most five segments: a raw head up to the first
 15-minute boundary, 15-minute buckets up to the first UTC midnight, whole UTC days,
 15-minute buckets again, and a raw tail from the last 15-minute boundary. Each segment
-is answered by the coarsest table that can: one whose rows hold every event type a
-measure counts, has every column its groupings, filters and condition read, and whose
-grain fits (a daily row may answer only when no grouping splits UTC days: a local hour,
-or a local day that is not a UTC day). Anything a rollup cannot answer, the raw table
-does — so a new measure or dimension works before it has a rollup.
+is answered by the first table of the catalogue (smallest first) that can: one whose rows
+hold every event type a measure counts, has every column its groupings, filters and
+condition read, and whose grain fits (a daily row may answer only when no grouping splits
+UTC days: a local hour, or a local day that is not a UTC day). Anything a rollup cannot
+answer, the raw table does — so a new measure or dimension works before it has a rollup.
 
 Measures whose segments are answered by the same tables share one statement; each
 statement reads each of its tables once, for all the time ranges that table answers.
@@ -91,7 +91,7 @@ def segments(start: datetime, end: datetime) -> list[Segment]:
 
 
 def plan(query: Query, tables: Sequence[Table] = TABLES) -> Plan:
-    """The statements that answer `query` from `tables` (the catalogue's, coarsest first;
+    """The statements that answer `query` from `tables` (the catalogue's, smallest first;
     the raw tables alone answer everything, as the bench's twins do); a BadParameter names
     what cannot be asked."""
     _check(query)

@@ -58,7 +58,7 @@ class CampaignsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
     change: dict[str, float | None] | None = None
 
 
-PER_CAMPAIGN = ("message_events", "sent", "delivered", "opened", "clicked", "recipients")
+PER_CAMPAIGN = ("message_events", "sent", "delivered", "opened", "clicked")
 LIFECYCLE = ("campaigns_started", "campaigns_completed")
 SERIES = ("sent", "delivered", "opened", "clicked")
 
@@ -68,9 +68,13 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
     one = request.entity_filter("campaign")
     messages = (CAMPAIGN_MESSAGES, *request.channel_filter(), *one)
     counts: Result  # gather's mixed-type overload loses the types
+    recipients: Result
     known: Names | None
-    counts, lifecycle, series, known = await asyncio.gather(
-        engine.run(request.query(PER_CAMPAIGN, ("campaign",), (), filters=messages)),
+    # Recipients only in total: distinct contacts are the costliest measure here (the
+    # largest bench tenant's 30 days: 670k sends), so never per campaign.
+    counts, recipients, lifecycle, series, known = await asyncio.gather(
+        engine.run(request.query(PER_CAMPAIGN, ("campaign",), filters=messages)),
+        engine.run(request.query(("recipients",), filters=messages)),
         engine.run(request.query(LIFECYCLE, ("campaign",), filters=one)),
         engine.run(request.query(SERIES, ("time",), filters=messages)),
         all_names(engine.storage, request.tenant_id, "campaign"),
@@ -99,7 +103,7 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
         summary=CampaignsSummary(
             total_campaigns=len(active),
             completed_campaigns=sum(1 for v in events.values() if v["campaigns_completed"]),
-            total_recipients=counts.total()["recipients"],
+            total_recipients=recipients.total()["recipients"],
             avg_open_rate=mean_percent((v["opened"], v["delivered"]) for v in delivering),
             avg_click_rate=mean_percent((v["clicked"], v["delivered"]) for v in delivering)),
         top_campaigns=[row(c) for c in top],
