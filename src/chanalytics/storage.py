@@ -13,8 +13,9 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -232,14 +233,38 @@ class Storage:
         """The rows of a statement, block by block, read by a thread and client of its own
         (a long export never holds a pool thread); at most `ahead` blocks wait in memory,
         so a slow reader slows the read instead of growing it."""
+        def blocks(client: Any) -> Any:
+            return client.query_row_block_stream(sql, parameters=dict(params or {}),
+                                                 settings=dict(settings or {}))
+        async for block in self._streamed(blocks, ahead):
+            yield block
+
+    async def stream_formatted(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, fmt: str,
+        ahead: int = 4, settings: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[bytes]:
+        """The statement's result as ClickHouse writes it in `fmt` (`CSVWithNames`, …),
+        chunk by chunk, as `stream` reads rows."""
+        @contextmanager
+        def chunks(client: Any) -> Iterator[Iterator[bytes]]:
+            stream = client.raw_stream(sql, parameters=dict(params or {}),
+                                       settings=dict(settings or {}), fmt=fmt)
+            try:  # read in large pieces: iterating the stream would yield lines
+                yield iter(lambda: bytes(stream.read(1 << 20)), b"")
+            finally:
+                stream.close()
+        async for chunk in self._streamed(chunks, ahead):
+            yield chunk
+
+    async def _streamed(self, open_stream: Callable[[Any], Any], ahead: int) -> AsyncIterator[Any]:
         loop = asyncio.get_running_loop()
-        blocks: asyncio.Queue[Any] = asyncio.Queue(maxsize=ahead)
+        items: asyncio.Queue[Any] = asyncio.Queue(maxsize=ahead)
         done = threading.Event()
 
         def put(item: Any) -> None:
             while not done.is_set():
                 try:
-                    asyncio.run_coroutine_threadsafe(blocks.put(item), loop).result(timeout=1)
+                    asyncio.run_coroutine_threadsafe(items.put(item), loop).result(timeout=1)
                     return
                 except TimeoutError:
                     continue
@@ -249,12 +274,11 @@ class Storage:
             try:
                 client = self._open_client()
                 client.database = self.database
-                with client.query_row_block_stream(
-                        sql, parameters=dict(params or {}), settings=dict(settings or {})) as rows:
-                    for block in rows:
+                with open_stream(client) as stream:
+                    for item in stream:
                         if done.is_set():
                             break
-                        put(block)
+                        put(item)
                 put(_END)
             except Exception as exc:  # handed to the reader, which raises it
                 put(_classify(exc) if isinstance(exc, _ClickHouseError) else exc)
@@ -266,7 +290,7 @@ class Storage:
         thread.start()
         try:
             while True:
-                item = await blocks.get()
+                item = await items.get()
                 if item is _END:
                     return
                 if isinstance(item, Exception):

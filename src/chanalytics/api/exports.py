@@ -65,7 +65,11 @@ async def encoded(kind: str, names: Sequence[str],
 
 def stream(kind: str, names: Sequence[str], blocks: AsyncIterator[Sequence[Sequence[Any]]],
            filename: str) -> Stream:
+    return stream_bytes(kind, encoded(kind, names, blocks), filename)
+
+
+def stream_bytes(kind: str, chunks: AsyncIterator[bytes], filename: str) -> Stream:
     # The header too: a handler that may also answer JSON would otherwise set JSON's.
-    return Stream(encoded(kind, names, blocks), media_type=MEDIA[kind], headers={
+    return Stream(chunks, media_type=MEDIA[kind], headers={
         "Content-Type": MEDIA[kind],
         "Content-Disposition": f'attachment; filename="{filename}.{kind}"'})

@@ -97,9 +97,30 @@ def _position(cursor: str, digest: str) -> tuple[datetime, str]:
     raise BadParameter("invalid_cursor", "the cursor does not belong to this query", "cursor")
 
 
-def events_statement(query: EventsQuery, *, page: bool) -> tuple[str, dict[str, Any]]:
+def _csv_column(field: str, column: str) -> str:
+    """A column as the CSV export shows it, formatted by ClickHouse."""
+    if column in ("occurred_at", "ingested_at"):
+        return f"concat(replaceOne(toString({column}), ' ', 'T'), 'Z') AS {field}"
+    if column == "cost":
+        return f"toFloat64(cost) AS {field}"
+    if column == "duration_ms":
+        return f"duration_ms AS {field}"
+    if column == "metadata":
+        return f"if(metadata IN ('', '{{}}'), NULL, metadata) AS {field}"
+    if column in ("id", "event_type"):
+        return f"{column} AS {field}"
+    return f"nullIf({column}, '') AS {field}"
+
+
+# CSV as RFC 4180 has it: CRLF line ends, and absent values empty.
+CSV_SETTINGS = {"format_csv_null_representation": "", "output_format_csv_crlf_end_of_line": 1}
+
+
+def events_statement(query: EventsQuery, *, page: bool, csv: bool = False,
+                     ) -> tuple[str, dict[str, Any]]:
     """The events in order, newest first; a page holds one row past `limit` (so the
-    handler knows whether another page follows)."""
+    handler knows whether another page follows). With `csv`, the columns are the items'
+    fields, formatted for ClickHouse's CSV writer."""
     params = Params(tenant=query.tenant_id)
     where = ["tenant_id = {tenant:String}",
              f"occurred_at >= {params.bind(query.window.start, _INSTANT)}",
@@ -111,8 +132,10 @@ def events_statement(query: EventsQuery, *, page: bool) -> tuple[str, dict[str, 
         at, event_id = query.after
         where.append(f"(occurred_at, id) < ({params.bind(at, _INSTANT)}, "
                      f"{params.bind(event_id, 'String')})")
-    select = Select(columns=list(FIELDS.values()), source="analytics_events", where=where,
-                    order_by="occurred_at DESC, id DESC")
+    columns = ([_csv_column(f, c) for f, c in FIELDS.items()] if csv
+               else list(FIELDS.values()))
+    select = Select(columns=columns, source="analytics_events", where=where,
+                    order_by="analytics_events.occurred_at DESC, analytics_events.id DESC")
     if page:
         select.limit = params.bind(query.limit + 1, "UInt32")
     return select.sql(), params.values
