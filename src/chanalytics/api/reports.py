@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -49,8 +50,11 @@ from chanalytics.query.timerange import parse_window
 Format = Annotated[str | None, QueryParameter(
     name="format", description="`csv` or `ndjson`: stream every row instead of a JSON page.")]
 Text = Annotated[str | None, QueryParameter()]
-# Sorting an export's rows spills to disk past this much memory of the engine.
-EXPORT_SETTINGS = {"max_bytes_before_external_sort": 64 << 20}
+# An export reads one UTC day per statement on one thread: measured on the largest bench
+# tenant's 30 days (1.67M events), resident memory stayed within +18 MB at 89k rows/s,
+# where one sorted statement held +1 GB (each reading thread buffers its blocks).
+EXPORT_SETTINGS = {"max_threads": 1, "max_bytes_before_external_sort": 64 << 20}
+_MS = timedelta(milliseconds=1)
 
 
 class ReportData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -108,10 +112,34 @@ async def _all_lines(engine: Engine, report: Report) -> AsyncIterator[Sequence[L
         yield block
 
 
+def _by_day(query: EventsQuery) -> list[EventsQuery]:
+    """The export's window as UTC days, newest first: each statement sorts one day's
+    events, never the whole export's."""
+    parts, end = [], query.window.end
+    while end > query.window.start:
+        start = max(query.window.start, (end - _MS).replace(hour=0, minute=0, second=0,
+                                                            microsecond=0))
+        parts.append(msgspec.structs.replace(query, window=msgspec.structs.replace(
+            query.window, start=start, end=end)))
+        end = start
+    return parts or [query]
+
+
 async def _event_blocks(engine: Engine, query: EventsQuery) -> AsyncIterator[Sequence[Any]]:
-    sql, params = events_statement(query, page=False)
-    async for block in engine.storage.stream(sql, params, settings=EXPORT_SETTINGS):
-        yield [list(item(row).values()) for row in block]
+    for day in _by_day(query):
+        sql, params = events_statement(day, page=False)
+        async for block in engine.storage.stream(sql, params, settings=EXPORT_SETTINGS):
+            yield [list(item(row).values()) for row in block]
+
+
+async def _event_csv(engine: Engine, query: EventsQuery) -> AsyncIterator[bytes]:
+    """ClickHouse writes the CSV (no Python per row); the header with the newest day."""
+    for n, day in enumerate(_by_day(query)):
+        sql, params = events_statement(day, page=False, csv=True)
+        async for chunk in engine.storage.stream_formatted(
+                sql, params, fmt="CSV" if n else "CSVWithNames",
+                settings={**EXPORT_SETTINGS, **CSV_SETTINGS}):
+            yield chunk
 
 
 class ReportsController(Controller):
@@ -166,11 +194,8 @@ class ReportsController(Controller):
             "templateId": template_id, "workflowId": workflow_id, "sequenceId": sequence_id,
             "contactId": contact_id, "entityId": entity_id}, types, limit, cursor)
         kind = export_format(request, format)
-        if kind == "csv":  # ClickHouse writes the CSV: no Python per row
-            sql, params = events_statement(query, page=False, csv=True)
-            return stream_bytes(kind, engine.storage.stream_formatted(
-                sql, params, fmt="CSVWithNames", settings={**EXPORT_SETTINGS, **CSV_SETTINGS}),
-                "events")
+        if kind == "csv":
+            return stream_bytes(kind, _event_csv(engine, query), "events")
         if kind is not None:
             return stream(kind, list(FIELDS), _event_blocks(engine, query), "events")
         sql, params = events_statement(query, page=True)
