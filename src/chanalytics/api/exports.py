@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.response import Stream
 
 from chanalytics.query.errors import BadParameter
@@ -61,6 +64,26 @@ async def encoded(kind: str, names: Sequence[str],
         return
     async for block in blocks:
         yield b"".join(_encode(dict(zip(names, row, strict=True))) + b"\n" for row in block)
+
+
+@dataclass
+class ExportOperation(Operation):
+    """The OpenAPI operation of a handler that answers JSON or streams an export: its 200
+    documents the JSON envelope (not `oneOf` the envelope and the stream's empty schema,
+    which every body matches twice) and the CSV and NDJSON media types beside it."""
+
+    def __post_init__(self) -> None:
+        answer = (self.responses or {}).get("200")
+        if not isinstance(answer, OpenAPIResponse) or not answer.content:
+            return
+        for media in answer.content.values():
+            schema = media.schema
+            if isinstance(schema, Schema) and schema.one_of:
+                media.schema = schema.one_of[0]
+        text = Schema(type=OpenAPIType.STRING)
+        answer.content.update({m: OpenAPIMediaType(schema=text) for m in _ACCEPT})
+        answer.description = ("The JSON answer, or with format=csv|ndjson (or an Accept "
+                              "header asking for one) every row streamed as a file")
 
 
 def stream(kind: str, names: Sequence[str], blocks: AsyncIterator[Sequence[Sequence[Any]]],
