@@ -100,6 +100,13 @@ RATES = {"deliveryRate": ("delivered", "sent"), "failureRate": ("failed", "sent"
 PERCENTILES = {"p50DeliveryMs": 0.5, "p95DeliveryMs": 0.95, "p99DeliveryMs": 0.99}
 
 
+def counts(metric: str, e: Event) -> bool:
+    """Whether `metric` counts event `e` (a row needs one counted event): an event of its
+    types; for a distinct count of contacts, one that names a contact."""
+    return e.type in types_of(metric) and (metric != "uniqueContacts"
+                                           or bool(e.data.get("contactId")))
+
+
 def types_of(metric: str) -> set[str]:
     if metric in RATES:
         return {t for part in RATES[metric] for t in METRICS[part][0]}
@@ -218,9 +225,9 @@ class ReportOracle:
     def answer(self, tenant: str, body: Mapping[str, Any], start: datetime, end: datetime,
                tz: ZoneInfo) -> dict[str, Any]:
         metrics, dims = body["metrics"], body.get("dimensions", [])
-        counted = set().union(*(types_of(m) for m in metrics))
         mine = [e for e in self.events if e.tenant == tenant and start <= e.at < end
-                and e.type in counted and self._kept(e, body.get("filters", []), tz)]
+                and any(counts(m, e) for m in metrics)
+                and self._kept(e, body.get("filters", []), tz)]
         groups: dict[tuple[Any, ...], list[Event]] = defaultdict(list)
         for e in mine:
             groups[tuple(dimension_of(d, e, tz) for d in dims)].append(e)
