@@ -1,158 +1,283 @@
-"""Realistic contract events for `chanalytics run --demo`, benchmarks and tests.
+"""Believable contract events for `chanalytics run --demo`, benchmarks and tests.
 
-`DemoTraffic` makes whole stories — a campaign that sends messages which are delivered,
-opened (sometimes several times) and clicked; workflow runs; sequence enrollments —
-as (subject, envelope) pairs exactly as EVENTS.md describes them.
+`DemoTraffic` makes whole stories — a campaign on its one channel that sends messages
+which are delivered, opened (email also by privacy proxies), clicked, bounced with a
+reason; workflow runs; sequence enrollments — as (subject, envelope) pairs exactly as
+EVENTS.md describes them. Story start times follow a daily and weekly rhythm; providers
+differ in speed, failures and price. `run_demo` publishes each event only once its time
+has come (`Schedule`), so the demo never publishes the future, and draws fresh ids on
+every run, so a restart adds traffic instead of re-sending old events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import structlog
 
 log = structlog.get_logger(__name__)
 
-CHANNELS = ("email", "sms", "whatsapp", "push")
-PROVIDERS = {"email": "ses", "sms": "twilio", "whatsapp": "meta", "push": "fcm"}
 Event = tuple[str, dict[str, Any]]
+
+
+class Provider(NamedTuple):
+    name: str
+    share: float        # of its channel's messages
+    median_ms: float    # send → delivered, log-normal around it
+    fails: float        # share of sends that fail at the provider
+    cost: tuple[float, float]  # USD per message, uniform in [low, high)
+
+
+CHANNELS = ("email", "sms", "whatsapp", "push")
+CHANNEL_WEIGHTS = (6, 2, 1, 2)
+PROVIDERS: dict[str, tuple[Provider, ...]] = {
+    "email": (Provider("ses", 0.65, 900, 0.005, (0.0001, 0.00012)),
+              Provider("sendgrid", 0.35, 2600, 0.012, (0.0006, 0.0009))),
+    "sms": (Provider("twilio", 0.6, 2800, 0.015, (0.0079, 0.0083)),
+            Provider("vonage", 0.4, 7500, 0.09, (0.0061, 0.0066))),
+    "whatsapp": (Provider("meta", 1.0, 1400, 0.02, (0.005, 0.06)),),
+    "push": (Provider("fcm", 0.7, 350, 0.01, (0.0, 0.0)),
+             Provider("apns", 0.3, 250, 0.004, (0.0, 0.0))),
+}
+# Per channel: share of delivered messages opened (SMS and push report no opens), share of
+# email opens made by a privacy proxy, and clicks (of openers, or of all delivered where
+# the channel reports no opens).
+OPENS = {"email": 0.34, "sms": 0.0, "whatsapp": 0.62, "push": 0.0}
+MACHINE_OPENS = 0.35
+CLICKS = {"email": 0.16, "sms": 0.045, "whatsapp": 0.11, "push": 0.07}
+BOUNCES = {"email": 0.035, "sms": 0.01, "whatsapp": 0.004, "push": 0.02}
+BOUNCE_REASONS = (("hard", "550 5.1.1 user unknown"), ("hard", "550 5.1.10 recipient rejected"),
+                  ("soft", "452 4.2.2 mailbox full"), ("soft", "421 4.7.0 try again later"))
+FAILURES = ("provider_timeout", "rate_limited", "invalid_number")
+CAMPAIGNS = (("Black Friday preview", "email"), ("Winter sale", "email"),
+             ("Product digest", "email"), ("Flash sale alert", "sms"),
+             ("Delivery update", "whatsapp"), ("App re-engagement", "push"))
+WORKFLOWS = ("Onboarding", "Cart recovery", "Win-back", "Trial ending")
+SEQUENCES = ("Sales follow-up", "Demo booking", "Renewal reminder")
+TEMPLATES = ("Welcome", "Receipt", "Reminder", "Offer", "Newsletter")
+USER_AGENTS = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 Version/18.1",
+)
+PLACES = (("US", "New York"), ("US", "San Francisco"), ("DE", "Berlin"), ("GB", "London"),
+          ("IN", "Bengaluru"), ("BR", "São Paulo"), ("FR", "Paris"), ("JP", "Tokyo"))
+CONTACTS = 5000
+# Relative activity per UTC hour (quiet nights, a working-day plateau), weekends at 55%.
+HOURS = (0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.7, 0.95, 1.0, 1.0, 0.95,
+         0.9, 0.95, 1.0, 1.0, 0.95, 0.85, 0.75, 0.65, 0.55, 0.45, 0.35, 0.25)
+WEEKEND = 0.55
+
+
+def rhythm(at: datetime) -> float:
+    """How busy the platform is at `at`, in (0, 1]."""
+    return HOURS[at.hour] * (WEEKEND if at.weekday() >= 5 else 1.0)
 
 
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class DemoTraffic:
-    """A seeded generator of contract events for a handful of tenants."""
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "_").replace("-", "_")
 
-    def __init__(self, tenants: list[str], seed: int = 7) -> None:
+
+class DemoTraffic:
+    """A generator of contract events for a handful of tenants; seeded for repeatable
+    data (tests, benches), fresh ids on every run without a seed."""
+
+    def __init__(self, tenants: list[str], seed: int | None = None) -> None:
         self.tenants = tenants
         self.rng = random.Random(seed)
 
-    def _envelope(self, tenant: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-        event_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        return {"id": event_id, "tenantId": tenant, "timestamp": _iso(at), "data": data}
+    def _id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def message_story(
-        self, tenant: str, at: datetime, source: tuple[str, str] | None
-    ) -> list[Event]:
+    def _envelope(self, tenant: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self._id(), "tenantId": tenant, "timestamp": _iso(at), "data": data}
+
+    def _contact(self) -> str:
+        return f"contact_{self.rng.randint(1, CONTACTS)}"
+
+    def _reader(self) -> dict[str, Any]:
+        country, city = self.rng.choice(PLACES)
+        return {"userAgent": self.rng.choice(USER_AGENTS),
+                "geo": {"country": country, "city": city}}
+
+    def message_story(self, tenant: str, at: datetime, source: tuple[str, str] | None,
+                      channel: str | None = None) -> list[Event]:
         rng = self.rng
-        channel = rng.choices(CHANNELS, weights=(6, 2, 1, 1))[0]
-        template = f"tpl_{channel}_{rng.randint(1, 6)}"
+        channel = channel or rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
+        providers = PROVIDERS[channel]
+        provider = rng.choices(providers, weights=[p.share for p in providers])[0]
+        template = rng.choice(TEMPLATES)
         base: dict[str, Any] = {
-            "messageId": f"msg_{uuid.UUID(int=rng.getrandbits(128))}",
-            "channel": channel,
-            "contactId": f"contact_{rng.randint(1, 5000)}",
-            "templateId": template,
-            "templateName": f"{channel.title()} template {template[-1]}",
-            "provider": PROVIDERS[channel],
+            "messageId": f"msg_{self._id()}", "channel": channel, "contactId": self._contact(),
+            "templateId": f"tpl_{channel}_{_slug(template)}",
+            "templateName": f"{template} ({channel})", "provider": provider.name,
         }
         if source is not None:
             base["sourceType"], base["sourceId"] = source
-        events: list[Event] = [("pipeline.message.sent", self._envelope(
-            tenant, at, {**base, "cost": round(rng.uniform(0.0005, 0.05), 4)}))]
-        if rng.random() < 0.03:
+        sent: dict[str, Any] = dict(base)
+        if provider.cost[1] > 0:
+            sent["cost"] = round(rng.uniform(*provider.cost), 6)
+        events: list[Event] = [("pipeline.message.sent", self._envelope(tenant, at, sent))]
+        if rng.random() < provider.fails:
             events.append(("pipeline.message.failed", self._envelope(
-                tenant, at + timedelta(seconds=2), {**base, "errorCode": "provider_timeout"})))
+                tenant, at + timedelta(seconds=rng.uniform(0.5, 30)),
+                {**base, "errorCode": rng.choice(FAILURES)})))
             return events
-        if rng.random() < 0.04:
+        delivered_ms = int(provider.median_ms * math.exp(rng.gauss(0, 0.6)))
+        if rng.random() < BOUNCES[channel]:
+            bounce, reason = rng.choice(BOUNCE_REASONS)
             events.append(("pipeline.message.bounced", self._envelope(
-                tenant, at + timedelta(seconds=5),
-                {**base, "bounceType": rng.choice(["hard", "soft"]), "errorCode": "550"})))
+                tenant, at + timedelta(milliseconds=delivered_ms),
+                {**base, "bounceType": bounce, "errorCode": reason})))
             return events
-        delivered_ms = rng.randint(200, 20000)
         t = at + timedelta(milliseconds=delivered_ms)
         events.append(("pipeline.message.delivered", self._envelope(
             tenant, t, {**base, "durationMs": delivered_ms})))
-        if rng.random() < 0.35:
-            for _ in range(rng.choice([1, 1, 1, 2, 3])):
-                t += timedelta(minutes=rng.randint(1, 600))
-                events.append(("pipeline.message.opened", self._envelope(tenant, t, base)))
-            if rng.random() < 0.3:
-                t += timedelta(seconds=rng.randint(5, 300))
-                events.append(("pipeline.message.clicked", self._envelope(
-                    tenant, t, {**base, "url": "https://example.com/offer"})))
-        if rng.random() < 0.003:
+        opened = rng.random() < OPENS[channel]
+        if opened:
+            for _ in range(rng.choice((1, 1, 1, 2, 3))):
+                t += timedelta(minutes=rng.expovariate(1 / 90))
+                machine = channel == "email" and rng.random() < MACHINE_OPENS
+                data = {**base, "machineOpen": True} if machine else {**base, **self._reader()}
+                events.append(("pipeline.message.opened", self._envelope(tenant, t, data)))
+        if (opened or OPENS[channel] == 0) and rng.random() < CLICKS[channel]:
+            t += timedelta(seconds=rng.randint(5, 300))
+            events.append(("pipeline.message.clicked", self._envelope(
+                tenant, t, {**base, **self._reader(), "url": "https://example.com/offer"})))
+        if channel == "email" and rng.random() < 0.002:
             events.append(("pipeline.message.complained", self._envelope(tenant, t, base)))
-        if rng.random() < 0.006:
+        if rng.random() < 0.005:
             events.append(("pipeline.message.unsubscribed", self._envelope(tenant, t, base)))
         return events
 
     def campaign_story(self, tenant: str, at: datetime, size: int) -> list[Event]:
-        campaign = f"cmp_{self.rng.randint(1, 40)}"
-        name = {"name": f"Campaign {campaign[4:]}"}
+        name, channel = self.rng.choice(CAMPAIGNS)
+        data = {"campaignId": f"cmp_{_slug(name)}", "name": name}
         events: list[Event] = [("campaign.started", self._envelope(
-            tenant, at, {"campaignId": campaign, **name, "recipientCount": size}))]
+            tenant, at, {**data, "recipientCount": size}))]
         for i in range(size):
-            events += self.message_story(tenant, at + timedelta(seconds=i), ("campaign", campaign))
+            events += self.message_story(tenant, at + timedelta(seconds=i * 2),
+                                         ("campaign", data["campaignId"]), channel)
         events.append(("campaign.completed", self._envelope(
-            tenant, at + timedelta(seconds=size + 1), {"campaignId": campaign, **name})))
+            tenant, at + timedelta(seconds=size * 2 + 1), data)))
         return events
 
     def workflow_story(self, tenant: str, at: datetime) -> list[Event]:
         rng = self.rng
-        data = {"workflowId": f"wf_{rng.randint(1, 8)}", "runId": f"run_{uuid.uuid4().hex}",
-                "name": "Onboarding", "contactId": f"contact_{rng.randint(1, 5000)}"}
+        name = rng.choice(WORKFLOWS)
+        data = {"workflowId": f"wf_{_slug(name)}", "runId": f"run_{self._id()}",
+                "name": name, "contactId": self._contact()}
         events: list[Event] = [("workflow.run.started", self._envelope(tenant, at, data))]
         events += self.message_story(tenant, at + timedelta(seconds=1),
                                      ("workflow", data["workflowId"]))
         if rng.random() < 0.85:
             status = "completed" if rng.random() < 0.9 else "failed"
+            done = at + timedelta(minutes=rng.randint(1, 120))
             events.append(("workflow.run.completed", self._envelope(
-                tenant, at + timedelta(minutes=rng.randint(1, 120)), {**data, "status": status})))
+                tenant, done, {**data, "status": status})))
             if status == "completed" and rng.random() < 0.4:
                 events.append(("workflow.run.goal_reached", self._envelope(
-                    tenant, at + timedelta(minutes=121), data)))
+                    tenant, done + timedelta(seconds=1), data)))
         return events
 
     def sequence_story(self, tenant: str, at: datetime) -> list[Event]:
         rng = self.rng
-        data = {"sequenceId": f"seq_{rng.randint(1, 5)}", "enrollmentId": f"enr_{uuid.uuid4().hex}",
-                "name": "Follow-up", "contactId": f"contact_{rng.randint(1, 5000)}"}
+        name = rng.choice(SEQUENCES)
+        data = {"sequenceId": f"seq_{_slug(name)}", "enrollmentId": f"enr_{self._id()}",
+                "name": name, "contactId": self._contact()}
         events: list[Event] = [("sequence.enrollment.enrolled", self._envelope(tenant, at, data))]
         t = at
         for step in range(1, rng.randint(2, 4)):
-            t += timedelta(hours=rng.randint(1, 30))
+            t += timedelta(hours=rng.uniform(1, 8))
             events.append(("sequence.step.executed", self._envelope(
                 tenant, t, {**data, "stepNumber": step})))
             if rng.random() < 0.15:
                 events.append(("sequence.enrollment.replied", self._envelope(
-                    tenant, t + timedelta(minutes=30), {**data, "stepNumber": step})))
+                    tenant, t + timedelta(minutes=rng.randint(5, 240)),
+                    {**data, "stepNumber": step})))
                 break
         end = rng.choice(["sequence.enrollment.completed", "sequence.enrollment.exited", None])
         if end:
             events.append((end, self._envelope(tenant, t + timedelta(hours=1), data)))
         return events
 
+    def story(self, at: datetime) -> list[Event]:
+        """One story of a random kind for a random tenant (the first is the busiest)."""
+        rng = self.rng
+        weights = [3.0] + [1.0] * (len(self.tenants) - 1)
+        tenant = rng.choices(self.tenants, weights=weights)[0]
+        kind = rng.random()
+        if kind < 0.55:
+            return self.message_story(tenant, at, None)
+        if kind < 0.63:
+            return self.campaign_story(tenant, at, rng.randint(5, 30))
+        if kind < 0.8:
+            return self.workflow_story(tenant, at)
+        if kind < 0.95:
+            return self.sequence_story(tenant, at)
+        return [("contact.created", self._envelope(
+            tenant, at, {"contactId": self._contact(), "source": "import"}))]
+
     def stories(self, start: datetime, end: datetime, count: int) -> Iterator[Event]:
-        """`count` stories with start times spread over [start, end)."""
+        """The events of `count` stories started in [start, end), busier by `rhythm`."""
         span = (end - start).total_seconds()
-        for _ in range(count):
-            tenant = self.rng.choice(self.tenants)
+        made = 0
+        while made < count:
             at = start + timedelta(seconds=self.rng.uniform(0, span))
-            kind = self.rng.random()
-            if kind < 0.55:
-                yield from self.message_story(tenant, at, None)
-            elif kind < 0.7:
-                yield from self.campaign_story(tenant, at, self.rng.randint(3, 12))
-            elif kind < 0.85:
-                yield from self.workflow_story(tenant, at)
-            elif kind < 0.97:
-                yield from self.sequence_story(tenant, at)
-            else:
-                yield ("contact.created", self._envelope(
-                    tenant, at, {"contactId": f"contact_{self.rng.randint(1, 5000)}",
-                                 "source": "import"}))
+            if self.rng.random() < rhythm(at):
+                made += 1
+                yield from self.story(at)
+
+    def arrivals(self, rate_per_minute: float, at: datetime, seconds: float) -> int:
+        """How many stories start in `seconds` after `at` (Poisson, by `rhythm`)."""
+        mean = rate_per_minute / 60 * seconds * rhythm(at) / _MEAN_RHYTHM
+        count, limit, product = 0, math.exp(-mean), self.rng.random()
+        while product > limit:
+            count += 1
+            product *= self.rng.random()
+        return count
 
 
-async def publish(js: Any, events: Iterator[Event], *, window: int = 256) -> int:
+_MEAN_RHYTHM = sum(HOURS) / 24 * (5 + 2 * WEEKEND) / 7
+
+
+class Schedule:
+    """Events of started stories, released only once their timestamp has passed."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[str, int, Event]] = []
+        self._added = 0
+
+    def add(self, events: Iterable[Event]) -> None:
+        for event in events:  # same-format ISO strings (ms, Z) sort by time
+            heapq.heappush(self._heap, (event[1]["timestamp"], self._added, event))
+            self._added += 1
+
+    def due(self, now: datetime) -> Iterator[Event]:
+        """Remove and yield, in time order, every event at or before `now`."""
+        cutoff = _iso(now)
+        while self._heap and self._heap[0][0] <= cutoff:
+            yield heapq.heappop(self._heap)[2]
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+async def publish(js: Any, events: Iterable[Event], *, window: int = 256) -> int:
     """Publish events to JetStream with `Nats-Msg-Id`, `window` confirmations in flight."""
     encode = msgspec.json.encode
     pending: list[asyncio.Future[Any]] = []
@@ -172,15 +297,35 @@ async def publish(js: Any, events: Iterator[Event], *, window: int = 256) -> int
     return sent
 
 
-async def run_demo(js: Any, tenants: list[str], stop: asyncio.Event) -> None:
-    """Backfill 30 days of history, then keep publishing live traffic until `stop`."""
+async def backfill(js: Any, traffic: DemoTraffic, schedule: Schedule, now: datetime, *,
+                   rate_per_minute: float, days: float) -> int:
+    """Publish `days` of history before `now` at the live rate and rhythm, an hour of
+    stories at a time; what lies after `now` stays in `schedule`."""
+    sent = 0
+    at = now - timedelta(days=days)
+    while at < now:
+        seconds = min(3600.0, (now - at).total_seconds())
+        for _ in range(traffic.arrivals(rate_per_minute, at, seconds)):
+            schedule.add(traffic.story(at + timedelta(seconds=traffic.rng.uniform(0, seconds))))
+        at += timedelta(seconds=seconds)
+        sent += await publish(js, schedule.due(min(at, now)))
+    return sent
+
+
+async def run_demo(js: Any, tenants: list[str], stop: asyncio.Event, *,
+                   rate_per_minute: float = 1.0, backfill_days: float = 30) -> None:
+    """Backfill `backfill_days` of history at the live rate, then publish live traffic
+    until `stop`; every event waits in a `Schedule` until its time."""
     traffic = DemoTraffic(tenants)
-    now = datetime.now(UTC)
-    sent = await publish(js, traffic.stories(now - timedelta(days=30), now, 3000))
-    log.info("demo.backfill.published", events=sent)
+    schedule = Schedule()
+    sent = await backfill(js, traffic, schedule, datetime.now(UTC),
+                          rate_per_minute=rate_per_minute, days=backfill_days)
+    log.info("demo.backfill.published", events=sent, waiting=len(schedule))
     while not stop.is_set():
-        now = datetime.now(UTC)
-        sent = await publish(js, traffic.stories(now - timedelta(seconds=1), now, 10))
-        log.debug("demo.live.published", events=sent)
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
+        now = datetime.now(UTC)
+        for _ in range(traffic.arrivals(rate_per_minute, now, 1.0)):
+            schedule.add(traffic.story(now))
+        sent = await publish(js, schedule.due(now))
+        log.debug("demo.live.published", events=sent, waiting=len(schedule))

@@ -10,12 +10,8 @@ events are delivered twice, in one batch and across batches.
 from __future__ import annotations
 
 import random
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 import msgspec
 
@@ -183,23 +179,13 @@ def _special_events(make: Maker) -> None:
                  enrollmentId=f"enr-beta-{i}", name="Beta Secret Sequence")
 
 
-@contextmanager
-def _seeded_uuid4(seed: int) -> Iterator[None]:
-    """Demo stories draw run and enrollment ids from uuid4; seed them for repeatable data."""
-    rng = random.Random(seed)
-    with mock.patch("chanalytics.demo.uuid.uuid4",
-                    lambda: uuid.UUID(int=rng.getrandbits(128), version=4)):
-        yield
-
-
 def build_events() -> list[Pair]:
     """The events of the module, with some delivered twice (in one batch and across)."""
     traffic = DemoTraffic(list(TENANTS), seed=20260329)
     pairs: list[Pair] = []
-    with _seeded_uuid4(1):
-        for start, end in ((utc("2026-03-24T00:00:00Z"), utc("2026-04-03T00:00:00Z")),
-                           (utc("2026-10-19T00:00:00Z"), utc("2026-10-30T00:00:00Z"))):
-            pairs += traffic.stories(start, end, 450)
+    for start, end in ((utc("2026-03-24T00:00:00Z"), utc("2026-04-03T00:00:00Z")),
+                       (utc("2026-10-19T00:00:00Z"), utc("2026-10-30T00:00:00Z"))):
+        pairs += traffic.stories(start, end, 450)
     make = Maker()
     for tenant in TENANTS:
         _edge_events(make, tenant)
