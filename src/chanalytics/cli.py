@@ -1,12 +1,13 @@
-"""`chanalytics run | serve | ingest | migrate`: read settings once, wire the parts, run."""
+"""`chanalytics run | serve | ingest | migrate | publish`: read settings once, wire the parts,
+run."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
-import secrets
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
@@ -18,6 +19,7 @@ import structlog
 import uvicorn
 
 from chanalytics.app import create_app, freeze_startup_objects
+from chanalytics.banner import banner, dev_token
 from chanalytics.config import ConfigError, Settings, load_settings
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
@@ -27,6 +29,8 @@ from chanalytics.storage import Storage, StorageError
 log = structlog.get_logger(__name__)
 
 DEMO_TENANT = "tenant_demo"
+NATS_PORT = 4222  # the bundled server's port when free, so the banner's URL stays put
+DEFAULT_NATS_URL = f"nats://127.0.0.1:{NATS_PORT}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,29 +50,52 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             cmd.add_argument("--demo", action="store_true",
                              help="publish realistic demo events continuously")
+            cmd.add_argument("--rate", type=float, default=1.0, metavar="STORIES_PER_MINUTE",
+                             help="the demo's traffic, in stories (a message, a campaign, a "
+                             "run, …) per minute on average; its 30-day backfill has the "
+                             "same rate (default 1)")
+    publish = sub.add_parser("publish", help="send one event to JetStream (to try the service)")
+    publish.add_argument("subject", help="e.g. pipeline.message.sent")
+    publish.add_argument("event", help="the JSON envelope; id and timestamp default to new/now")
+    publish.add_argument("--nats", help=f"NATS URL (default CHANALYTICS_NATS_URL, else "
+                         f"{DEFAULT_NATS_URL})")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "rate", 1.0) <= 0:
+        print("chanalytics: --rate must be above 0 (stories per minute)", file=sys.stderr)
+        return 2
     try:
         settings = load_settings(
-            os.environ, data_dir=args.data_dir, http_host=getattr(args, "host", None),
-            http_port=getattr(args, "port", None),
+            os.environ, data_dir=getattr(args, "data_dir", None),
+            http_host=getattr(args, "host", None), http_port=getattr(args, "port", None),
         )
     except ConfigError as exc:
         print(f"chanalytics: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    if args.command == "publish":
+        return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
+                        args.event)
+    if args.command in ("run", "serve") and (busy := _port_taken(settings)):
+        print(f"chanalytics: {busy}", file=sys.stderr)
+        return 2
     try:
         if args.command == "migrate":
             open_storage(settings).close()
             return 0
+        if args.command == "serve" and not settings.api_keys:
+            print("chanalytics: WARNING: CHANALYTICS_API_KEYS is not set, so every API "
+                  "request will be refused with 401; set token=tenantId pairs",
+                  file=sys.stderr, flush=True)
         if args.command == "ingest" and not settings.nats_url:
             print("chanalytics: CHANALYTICS_NATS_URL is required for `ingest`", file=sys.stderr)
             return 2
+        token: str | None = None  # the development token, when no keys are configured
         if args.command == "run" and not settings.api_keys:
-            token = f"dev-{secrets.token_urlsafe(18)}"
+            token = dev_token(Path(settings.data_dir))
             settings = msgspec.structs.replace(settings, api_keys=f"{token}={DEMO_TENANT}")
         storage = open_storage(settings)
         try:
@@ -76,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _run_loop(serve(settings, storage))
             if args.command == "ingest":
                 return _run_loop(ingest(settings, storage, settings.nats_url or ""))
-            return run_with_local_nats(settings, storage, demo=args.demo)
+            return run_with_local_nats(settings, storage, token,
+                                       demo=args.rate if args.demo else None)
         finally:
             storage.close()
     except StorageError as exc:
@@ -84,6 +112,35 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _port_taken(settings: Settings) -> str | None:
+    """Why the API's port cannot be had, or None: checked before anything starts."""
+    if settings.http_port == 0:
+        return None
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.http_host, settings.http_port))
+        except OSError as exc:
+            return (f"cannot listen on {settings.http_host}:{settings.http_port} "
+                    f"({exc.strerror}): is another chanalytics running? Choose another "
+                    f"port with --port or CHANALYTICS_HTTP_PORT")
+    return None
+
+
+def _publish(nats_url: str, subject: str, event: str) -> int:
+    from chanalytics.publish import publish_one
+
+    try:
+        print(asyncio.run(publish_one(nats_url, subject, event)))
+    except ValueError as exc:
+        print(f"chanalytics: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # no server, no stream: say so, not a traceback
+        print(f"chanalytics: could not publish to {nats_url}: {exc!r}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -151,20 +208,33 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
     return 0
 
 
-def run_with_local_nats(settings: Settings, storage: Storage, *, demo: bool) -> int:
+def run_with_local_nats(settings: Settings, storage: Storage, token: str | None, *,
+                        demo: float | None) -> int:
     """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
     if settings.nats_url:
-        return _run_loop(run_all(settings, storage, settings.nats_url, demo=demo))
-    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats")
+        return _run_loop(run_all(settings, storage, settings.nats_url, token, demo=demo))
+    port = NATS_PORT if _free(NATS_PORT) else None
+    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", port)
     server.start()
     try:
-        return _run_loop(run_all(settings, storage, server.url, demo=demo))
+        return _run_loop(run_all(settings, storage, server.url, token, demo=demo))
     finally:
         server.stop()
 
 
-async def run_all(settings: Settings, storage: Storage, nats_url: str, *, demo: bool) -> int:
-    """Ingest and API in one process (the embedded engine allows one owner per directory)."""
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+async def run_all(settings: Settings, storage: Storage, nats_url: str, token: str | None, *,
+                  demo: float | None) -> int:
+    """Ingest and API in one process (the embedded engine allows one owner per directory);
+    with `demo` (stories per minute), demo traffic too."""
     from chanalytics.demo import run_demo
     from chanalytics.ingest.service import IngestService
 
@@ -174,19 +244,13 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, *, demo: 
     demo_task: asyncio.Task[None] | None = None
     try:
         await service.start()
-        if demo and service.js is not None:
+        if demo is not None and service.js is not None:
             tenants = [DEMO_TENANT, "tenant_other_1", "tenant_other_2"]
-            demo_task = asyncio.create_task(run_demo(service.js, tenants, demo_stop))
+            demo_task = asyncio.create_task(
+                run_demo(service.js, tenants, demo_stop, rate_per_minute=demo))
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
         url = f"http://{settings.http_host}:{settings.http_port}"
-        tokens = settings.tenant_tokens()
-        listed = ", ".join(f"{t} (tenant {n})" for t, n in tokens.items())
-        print(f"chanalytics is running at {url}\n"
-              f"  API:      {url}/api/v1/analytics/overview\n"
-              f"  OpenAPI:  {url}/schema\n"
-              f"  token:    {listed}\n"
-              f"  try:      curl -H 'Authorization: Bearer {next(iter(tokens))}' "
-              f"{url}/api/v1/analytics/overview", flush=True)
+        print(banner(url, nats_url, token, demo is not None), flush=True)
         await _serve_until_signal(settings, app)
     finally:
         demo_stop.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,3 +84,89 @@ class TestRun:
                               capture_output=True, timeout=60)
         assert done.returncode == 2
         assert b"CHANALYTICS_HTTP_PORT" in done.stderr
+
+    def test_busy_port_fails_before_claiming_to_run(self, tmp_path: Path) -> None:
+        """A taken HTTP port: exit 2 with a message, and no "running at" line."""
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            done = subprocess.run([sys.executable, "-m", "chanalytics", "run"],
+                                  env=_env(tmp_path, port), capture_output=True, timeout=60)
+        assert done.returncode == 2
+        assert b"cannot listen on 127.0.0.1:" in done.stderr
+        assert b"running" not in done.stdout
+
+    def test_serve_without_keys_warns(self, tmp_path: Path) -> None:
+        proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "serve"],
+                                env=_env(tmp_path, free_port()), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        try:
+            assert proc.stderr is not None
+            assert b"CHANALYTICS_API_KEYS is not set" in proc.stderr.readline()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+
+
+def _start_run(tmp_path: Path, port: int,
+               **extra: str) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """`chanalytics run`, waited for until its banner is printed; returns the banner's fields."""
+    proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run"],
+                            env=_env(tmp_path, port, **extra), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    fields: dict[str, str] = {}
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        name, _, value = raw.decode().strip().partition(":")
+        fields[name] = value.strip()
+        if name == "publish":
+            break
+    deadline = time.monotonic() + 30  # serving (and so handling SIGTERM) once it answers
+    while time.monotonic() < deadline and _get(f"http://127.0.0.1:{port}/health/live")[0] != 200:
+        time.sleep(0.1)
+    return proc, fields
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+class TestFirstRun:
+    def test_token_survives_restart_and_the_publish_line_works(self, tmp_path: Path) -> None:
+        """The banner's token stays the same across restarts of one data dir, and the
+        README's one-line publish, sent to the banner's NATS, is counted once."""
+        port = free_port()
+        proc, first = _start_run(tmp_path, port)
+        _stop(proc)
+        proc, fields = _start_run(tmp_path, port)
+        try:
+            token = fields["token"]
+            assert token.startswith("dev-") and token == first["token"]
+            nats_url = fields["NATS"].split()[0]
+            published = subprocess.run(
+                [sys.executable, "-m", "chanalytics", "publish", "--nats", nats_url,
+                 "pipeline.message.sent", '{"tenantId": "tenant_demo", "data": '
+                 '{"messageId": "m1", "channel": "email", "contactId": "c1"}}'],
+                env=_env(tmp_path, 0), capture_output=True, timeout=60)
+            assert published.returncode == 0, published.stderr.decode()
+            assert b"published" in published.stdout
+            base = f"http://127.0.0.1:{port}/api/v1/analytics/overview?timeRange=1d"
+            deadline, sent = time.monotonic() + 30, None
+            while time.monotonic() < deadline and sent != 1:
+                code, body = _get(base, token)
+                if code == 200:
+                    sent = json.loads(body)["data"]["summary"]["totalMessagesSent"]
+                time.sleep(0.3)
+            assert sent == 1
+        finally:
+            _stop(proc)
+
+    def test_configured_keys_are_never_printed(self, tmp_path: Path) -> None:
+        proc, fields = _start_run(tmp_path, free_port(),
+                                  CHANALYTICS_API_KEYS="secret-key-123=tenant_a")
+        _stop(proc)
+        assert "secret-key-123" not in " ".join(fields.values())
+        assert "not shown" in fields["token"]
