@@ -12,7 +12,7 @@ import sys
 from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import structlog
@@ -52,8 +52,10 @@ def _parser() -> argparse.ArgumentParser:
                              help="publish realistic demo events continuously")
             cmd.add_argument("--rate", type=float, default=1.0, metavar="STORIES_PER_MINUTE",
                              help="the demo's traffic, in stories (a message, a campaign, a "
-                             "run, …) per minute on average; its 30-day backfill has the "
+                             "run, …) per minute on average; its backfill has the "
                              "same rate (default 1)")
+            cmd.add_argument("--backfill-days", type=float, default=30.0, metavar="DAYS",
+                             help="days of demo history published at start (default 30)")
     publish = sub.add_parser("publish", help="send one event to JetStream (to try the service)")
     publish.add_argument("subject", help="e.g. pipeline.message.sent")
     publish.add_argument("event", help="the JSON envelope; id and timestamp default to new/now")
@@ -64,8 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "rate", 1.0) <= 0:
-        print("chanalytics: --rate must be above 0 (stories per minute)", file=sys.stderr)
+    if getattr(args, "rate", 1.0) <= 0 or not 0 <= getattr(args, "backfill_days", 0) <= 400:
+        print("chanalytics: --rate must be above 0 (stories per minute) and --backfill-days "
+              "within 0-400", file=sys.stderr)
         return 2
     try:
         settings = load_settings(
@@ -103,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _run_loop(serve(settings, storage))
             if args.command == "ingest":
                 return _run_loop(ingest(settings, storage, settings.nats_url or ""))
-            return run_with_local_nats(settings, storage, token,
-                                       demo=args.rate if args.demo else None)
+            demo = Demo(args.rate, args.backfill_days) if args.demo else None
+            return run_with_local_nats(settings, storage, token, demo=demo)
         finally:
             storage.close()
     except StorageError as exc:
@@ -112,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+class Demo(NamedTuple):
+    rate: float  # stories per minute
+    backfill_days: float
 
 
 def _port_taken(settings: Settings) -> str | None:
@@ -209,7 +217,7 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
 
 
 def run_with_local_nats(settings: Settings, storage: Storage, token: str | None, *,
-                        demo: float | None) -> int:
+                        demo: Demo | None) -> int:
     """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
     if settings.nats_url:
         return _run_loop(run_all(settings, storage, settings.nats_url, token, demo=demo))
@@ -232,9 +240,9 @@ def _free(port: int) -> bool:
 
 
 async def run_all(settings: Settings, storage: Storage, nats_url: str, token: str | None, *,
-                  demo: float | None) -> int:
+                  demo: Demo | None) -> int:
     """Ingest and API in one process (the embedded engine allows one owner per directory);
-    with `demo` (stories per minute), demo traffic too."""
+    with `demo`, demo traffic too."""
     from chanalytics.demo import run_demo
     from chanalytics.ingest.service import IngestService
 
@@ -247,7 +255,8 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
         if demo is not None and service.js is not None:
             tenants = [DEMO_TENANT, "tenant_other_1", "tenant_other_2"]
             demo_task = asyncio.create_task(
-                run_demo(service.js, tenants, demo_stop, rate_per_minute=demo))
+                run_demo(service.js, tenants, demo_stop, rate_per_minute=demo.rate,
+                         backfill_days=demo.backfill_days))
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, demo is not None), flush=True)
