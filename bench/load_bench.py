@@ -10,6 +10,10 @@ after another over the seven endpoints in turn, for `--seconds` per concurrency.
 runs `chanalytics run` without the demo; "ingesting" runs it with the demo publishing
 live traffic only, 10 stories (~65 events) a second, as the demo of 2026-12-01 did.
 Results are appended to bench/results/load.md.
+
+`--src DIR` runs another checkout's code (its `src/` first on PYTHONPATH) under the same
+load, for a before/after in one session; `--legacy` for a checkout whose demo predates
+`--rate` (its backfill is 3,000 stories and its live traffic 10 stories a second).
 """
 
 from __future__ import annotations
@@ -55,9 +59,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(data_dir: Path, port: int, demo: list[str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CHANALYTICS_DATA_DIR": str(data_dir),
-           "CHANALYTICS_API_KEYS": f"{TOKEN}=tenant_demo", "CHANALYTICS_LOG_LEVEL": "warning"}
+def start(data_dir: Path, port: int, demo: list[str], src: str | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **({"PYTHONPATH": f"{src}/src"} if src else {}),
+           "CHANALYTICS_DATA_DIR": str(data_dir), "CHANALYTICS_API_KEYS": f"{TOKEN}=tenant_demo",
+           "CHANALYTICS_LOG_LEVEL": "warning"}
     cmd = [sys.executable, "-m", "chanalytics", "run", "--port", str(port)]
     proc = subprocess.Popen([*cmd, *demo], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,7 +103,10 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--concurrency", default="1,4,16,64")
+    parser.add_argument("--src", help="a checkout whose code to run instead of this one")
+    parser.add_argument("--legacy", action="store_true", help="that checkout has no --rate")
     args = parser.parse_args()
+    backfill, live = (["--demo"], ["--demo"]) if args.legacy else (BACKFILL, LIVE)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -108,7 +116,7 @@ def main() -> None:
     port = free_port()
     rows: list[tuple[str, int, dict[str, float]]] = []
     try:
-        proc = start(work / "data", port, demo=BACKFILL)  # the backfill, stored once
+        proc = start(work / "data", port, backfill, args.src)  # the backfill, stored once
         deadline, events = time.monotonic() + 300, -1
         while time.monotonic() < deadline:  # until the backfill is in: the count settles
             time.sleep(5)
@@ -119,8 +127,8 @@ def main() -> None:
         events = stored(port)
         proc.terminate()
         proc.wait(60)
-        for phase, demo in (("idle", []), ("ingesting", LIVE)):
-            proc = start(work / "data", port, demo=demo)
+        for phase, demo in (("idle", []), ("ingesting", live)):
+            proc = start(work / "data", port, demo, args.src)
             time.sleep(5)
             for c in levels:
                 result = wrk(port, c, args.seconds, script)
@@ -131,7 +139,8 @@ def main() -> None:
             proc.wait(60)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {events:,} events stored, "
+    code = f"code of `{args.src}`" if args.src else "this checkout"
+    lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {code}, {events:,} events stored, "
              f"{args.seconds} s per cell, `bench/load_bench.py`", "",
              "| phase | concurrency | requests/s | p50 ms | p99 ms | errors |",
              "|---|---:|---:|---:|---:|---:|"]
