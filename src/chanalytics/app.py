@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -67,6 +68,7 @@ def create_app(
                 "bearerAuth": SecurityScheme(type="http", scheme="bearer"),
             }),
         ),
+        cors_config=_cors(settings.cors_origins),
         debug=False,
     )
     app.state.metrics = metrics or Metrics()
@@ -77,6 +79,16 @@ def create_app(
     app.state.tokens = settings.tenant_tokens()
     app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
     return app
+
+
+def _cors(origins: str) -> CORSConfig | None:
+    allowed = [o.strip() for o in origins.split(",") if o.strip()]
+    if not allowed:
+        return None
+    return CORSConfig(allow_origins=allowed, allow_methods=["GET", "HEAD", "POST", "PUT",
+                                                            "DELETE", "OPTIONS"],
+                      allow_headers=["Authorization", "Content-Type", "Accept"],
+                      expose_headers=["Content-Disposition"], max_age=600)
 
 
 def freeze_startup_objects() -> None:

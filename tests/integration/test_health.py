@@ -45,6 +45,8 @@ class TestHealth:
         assert response.json()["checks"] == {"storage": True, "nats": True, "stream": True,
                                              "consumer": True}
         assert (await client.get("/health/live")).status_code == 200
+        head = await client.head("/health/ready")  # load balancers probe with HEAD
+        assert head.status_code == 200 and head.content == b""
 
     async def test_not_ready_during_storage_outage(
         self, client: AsyncTestClient, storage: Storage  # type: ignore[type-arg]
@@ -54,6 +56,7 @@ class TestHealth:
         response = await client.get("/health/ready")
         assert response.status_code == 503
         assert response.json()["checks"]["storage"] is False
+        assert (await client.head("/health/ready")).status_code == 503
         storage.insert_fault = None
         assert (await client.get("/health/ready")).status_code == 200
 

@@ -218,3 +218,39 @@ class TestFuzzedParameters:
         if status == 400:
             assert error["field"] in PARAMETERS
             assert error["message"]
+
+
+class TestHttpManners:
+    def test_401_says_how_to_authenticate(self, client: TestClient[Any]) -> None:
+        response = client.get("/api/v1/analytics/overview")
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+
+    def test_head_on_liveness(self, client: TestClient[Any]) -> None:
+        response = client.head("/health/live")
+        assert response.status_code == 200 and response.content == b""
+
+    def test_a_huge_timezone_is_not_echoed_back(self, client: TestClient[Any]) -> None:
+        status, error = _error(client, "overview", {"timezone": "X" * 60_000})
+        assert (status, error["field"]) == (400, "timezone")
+        assert len(error["message"]) < 200
+
+    def test_no_cors_headers_unless_configured(self, client: TestClient[Any]) -> None:
+        response = client.get("/health/live", headers={"Origin": "https://dash.example.com"})
+        assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_lets_a_configured_origin_call_the_api() -> None:
+    storage = Storage("http://127.0.0.1:9", "never_connected")
+    settings_ = load_settings({"CHANALYTICS_API_KEYS": "tok-1=t1",
+                               "CHANALYTICS_CORS_ORIGINS": "https://dash.example.com"})
+    with TestClient(create_app(settings_, storage=storage)) as client:
+        preflight = client.options("/api/v1/analytics/overview", headers={
+            "Origin": "https://dash.example.com", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == "https://dash.example.com"
+        other = client.options("/api/v1/analytics/overview", headers={
+            "Origin": "https://evil.example.com", "Access-Control-Request-Method": "GET"})
+        assert other.headers.get("access-control-allow-origin") != "https://evil.example.com"
+    storage.close()

@@ -42,7 +42,9 @@ def _storage(_: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, NotAuthorizedException):
-        return error_response(401, "unauthorized", exc.detail or "missing or unknown token")
+        response = error_response(401, "unauthorized", exc.detail or "missing or unknown token")
+        response.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750 §3
+        return response
     if isinstance(exc, ValidationException):
         return error_response(400, "invalid_parameter", str(exc.detail))
     code = "not_found" if exc.status_code == 404 else "http_error"

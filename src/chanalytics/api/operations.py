@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get
+from litestar import Response, get, head
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from chanalytics.readiness import readiness
+
+READY_RESPONSES = {503: ResponseSpec(
+    data_container=dict[str, Any], generate_examples=False,
+    description="Not ready: storage does not answer, or NATS, the stream or the consumer is "
+                "missing; `checks` says which")}
 
 
 @get("/health/live", sync_to_thread=False, include_in_schema=True, tags=["operations"])
@@ -16,7 +22,7 @@ def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", tags=["operations"])
+@get("/health/ready", tags=["operations"], responses=READY_RESPONSES)
 async def ready(state: State) -> Response[dict[str, Any]]:
     """200 when storage answers, NATS is connected and the stream and consumer exist, else 503."""
     checks = await readiness(state.storage, state.nats_check)
@@ -25,10 +31,22 @@ async def ready(state: State) -> Response[dict[str, Any]]:
                     status_code=200 if ok else 503)
 
 
+@head("/health/live", sync_to_thread=False, tags=["operations"])
+def live_head() -> None:
+    """`/health/live` for load balancers that probe with HEAD: 200, no body."""
+
+
+@head("/health/ready", tags=["operations"], responses=READY_RESPONSES)
+async def ready_head(state: State) -> Response[None]:
+    """`/health/ready` for load balancers that probe with HEAD: 200 or 503, no body."""
+    checks = await readiness(state.storage, state.nats_check)
+    return Response(None, status_code=200 if all(checks.values()) else 503)
+
+
 @get("/metrics", tags=["operations"], media_type="text/plain; version=0.0.4")
 async def metrics(state: State) -> Response[bytes]:
     """Prometheus text exposition."""
     return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
-ROUTES = [live, ready, metrics]
+ROUTES = [live, live_head, ready, ready_head, metrics]

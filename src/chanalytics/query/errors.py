@@ -7,10 +7,15 @@ class QueryError(Exception):
     """Base of every error the query layer raises on purpose."""
 
 
+MAX_MESSAGE = 200  # an error quotes the caller's input; never echo kilobytes of it back
+
+
 class BadParameter(QueryError):
     """A query parameter the caller sent is invalid; the API answers 400."""
 
     def __init__(self, code: str, message: str, field: str) -> None:
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 1] + "…"
         super().__init__(message)
         self.code = code
         self.message = message

@@ -31,21 +31,24 @@ _DATETIME = re.compile(
     re.ASCII,
 )
 @functools.cache
-def _zone_names() -> frozenset[str]:
-    # `localtime` and `posixrules` are files of some systems, not IANA zones.
-    return frozenset(available_timezones() - {"localtime", "posixrules"})
+def _zone_names() -> dict[str, str]:
+    """Zone names by their lower case: the tz database never has two names that differ
+    only in case, so `utc` and `europe/berlin` name `UTC` and `Europe/Berlin`.
+    (`localtime` and `posixrules` are files of some systems, not IANA zones.)"""
+    return {n.lower(): n for n in available_timezones() - {"localtime", "posixrules"}}
 
 
 def parse_timezone(value: str | None) -> ZoneInfo:
     """The IANA zone named by `value` (UTC when absent); anything else is a BadParameter."""
     if value is None:
         return ZoneInfo("UTC")
-    if len(value) <= 64 and _TZ_NAME.fullmatch(value) and value in _zone_names():
+    name = _zone_names().get(value.lower()) if len(value) <= 64 else None
+    if name is not None and _TZ_NAME.fullmatch(name):
         try:
-            return ZoneInfo(value)
+            return ZoneInfo(name)
         except Exception:  # ZoneInfo raises several types for odd keys; all mean "unknown"
             pass
-    raise BadParameter("invalid_timezone", f"unknown timezone {value!r}", "timezone")
+    raise BadParameter("invalid_timezone", f"unknown timezone {value[:64]!r}", "timezone")
 
 
 def parse_granularity(value: str | None, default: Granularity) -> Granularity:
