@@ -20,7 +20,7 @@ import uvicorn
 
 from chanalytics.app import create_app, freeze_startup_objects
 from chanalytics.banner import banner, dev_token
-from chanalytics.config import ConfigError, Settings, load_settings
+from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
 from chanalytics.natsserver import LocalNatsServer
@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chanalytics: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format)
+    for name in unknown_variables(os.environ):
+        log.warning("config.variable.unknown", variable=name,
+                    hint="no such setting: a typo? (see the README's configuration table)")
     if args.command == "publish":
         return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
                         args.event)

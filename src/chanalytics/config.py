@@ -29,8 +29,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     api_keys: str = ""
+    # Origins allowed to call the API from a browser (a dashboard on another origin),
+    # comma-separated, e.g. `https://dash.example.com`; empty: no CORS headers.
+    cors_origins: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["json", "console"] = "json"
+    # `auto`: readable console lines on a terminal, JSON lines otherwise (for collectors).
+    log_format: Literal["auto", "json", "console"] = "auto"
     stream_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "ANALYTICS_SOURCE"
     dlq_stream: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "ANALYTICS_DLQ"
     consumer_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "chanalytics-ingest"
@@ -85,7 +89,27 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     except msgspec.ValidationError as exc:
         raise ConfigError(_name_variable(str(exc))) from None
     parse_api_keys(settings.api_keys)
+    _check_scheme("CLICKHOUSE_URL", settings.clickhouse_url, ("http", "https", "chdb"))
+    _check_scheme("NATS_URL", settings.nats_url, ("nats", "tls", "ws", "wss"))
     return settings
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`CHANALYTICS_*` variables that name no setting (a typo is otherwise silent)."""
+    fields = set(Settings.__struct_fields__)
+    return sorted(k for k in environ
+                  if k.startswith(PREFIX) and not k.startswith(f"{PREFIX}TEST_")
+                  and k[len(PREFIX):].lower() not in fields)
+
+
+def _check_scheme(name: str, url: str | None, schemes: tuple[str, ...]) -> None:
+    if not url:
+        return
+    for server in url.split(","):  # NATS takes a list of servers
+        scheme, sep, _ = server.strip().partition("://")
+        if not sep or scheme.lower() not in schemes:
+            raise ConfigError(f"{PREFIX}{name}: {server.strip()[:100]!r} is not a "
+                              f"{' / '.join(s + '://' for s in schemes)} URL")
 
 
 def _name_variable(message: str) -> str:

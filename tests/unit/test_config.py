@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chanalytics.config import ConfigError, load_settings
+from chanalytics.config import ConfigError, load_settings, unknown_variables
 
 
 class TestLoadSettings:
@@ -53,3 +53,29 @@ class TestLoadSettings:
         """A bad value fails at start with a message naming the variable."""
         with pytest.raises(ConfigError, match=variable):
             load_settings({variable: value})
+
+
+def test_unknown_variables_are_named() -> None:
+    """A misspelled variable would be silently ignored; the CLI warns with these names."""
+    environ = {"CHANALYTICS_HTTP_PROT": "9000", "CHANALYTICS_API_KEYS": "a=b",
+               "CHANALYTICS_TEST_NO_DOCKER": "1", "HOME": "/root"}
+    assert unknown_variables(environ) == ["CHANALYTICS_HTTP_PROT"]
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("CHANALYTICS_CLICKHOUSE_URL", "mysql://db:3306"),
+    ("CHANALYTICS_CLICKHOUSE_URL", "ch:8123"),
+    ("CHANALYTICS_NATS_URL", "http://nats:4222"),
+    ("CHANALYTICS_NATS_URL", "nats://a:4222,redis://b:6379"),
+])
+def test_unsupported_url_schemes_are_refused(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({variable: value})
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("CHANALYTICS_CLICKHOUSE_URL", "https://user:pw@ch.example.com:8443"),
+    ("CHANALYTICS_NATS_URL", "nats://a:4222,tls://b:4222"),
+])
+def test_supported_url_schemes_are_taken(variable: str, value: str) -> None:
+    load_settings({variable: value})

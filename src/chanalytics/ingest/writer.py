@@ -112,6 +112,22 @@ def staged_lines(rows: Sequence[AnalyticsRow], batch: str) -> bytes:
     return prefix + body[1:].replace(b"\n{", b"\n" + prefix)
 
 
+SUMMARY_SECONDS = 60.0  # one info line a minute; each batch's line is at debug
+
+
+@dataclass
+class _Summary:
+    since: float
+    batches: int = 0
+    events: int = 0
+    store: float = 0.0  # seconds spent storing
+
+    def add(self, events: int, seconds: float) -> None:
+        self.batches += 1
+        self.events += events
+        self.store += seconds
+
+
 class BatchWriter:
     def __init__(
         self,
@@ -128,6 +144,7 @@ class BatchWriter:
         self.should_stop = should_stop
         self.on_retry = on_retry
         self.newest_event = 0.0
+        self._summary = _Summary(time.monotonic())
 
     async def write(self, rows: Sequence[AnalyticsRow]) -> WriteResult:
         """Store rows not stored yet. Retries storage outages until stored or stopped;
@@ -231,11 +248,17 @@ class BatchWriter:
         self.newest_event = max(self.newest_event, max(r.occurred_at.timestamp() for r in rows))
         self.metrics.last_event_time.set(self.newest_event)
         tenants = {r.tenant_id for r in rows}
-        log.info(
+        log.debug(
             "ingest.batch.flushed", batch_size=len(rows), event_types=sorted(types),
             tenant_id=next(iter(tenants)) if len(tenants) == 1 else "multi",
             tenants=len(tenants), duration_ms=round(seconds * 1e3, 1),
         )
+        self._summary.add(len(rows), seconds)
+        now = time.monotonic()
+        if now - self._summary.since >= SUMMARY_SECONDS:
+            summary, self._summary = self._summary, _Summary(now)
+            log.info("ingest.batches.summary", batches=summary.batches, events=summary.events,
+                     seconds=round(now - summary.since), store_ms=round(summary.store * 1e3))
 
     async def _retrying(
         self, call: Callable[[], Awaitable[T]], *, retry_rejections: bool = True
