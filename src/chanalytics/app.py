@@ -7,19 +7,26 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import swagger_ui_bundle
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
 
 from chanalytics.api import analytics, operations, reports
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.timing import request_timing
 from chanalytics.config import Settings
+from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.metrics import Metrics
 from chanalytics.query.engine import Engine
 from chanalytics.readiness import NatsCheck, NatsProbe
 from chanalytics.storage import Storage
+
+ASSETS = "/schema/assets"  # Swagger UI's files, served from the swagger-ui-bundle package
 
 
 def create_app(
@@ -30,21 +37,25 @@ def create_app(
     nats_check: NatsCheck | None = None,
     clock: Callable[[], datetime] = analytics.system_clock,
     engine: Engine | None = None,
+    probe_nats: bool = True,
 ) -> Litestar:
-    """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned."""
+    """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
+    With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
+    `chanalytics serve` does not use NATS, so its readiness checks storage only."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         """Build and close only what this app owns; shared parts are already on its state."""
         store: Storage | None = None
         if storage is None:
-            store = Storage(settings.clickhouse_dsn, settings.clickhouse_database)
+            store = open_storage_client(settings)
             store.connect()
             app.state.storage = store
             app.state.engine = Engine(store)
         probe: NatsProbe | None = None
-        if nats_check is None and settings.nats_url:
-            probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name)
+        if nats_check is None and settings.nats_url and probe_nats:
+            probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name,
+                              nats_options(settings))
             await probe.start()
             app.state.nats_check = probe
         try:
@@ -57,7 +68,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
-                        reports.ReportsController],
+                        reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_timing],
@@ -67,18 +78,29 @@ def create_app(
             components=Components(security_schemes={
                 "bearerAuth": SecurityScheme(type="http", scheme="bearer"),
             }),
+            # Swagger UI from local files (the default viewers load from CDNs: blank offline).
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin(
+                js_url=f"{ASSETS}/swagger-ui-bundle.js", css_url=f"{ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
+                path=["/swagger", "/"])],
         ),
         cors_config=_cors(settings.cors_origins),
         debug=False,
     )
     app.state.metrics = metrics or Metrics()
     app.state.nats_check = nats_check
+    app.state.uses_nats = nats_check is not None or bool(settings.nats_url and probe_nats)
     if storage is not None:
         app.state.storage = storage
         app.state.engine = engine or Engine(storage)
     app.state.tokens = settings.tenant_tokens()
     app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
     return app
+
+
+def _swagger_assets() -> Router:
+    return create_static_files_router(path=ASSETS, directories=[swagger_ui_bundle.swagger_ui_path],
+                                      include_in_schema=False)
 
 
 def _cors(origins: str) -> CORSConfig | None:

@@ -11,6 +11,7 @@ import socket
 import sys
 from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
+from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ import uvicorn
 from chanalytics.app import create_app, freeze_startup_objects
 from chanalytics.banner import banner, dev_token
 from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
+from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
 from chanalytics.natsserver import LocalNatsServer
@@ -35,6 +37,8 @@ DEFAULT_NATS_URL = f"nats://127.0.0.1:{NATS_PORT}"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chanalytics", description=__doc__)
+    parser.add_argument("--version", action="version",
+                        version=f"chanalytics {metadata.version('chanalytics')}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("run", "all-in-one: migrate, NATS (bundled unless CHANALYTICS_NATS_URL), ingest and API"),
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                     hint="no such setting: a typo? (see the README's configuration table)")
     if args.command == "publish":
         return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
-                        args.event)
+                        args.event, nats_options(settings))
     if args.command in ("run", "serve") and (busy := _port_taken(settings)):
         print(f"chanalytics: {busy}", file=sys.stderr)
         return 2
@@ -140,11 +144,11 @@ def _port_taken(settings: Settings) -> str | None:
     return None
 
 
-def _publish(nats_url: str, subject: str, event: str) -> int:
+def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any]) -> int:
     from chanalytics.publish import publish_one
 
     try:
-        print(asyncio.run(publish_one(nats_url, subject, event)))
+        print(asyncio.run(publish_one(nats_url, subject, event, options)))
     except ValueError as exc:
         print(f"chanalytics: {exc}", file=sys.stderr)
         return 2
@@ -165,7 +169,7 @@ def _run_loop(main: Coroutine[Any, Any, int]) -> int:
 
 
 def open_storage(settings: Settings) -> Storage:
-    storage = Storage(settings.clickhouse_dsn, settings.clickhouse_database)
+    storage = open_storage_client(settings)
     storage.connect()
     storage.migrate(raw_ttl_days=settings.raw_ttl_days)
     return storage
@@ -196,7 +200,7 @@ async def _serve_until_signal(settings: Settings, app: object) -> None:
 
 
 async def serve(settings: Settings, storage: Storage) -> int:
-    await _serve_until_signal(settings, create_app(settings, storage=storage))
+    await _serve_until_signal(settings, create_app(settings, storage=storage, probe_nats=False))
     return 0
 
 

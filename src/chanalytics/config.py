@@ -26,6 +26,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         "chanalytics"
     )
     nats_url: str | None = None
+    # NATS credentials (at most one way: user + password, a token, or a .creds file) and TLS
+    # (a CA to verify the server; a client certificate and key for mutual TLS).
+    nats_user: str | None = None
+    nats_password: str | None = None
+    nats_token: str | None = None
+    nats_creds_file: str | None = None
+    nats_tls_ca_file: str | None = None
+    nats_tls_cert_file: str | None = None
+    nats_tls_key_file: str | None = None
+    # For an https:// ClickHouse: a CA file to verify it by (else the system's CAs).
+    clickhouse_ca_file: str | None = None
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     api_keys: str = ""
@@ -90,6 +101,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise ConfigError(_name_variable(str(exc))) from None
     parse_api_keys(settings.api_keys)
     _check_scheme("CLICKHOUSE_URL", settings.clickhouse_url, ("http", "https", "chdb"))
+    _check_nats_auth(settings)
     _check_scheme("NATS_URL", settings.nats_url, ("nats", "tls", "ws", "wss"))
     return settings
 
@@ -100,6 +112,24 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     return sorted(k for k in environ
                   if k.startswith(PREFIX) and not k.startswith(f"{PREFIX}TEST_")
                   and k[len(PREFIX):].lower() not in fields)
+
+
+def _check_nats_auth(settings: Settings) -> None:
+    ways = [w for w, on in (("NATS_USER", settings.nats_user), ("NATS_TOKEN", settings.nats_token),
+                            ("NATS_CREDS_FILE", settings.nats_creds_file)) if on]
+    if len(ways) > 1:
+        raise ConfigError(f"{PREFIX}{ways[1]}: use one of NATS_USER (+ NATS_PASSWORD), "
+                          f"NATS_TOKEN or NATS_CREDS_FILE, not {' and '.join(ways)}")
+    if bool(settings.nats_user) != bool(settings.nats_password):
+        raise ConfigError(f"{PREFIX}NATS_PASSWORD: NATS_USER and NATS_PASSWORD go together")
+    if bool(settings.nats_tls_cert_file) != bool(settings.nats_tls_key_file):
+        raise ConfigError(f"{PREFIX}NATS_TLS_KEY_FILE: a client certificate needs its key "
+                          "(NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together)")
+    for name in ("nats_creds_file", "nats_tls_ca_file", "nats_tls_cert_file",
+                 "nats_tls_key_file", "clickhouse_ca_file"):
+        path = getattr(settings, name)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{PREFIX}{name.upper()}: no such file {path[:200]!r}")
 
 
 def _check_scheme(name: str, url: str | None, schemes: tuple[str, ...]) -> None:

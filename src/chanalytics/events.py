@@ -52,7 +52,11 @@ BounceType = Literal["hard", "soft"]
 WorkflowStatus = Literal["completed", "failed"]
 
 EnvelopeId = Annotated[str, Meta(min_length=1, max_length=128)]
-RequiredId = Annotated[str, Meta(min_length=1)]
+# Entity ids (message, contact, template, campaign, …): the API filters on them with the
+# same limit, so whatever is stored can be queried.
+MAX_ID_LENGTH = 256
+RequiredId = Annotated[str, Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+OptionalId = Annotated[str, Meta(max_length=MAX_ID_LENGTH)] | None
 EpochMs = Annotated[int, Meta(ge=0, lt=EPOCH_MS_END)]
 Timestamp = Annotated[datetime, Meta(tz=True)] | EpochMs
 # Past a trillion USD a cost is a publisher's bug, and far below what the stored
@@ -87,10 +91,10 @@ class MessageData(_Data, frozen=True, kw_only=True):
 
     message_id: RequiredId
     channel: Channel
-    contact_id: str | None = None
+    contact_id: OptionalId = None
     source_type: SourceType | None = None  # None: `manual`
-    source_id: str | None = None
-    template_id: str | None = None
+    source_id: OptionalId = None
+    template_id: OptionalId = None
     template_name: str | None = None
     provider: str | None = None
     cost: Cost | None = None
@@ -120,7 +124,7 @@ class WorkflowData(_Data, frozen=True, kw_only=True):
     workflow_id: RequiredId
     run_id: RequiredId
     name: str | None = None
-    contact_id: str | None = None
+    contact_id: OptionalId = None
 
 
 class WorkflowCompletedData(WorkflowData, frozen=True, kw_only=True):
@@ -135,7 +139,7 @@ class SequenceData(_Data, frozen=True, kw_only=True):
     sequence_id: RequiredId
     enrollment_id: RequiredId
     name: str | None = None
-    contact_id: str | None = None
+    contact_id: OptionalId = None
     step_number: StepNumber | None = None
 
 

@@ -20,7 +20,12 @@ def complete(envelope: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "timestamp": stamp, **envelope}
 
 
-async def publish_one(nats_url: str, subject: str, text: str) -> str:
+async def _quiet(_: Exception) -> None:
+    """nats-py logs each error with a traceback; the caller reports the one that matters."""
+
+
+async def publish_one(nats_url: str, subject: str, text: str,
+                      options: dict[str, Any] | None = None) -> str:
     """Publish; returns a line saying where it went. Raises ValueError on bad JSON."""
     try:
         envelope = msgspec.json.decode(text)
@@ -29,7 +34,8 @@ async def publish_one(nats_url: str, subject: str, text: str) -> str:
     if not isinstance(envelope, dict):
         raise ValueError("the event must be a JSON object (the envelope of EVENTS.md)")
     envelope = complete(envelope, datetime.now(UTC))
-    client = await nats.connect(nats_url, connect_timeout=5, allow_reconnect=False)
+    client = await nats.connect(nats_url, connect_timeout=5, allow_reconnect=False,
+                                error_cb=_quiet, **(options or {}))
     try:
         ack = await client.jetstream().publish(
             subject, msgspec.json.encode(envelope), headers={"Nats-Msg-Id": str(envelope["id"])})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import nats
 import structlog
@@ -19,17 +19,19 @@ class NatsCheck(Protocol):
 
 
 class NatsProbe:
-    """Checks NATS for a process that does not ingest (`chanalytics serve`)."""
+    """Checks NATS for an API process that reports on ingest without running it."""
 
-    def __init__(self, url: str, stream: str, consumer: str) -> None:
+    def __init__(self, url: str, stream: str, consumer: str,
+                 options: dict[str, Any] | None = None) -> None:
         self.url, self.stream, self.consumer = url, stream, consumer
+        self.options = options or {}
         self.nc: NATS | None = None
 
     async def start(self) -> None:
         try:
             self.nc = await nats.connect(
                 self.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-                allow_reconnect=True,
+                allow_reconnect=True, **self.options,
             )
         except Exception as exc:  # a down server must not stop the API from starting
             log.warning("health.nats.unreachable", url=self.url, error=str(exc))
@@ -59,8 +61,13 @@ async def stream_status(nc: NATS | None, stream: str, consumer: str) -> dict[str
     return status
 
 
-async def readiness(storage: Storage, nats_check: NatsCheck | None) -> dict[str, bool]:
+async def readiness(storage: Storage, nats_check: NatsCheck | None,
+                    uses_nats: bool = True) -> dict[str, bool]:
+    """What the process depends on, each true or false: storage, and NATS, the stream and
+    the consumer when it uses NATS (ingest, `run`; not `serve`)."""
     checks = {"storage": await storage.ping()}
+    if not uses_nats:
+        return checks
     if nats_check is None:
         checks.update(nats=False, stream=False, consumer=False)
     else:

@@ -82,8 +82,10 @@ class Storage:
     on its first call.
     """
 
-    def __init__(self, dsn: str, database: str, *, threads: int = 4) -> None:
+    def __init__(self, dsn: str, database: str, *, threads: int = 4,
+                 ca_cert: str | None = None) -> None:
         self.dsn = dsn
+        self._ca_cert = ca_cert  # verifies an https:// server (else the system's CAs)
         self.database = database
         self.embedded = dsn.startswith("chdb:")
         self._threads = threads
@@ -112,20 +114,25 @@ class Storage:
             for each in clients:
                 each.database = self.database
         except Exception as exc:  # the driver raises many kinds; all mean "not reachable"
-            raise StorageUnavailable(f"cannot open ClickHouse at {self.dsn}: {exc}") from exc
+            raise StorageUnavailable(f"cannot open ClickHouse at {self.shown_dsn}: {exc}") from exc
         self._local = threading.local()
         self._local.client = client  # the connecting thread's (migrations, the CLI)
         self._clients = clients
         self._spare = clients[1:]
         self._client = client
-        log.info("storage.connected", dsn=self.dsn, database=self.database)
+        log.info("storage.connected", dsn=self.shown_dsn, database=self.database)
+
+    @property
+    def shown_dsn(self) -> str:
+        """The DSN without its password, for logs and errors."""
+        return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", self.dsn)
 
     def _open_client(self) -> Any:
         if self.embedded:
             return clickhouse_connect.get_client(dsn=self.dsn)
         return clickhouse_connect.get_client(
             dsn=self.dsn, autogenerate_session_id=False, connect_timeout=5,
-            send_receive_timeout=60,
+            send_receive_timeout=60, ca_cert=self._ca_cert,
         )
 
     def close(self) -> None:
@@ -152,7 +159,8 @@ class Storage:
                 client = self._open_client()
                 client.database = self.database
             except Exception as exc:
-                raise StorageUnavailable(f"cannot open ClickHouse at {self.dsn}: {exc}") from exc
+                raise StorageUnavailable(
+                    f"cannot open ClickHouse at {self.shown_dsn}: {exc}") from exc
             with self._clients_lock:
                 self._clients.append(client)
         if self._client is None:  # closed meanwhile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,9 +14,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nats
 import pytest
 
-from chanalytics.natsserver import free_port
+from chanalytics.natsserver import find_binary, free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
 
@@ -97,6 +99,29 @@ class TestRun:
         assert b"cannot listen on 127.0.0.1:" in done.stderr
         assert b"running" not in done.stdout
 
+    def test_version(self) -> None:
+        done = subprocess.run([sys.executable, "-m", "chanalytics", "--version"],
+                              capture_output=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.startswith(b"chanalytics ")
+
+    def test_serve_is_ready_without_nats(self, tmp_path: Path) -> None:
+        """`serve` uses only storage, so a NATS that is down does not make it unready."""
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chanalytics", "serve"],
+            env=_env(tmp_path, port, CHANALYTICS_API_KEYS="tok=tenant_a",
+                     CHANALYTICS_NATS_URL=f"nats://127.0.0.1:{free_port()}"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline, status, body = time.monotonic() + 30, 0, b""
+            while time.monotonic() < deadline and status != 200:
+                status, body = _get(f"http://127.0.0.1:{port}/health/ready")
+                time.sleep(0.2)
+            assert status == 200 and json.loads(body)["checks"] == {"storage": True}
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+
     def test_serve_without_keys_warns(self, tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "serve"],
                                 env=_env(tmp_path, free_port()), stdout=subprocess.PIPE,
@@ -170,3 +195,39 @@ class TestFirstRun:
         _stop(proc)
         assert "secret-key-123" not in " ".join(fields.values())
         assert "not shown" in fields["token"]
+
+
+def test_publish_authenticates_to_a_nats_that_requires_it(tmp_path: Path) -> None:
+    """A real nats-server with a user and password: `publish` gets in with
+    CHANALYTICS_NATS_USER / _PASSWORD, and is refused (exit 1, no traceback) without."""
+    port = free_port()
+    server = subprocess.Popen([find_binary(), "-js", "-sd", str(tmp_path / "js"), "-a",
+                               "127.0.0.1", "-p", str(port), "--user", "ingest", "--pass",
+                               "s3cret"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"nats://127.0.0.1:{port}"
+
+    async def make_stream() -> None:
+        for _ in range(50):
+            try:
+                nc = await nats.connect(url, user="ingest", password="s3cret")
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        await nc.jetstream().add_stream(name="SRC", subjects=["pipeline.>"])
+        await nc.close()
+
+    command = [sys.executable, "-m", "chanalytics", "publish", "--nats", url,
+               "pipeline.message.sent", '{"tenantId": "t", "data": {"messageId": "m", '
+               '"channel": "sms"}}']
+    try:
+        asyncio.run(make_stream())
+        ok = subprocess.run(command, capture_output=True, timeout=60, env=_env(
+            tmp_path, 0, CHANALYTICS_NATS_USER="ingest", CHANALYTICS_NATS_PASSWORD="s3cret"))
+        assert ok.returncode == 0, ok.stderr.decode()
+        assert b"to SRC #1" in ok.stdout
+        refused = subprocess.run(command, capture_output=True, timeout=60, env=_env(tmp_path, 0))
+        assert refused.returncode == 1
+        assert b"could not publish" in refused.stderr and b"Traceback" not in refused.stderr
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import pytest
 
 from chanalytics.config import ConfigError, load_settings, unknown_variables
+from chanalytics.connections import nats_options
+from chanalytics.storage import Storage
 
 
 class TestLoadSettings:
@@ -79,3 +84,42 @@ def test_unsupported_url_schemes_are_refused(variable: str, value: str) -> None:
 ])
 def test_supported_url_schemes_are_taken(variable: str, value: str) -> None:
     load_settings({variable: value})
+
+
+class TestConnectionOptions:
+    def test_nats_credentials_and_tls(self, tmp_path: Path) -> None:
+        """Each way of authenticating reaches nats.connect's keyword of the same meaning."""
+        assert nats_options(load_settings({})) == {}
+        user = load_settings({"CHANALYTICS_NATS_USER": "u", "CHANALYTICS_NATS_PASSWORD": "p"})
+        assert nats_options(user) == {"user": "u", "password": "p"}
+        assert nats_options(load_settings({"CHANALYTICS_NATS_TOKEN": "t"})) == {"token": "t"}
+        creds = tmp_path / "app.creds"
+        creds.write_text("-----BEGIN NATS USER JWT-----\n")
+        by_file = load_settings({"CHANALYTICS_NATS_CREDS_FILE": str(creds)})
+        assert nats_options(by_file) == {"user_credentials": str(creds)}
+        ca = load_settings({"CHANALYTICS_NATS_TLS_CA_FILE": certifi_like(tmp_path)})
+        assert isinstance(nats_options(ca)["tls"], ssl.SSLContext)
+
+    @pytest.mark.parametrize(("environ", "named"), [
+        ({"CHANALYTICS_NATS_USER": "u", "CHANALYTICS_NATS_TOKEN": "t"}, "NATS_TOKEN"),
+        ({"CHANALYTICS_NATS_USER": "u"}, "NATS_PASSWORD"),
+        ({"CHANALYTICS_NATS_CREDS_FILE": "/no/such.creds"}, "NATS_CREDS_FILE"),
+        ({"CHANALYTICS_CLICKHOUSE_CA_FILE": "/no/such.pem"}, "CLICKHOUSE_CA_FILE"),
+        ({"CHANALYTICS_NATS_TLS_CERT_FILE": __file__}, "NATS_TLS_KEY_FILE"),
+    ])
+    def test_inconsistent_credentials_are_refused(self, environ: dict[str, str],
+                                                  named: str) -> None:
+        with pytest.raises(ConfigError, match=named):
+            load_settings(environ)
+
+    def test_logs_never_show_a_clickhouse_password(self) -> None:
+        storage = Storage("http://reader:s3cret@ch.example.com:8123", "db")
+        assert storage.shown_dsn == "http://reader:***@ch.example.com:8123"
+        storage.close()
+
+
+def certifi_like(tmp_path: Path) -> str:
+    """A CA bundle file: the system's, copied (any valid PEM of CAs will do)."""
+    path = tmp_path / "ca.pem"
+    path.write_text(Path(ssl.get_default_verify_paths().openssl_cafile).read_text())
+    return str(path)

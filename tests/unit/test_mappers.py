@@ -183,6 +183,14 @@ class TestMessageMapping:
         """An empty `templateName` is stored as None so it never overwrites a real name."""
         assert map_event("pipeline.message.sent", message(templateName="")).template_name is None
 
+    @pytest.mark.parametrize("field", ["messageId", "contactId", "templateId", "sourceId"])
+    def test_ids_longer_than_the_api_can_query_are_invalid(self, field: str) -> None:
+        """Ids of up to 256 characters are stored, as the API's id filters take them;
+        a longer one could never be asked for, so the event is dead-lettered, naming it."""
+        map_event("pipeline.message.sent", message(**{field: "x" * 256}))
+        error = rejection("pipeline.message.sent", message(**{field: "x" * 257}))
+        assert field in str(error)
+
     def test_unknown_fields_are_ignored(self) -> None:
         """Unknown fields at the root and inside data do not change the row."""
         raw = encode(

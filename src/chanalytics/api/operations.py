@@ -24,8 +24,9 @@ def live() -> dict[str, str]:
 
 @get("/health/ready", tags=["operations"], responses=READY_RESPONSES)
 async def ready(state: State) -> Response[dict[str, Any]]:
-    """200 when storage answers, NATS is connected and the stream and consumer exist, else 503."""
-    checks = await readiness(state.storage, state.nats_check)
+    """200 when storage answers and, where the process uses NATS, NATS is connected and the
+    stream and consumer exist; else 503."""
+    checks = await readiness(state.storage, state.nats_check, state.uses_nats)
     ok = all(checks.values())
     return Response({"status": "ok" if ok else "unavailable", "checks": checks},
                     status_code=200 if ok else 503)
@@ -39,7 +40,7 @@ def live_head() -> None:
 @head("/health/ready", tags=["operations"], responses=READY_RESPONSES)
 async def ready_head(state: State) -> Response[None]:
     """`/health/ready` for load balancers that probe with HEAD: 200 or 503, no body."""
-    checks = await readiness(state.storage, state.nats_check)
+    checks = await readiness(state.storage, state.nats_check, state.uses_nats)
     return Response(None, status_code=200 if all(checks.values()) else 503)
 
 

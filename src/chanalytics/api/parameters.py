@@ -1,7 +1,8 @@
 """Query parameters of the analytics endpoints, and their documented error responses.
 
 Every parameter is an optional string so that the endpoint, not the framework,
-validates it: a bad value answers 400 with the parameter named in `error.field`.
+validates it: a bad value answers 400 with the parameter named in `error.field`. The
+OpenAPI document still says what is accepted (enums, integer bounds, examples).
 """
 
 from __future__ import annotations
@@ -9,48 +10,67 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 
 from chanalytics.api.errors import ErrorEnvelope
 
+
+def _example(value: str) -> list[Example]:
+    return [Example(value=value)]
+
+
+_PRESETS = {"enum": ["1d", "7d", "30d", "90d"]}
 _RANGE = ("Preset range `1d`, `7d`, `30d` or `90d`: from local midnight N-1 days before "
           "today (in `timezone`) until now. Default {}. Ignored when startDate and endDate "
           "are given.")
 TimeRange1d = Annotated[
-    str | None, QueryParameter(name="timeRange", description=_RANGE.format("1d"))]
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("1d"),
+                               schema_extra=_PRESETS, examples=_example("1d"))]
 TimeRange7d = Annotated[
-    str | None, QueryParameter(name="timeRange", description=_RANGE.format("7d"))]
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("7d"),
+                               schema_extra=_PRESETS, examples=_example("7d"))]
 TimeRange30d = Annotated[
-    str | None, QueryParameter(name="timeRange", description=_RANGE.format("30d"))]
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("30d"),
+                               schema_extra=_PRESETS, examples=_example("30d"))]
 StartDate = Annotated[str | None, QueryParameter(
     name="startDate",
     description="Start of a custom range, inclusive: `YYYY-MM-DD` (local midnight in "
-                "`timezone`) or an RFC 3339 date-time with offset. Needs endDate.")]
+                "`timezone`) or an RFC 3339 date-time with offset. Needs endDate.",
+    examples=_example("2026-11-01"))]
 EndDate = Annotated[str | None, QueryParameter(
     name="endDate",
     description="End of a custom range, exclusive: `YYYY-MM-DD` means the end of that day "
                 "in `timezone`; or an RFC 3339 date-time with offset. Needs startDate; at "
-                "most 400 days after it.")]
+                "most 400 days after it.", examples=_example("2026-12-01"))]
 Timezone = Annotated[str | None, QueryParameter(
     name="timezone",
-    description="IANA zone in which dates, buckets, hours and weekdays are read. Default UTC.")]
+    description="IANA zone in which dates, buckets, hours and weekdays are read (any case). "
+                "Default UTC.", examples=_example("Europe/Berlin"))]
+_GRANULARITIES = {"enum": ["hour", "day", "week", "month"]}
 _GRANULARITY = ("Time-series bucket: `hour`, `day`, `week` (from Monday) or `month`, in "
                 "`timezone`. Default {}. At most 5,000 buckets.")
 GranularityDay = Annotated[
-    str | None, QueryParameter(name="granularity", description=_GRANULARITY.format("day"))]
+    str | None, QueryParameter(name="granularity", description=_GRANULARITY.format("day"),
+                               schema_extra=_GRANULARITIES)]
 GranularityHour = Annotated[
-    str | None, QueryParameter(name="granularity", description=_GRANULARITY.format("hour"))]
+    str | None, QueryParameter(name="granularity", description=_GRANULARITY.format("hour"),
+                               schema_extra=_GRANULARITIES)]
+_CHANNELS = {"enum": ["email", "sms", "whatsapp", "push"]}
 Channel = Annotated[str | None, QueryParameter(
-    name="channel", description="Only messages of this channel: email, sms, whatsapp or push.")]
+    name="channel", description="Only messages of this channel: email, sms, whatsapp or push.",
+    schema_extra=_CHANNELS)]
 CampaignChannel = Annotated[str | None, QueryParameter(
     name="channel",
     description="Only campaign messages of this channel (email, sms, whatsapp or push); "
-                "campaign started/completed events are not filtered.")]
+                "campaign started/completed events are not filtered.", schema_extra=_CHANNELS)]
 Limit = Annotated[str | None, QueryParameter(
-    name="limit", description="Entries in each top list, 1 to 100. Default 10.")]
+    name="limit", description="Entries in each top list, 1 to 100. Default 10.",
+    schema_extra={"pattern": "^[0-9]{1,3}$"}, examples=_example("10"))]
 MinUsage = Annotated[str | None, QueryParameter(
     name="minUsage",
-    description="Least usageCount a template needs to appear in worstPerforming. Default 100.")]
+    description="Least usageCount a template needs to appear in worstPerforming. Default 100.",
+    schema_extra={"pattern": "^[0-9]+$"}, examples=_example("100"))]
 CampaignId = Annotated[str | None, QueryParameter(
     name="campaignId", description="Only this campaign.")]
 WorkflowId = Annotated[str | None, QueryParameter(
@@ -64,7 +84,7 @@ Compare = Annotated[str | None, QueryParameter(
     name="compare",
     description="`previous_period` (the window of the same length before) or "
                 "`previous_year` (the same local dates a year earlier): adds `comparison` "
-                "and `change`.")]
+                "and `change`.", schema_extra={"enum": ["previous_period", "previous_year"]})]
 
 ERROR_RESPONSES = {
     400: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,

@@ -11,6 +11,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from chanalytics.config import Settings
+from chanalytics.connections import nats_options
 from chanalytics.ingest.buffer import FlushPolicy
 from chanalytics.ingest.consumer import IngestConsumer
 from chanalytics.ingest.deadletter import DeadLetterPublisher
@@ -47,7 +48,7 @@ class IngestService:
         self.nc = await nats.connect(
             self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
             allow_reconnect=True, name="chanalytics-ingest",
-            pending_size=64 * 1024 * 1024,
+            pending_size=64 * 1024 * 1024, **nats_options(s),
         )
         self.js = self.nc.jetstream(timeout=10)
         max_ack_pending = max(2 * s.ingest_batch_size + 2000, 10_000)

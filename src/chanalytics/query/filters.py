@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 
+from chanalytics.events import MAX_ID_LENGTH
 from chanalytics.query.errors import BadParameter
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "push")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 DEFAULT_MIN_USAGE = 100
-MAX_ID_LENGTH = 256
 
 _DIGITS = re.compile(r"\d{1,9}", re.ASCII)
 
@@ -26,13 +26,12 @@ def parse_channel(value: str | None) -> str | None:
 
 
 def parse_entity_id(value: str | None, field: str) -> str | None:
-    """An id filter (`campaignId`, …): 1 to 256 printable characters, or None when absent."""
+    """An id filter (`campaignId`, …): 1 to 256 characters, as ingest accepts them (any id
+    that can be stored can be asked for), or None when absent."""
     if value is None:
         return None
-    if not 0 < len(value) <= MAX_ID_LENGTH or not value.isprintable():
-        raise BadParameter(
-            "invalid_id", f"{field} must be 1 to {MAX_ID_LENGTH} printable characters", field
-        )
+    if not 0 < len(value) <= MAX_ID_LENGTH:
+        raise BadParameter("invalid_id", f"{field} must be 1 to {MAX_ID_LENGTH} characters", field)
     return value
 
 

@@ -1,0 +1,33 @@
+"""How to reach NATS and ClickHouse with the settings' credentials and TLS: one place, so
+ingest, the API, readiness and `publish` connect the same way."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from chanalytics.config import Settings
+from chanalytics.storage import Storage
+
+
+def nats_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `nats.connect` beyond the URL."""
+    options: dict[str, Any] = {}
+    if settings.nats_user:
+        options.update(user=settings.nats_user, password=settings.nats_password)
+    if settings.nats_token:
+        options["token"] = settings.nats_token
+    if settings.nats_creds_file:
+        options["user_credentials"] = settings.nats_creds_file
+    if settings.nats_tls_ca_file or settings.nats_tls_cert_file:
+        context = ssl.create_default_context(cafile=settings.nats_tls_ca_file)
+        if settings.nats_tls_cert_file:
+            context.load_cert_chain(settings.nats_tls_cert_file, settings.nats_tls_key_file)
+        options["tls"] = context
+    return options
+
+
+def open_storage_client(settings: Settings) -> Storage:
+    """The storage the settings name (not yet connected)."""
+    return Storage(settings.clickhouse_dsn, settings.clickhouse_database,
+                   ca_cert=settings.clickhouse_ca_file)
