@@ -3,19 +3,27 @@
 Where a Docker engine answers, ClickHouse and NATS run in testcontainers; otherwise
 ClickHouse is chDB in a temporary directory (one engine per process, so each test gets
 its own database in it) and NATS is the bundled `nats-server` on a free loopback port.
+`CHANALYTICS_TEST_CLICKHOUSE=server` runs the same tests against a real ClickHouse
+server over HTTP instead: `chanalytics clickhouse-server` in a process of its own.
 Tests not marked `clickhouse` or `nats` are blocked from reaching either.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from chanalytics.natsserver import LocalNatsServer
+from chanalytics.natsserver import LocalNatsServer, free_port
 from chanalytics.storage import Storage
 
 
@@ -32,6 +40,7 @@ def _docker_answers() -> bool:
 
 
 DOCKER = _docker_answers()
+SERVER_MODE = os.environ.get("CHANALYTICS_TEST_CLICKHOUSE") == "server"
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +71,39 @@ def clickhouse_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             port = container.get_exposed_port(8123)
             yield f"http://{container.username}:{container.password}@{host}:{port}"
         return
+    if SERVER_MODE:
+        with clickhouse_server(tmp_path_factory.mktemp("chserver")) as url:
+            yield url
+        return
     yield f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
+@contextmanager
+def clickhouse_server(data_dir: Path) -> Iterator[str]:
+    """`chanalytics clickhouse-server` on free ports until the block ends; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "clickhouse-server",
+                             "--data-dir", str(data_dir), "--http-port", str(port),
+                             "--tcp-port", str(free_port())],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/ping", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("chanalytics clickhouse-server did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""`chanalytics run | serve | ingest | migrate | publish`: read settings once, wire the parts,
-run."""
+"""`chanalytics run | serve | ingest | migrate | publish | clickhouse-server`: read settings
+once, wire the parts, run."""
 
 from __future__ import annotations
 
@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                              "same rate (default 1)")
             cmd.add_argument("--backfill-days", type=float, default=30.0, metavar="DAYS",
                              help="days of demo history published at start (default 30)")
+    server = sub.add_parser("clickhouse-server", help="serve the data directory's embedded "
+                            "engine as a ClickHouse server on 127.0.0.1 (HTTP and native TCP)")
+    server.add_argument("--data-dir", help="overrides CHANALYTICS_DATA_DIR")
+    server.add_argument("--http-port", type=int, default=8123)
+    server.add_argument("--tcp-port", type=int, default=9000)
     publish = sub.add_parser("publish", help="send one event to JetStream (to try the service)")
     publish.add_argument("subject", help="e.g. pipeline.message.sent")
     publish.add_argument("event", help="the JSON envelope; id and timestamp default to new/now")
@@ -86,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in unknown_variables(os.environ):
         log.warning("config.variable.unknown", variable=name,
                     hint="no such setting: a typo? (see the README's configuration table)")
+    if args.command == "clickhouse-server":
+        from chanalytics.chserver import serve_clickhouse
+
+        return serve_clickhouse(Path(settings.data_dir), args.http_port, args.tcp_port)
     if args.command == "publish":
         return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
                         args.event, nats_options(settings))
