@@ -55,9 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 20_000
     ingest_flush_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 1_000
     ingest_max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
-    # Long enough that a slow flush never expires a delivery (held messages also get
-    # `in_progress` while storage is retried); a crash still redelivers within a minute.
-    ingest_ack_wait_ms: Annotated[int, msgspec.Meta(ge=500, le=3_600_000)] = 60_000
+    # Short, so a crashed worker's messages go to the others within seconds; a live worker
+    # reports batches it holds longer as in progress (ingest/consumer.py).
+    ingest_ack_wait_ms: Annotated[int, msgspec.Meta(ge=500, le=3_600_000)] = 10_000
 
     @property
     def clickhouse_dsn(self) -> str:

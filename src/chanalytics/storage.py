@@ -192,20 +192,20 @@ class Storage:
 
     def insert_json_sync(
         self, table: str, columns: Sequence[str], body: bytes, *, dedup_token: str | None = None
-    ) -> int:
-        """Insert newline-delimited JSON rows; returns rows written."""
+    ) -> None:
+        """Insert newline-delimited JSON rows. (No row count: a server's summary counts the
+        rows its views wrote too, chDB's does not, so neither tells what callers need.)"""
         self._fault("before", table)
         settings = dict(INSERT_SETTINGS)
         if dedup_token:
             settings["insert_deduplication_token"] = dedup_token
         try:
-            summary = self._client_or_raise().raw_insert(
+            self._client_or_raise().raw_insert(
                 table, list(columns), insert_block=body, fmt="JSONEachRow", settings=settings
             )
         except _ClickHouseError as exc:
             raise _classify(exc) from exc
         self._fault("after", table)
-        return int(summary.written_rows)
 
     # -- async facade ----------------------------------------------------------------
 
@@ -229,8 +229,8 @@ class Storage:
 
     async def insert_json(
         self, table: str, columns: Sequence[str], body: bytes, *, dedup_token: str | None = None
-    ) -> int:
-        return await self._run(
+    ) -> None:
+        await self._run(
             partial(self.insert_json_sync, table, columns, body, dedup_token=dedup_token)
         )
 

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import clickhouse_server
+from tests.integration.test_cli import _env, _get
 
 from chanalytics.natsserver import free_port
 from chanalytics.storage import Storage
-from tests.conftest import clickhouse_server
-from tests.integration.test_cli import _env, _get
 
 pytestmark = pytest.mark.clickhouse
 

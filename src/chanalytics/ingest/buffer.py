@@ -20,6 +20,7 @@ class Batch:
     rows: list[AnalyticsRow] = field(default_factory=list)
     messages: list[Any] = field(default_factory=list)
     started: float | None = None
+    signalled: float | None = None  # when JetStream was last told these are in progress
 
     def add(self, row: AnalyticsRow, message: Any) -> None:
         """Keep a row and the message to acknowledge once it is stored."""
@@ -33,6 +34,11 @@ class Batch:
 
     def age(self) -> float:
         return 0.0 if self.started is None else self.clock() - self.started
+
+    def unsignalled_for(self) -> float:
+        """Seconds since the oldest message was fetched or last reported in progress."""
+        since = self.signalled if self.signalled is not None else self.started
+        return 0.0 if since is None else self.clock() - since
 
 
 @dataclass(frozen=True)

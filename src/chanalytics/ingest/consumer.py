@@ -5,6 +5,11 @@ insert; a third batch never starts, which bounds memory (a slow or down store st
 fetching instead of growing the buffer). Messages are acknowledged only after their
 rows are stored (or found already stored); invalid ones only after the dead-letter
 stream confirmed them.
+
+`ack_wait` is short (10 s by default) so that a crashed worker's messages are
+redelivered to the others within seconds; a heartbeat tells JetStream "in progress"
+for every batch held longer than a third of it (a slow insert, storage retries), so a
+live worker never loses its messages to that short wait.
 """
 
 from __future__ import annotations
@@ -55,12 +60,23 @@ class IngestConsumer:
         self.stopping = asyncio.Event()
         self._filling = Batch(clock)
         self._flushing: Batch | None = None
-        self._last_progress_signal = 0.0
         writer.should_stop = self.stopping.is_set
         writer.on_retry = self._keep_pending_alive
 
     async def run(self) -> None:
         """Consume until `stopping` is set, then store what is buffered."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self._consume()
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ack_wait / 4)
+            await self._keep_pending_alive()
+
+    async def _consume(self) -> None:
         flush_task: asyncio.Task[None] | None = None
         while not self.stopping.is_set():
             if len(self._filling) >= self.policy.max_size or self.policy.due(self._filling):
@@ -142,13 +158,13 @@ class IngestConsumer:
                 await _ack(msg)
 
     async def _keep_pending_alive(self) -> None:
-        """While storage retries, tell JetStream the held messages are still being worked on."""
-        now = self.clock()
-        if now - self._last_progress_signal < self.ack_wait / 3:
-            return
-        self._last_progress_signal = now
+        """Tell JetStream that messages held for a third of `ack_wait` (a slow insert,
+        storage retries) are still being worked on, so they are not redelivered."""
         for batch in (self._flushing, self._filling):
-            for msg in batch.messages if batch else ():
+            if batch is None or not len(batch) or batch.unsignalled_for() < self.ack_wait / 3:
+                continue
+            batch.signalled = self.clock()
+            for msg in batch.messages:
                 try:
                     await msg.in_progress()
                 except Exception:  # a lost signal only risks a redelivery, which dedup absorbs

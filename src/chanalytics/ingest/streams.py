@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import structlog
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
 from chanalytics.events import SUBJECTS
+
+log = structlog.get_logger(__name__)
 
 DLQ_SUBJECT_PREFIX = "analytics.dlq."
 
@@ -40,9 +43,14 @@ async def ensure_consumer(
         max_waiting=512,
     )
     try:
-        await js.consumer_info(stream, durable)
+        info = await js.consumer_info(stream, durable)
     except NotFoundError:
         await js.add_consumer(stream, config)
+        return
+    if info.config.ack_wait != ack_wait or info.config.max_ack_pending != max_ack_pending:
+        # Settings changed since the consumer was made (an upgrade from a minute's ack_wait).
+        await js.add_consumer(stream, config)  # create-or-update for a durable name
+        log.info("ingest.consumer.updated", ack_wait_s=ack_wait, max_ack_pending=max_ack_pending)
 
 
 async def ensure_all(

@@ -1,0 +1,130 @@
+"""Server mode for real: `clickhouse-server`, `serve` and two `ingest` processes on one
+durable consumer; one ingest process is killed with SIGKILL mid-stream.
+
+Every event is counted exactly once (the lease fences the two writers), the survivor
+takes over the killed worker's messages once `ack_wait` (10 s by default) passes, and the
+API — a process of its own — answers the exact totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import pytest
+from tests.conftest import clickhouse_server
+from tests.integration.test_cli import _get
+from tests.integration.test_crash_loop import _PUBLISH_SCRIPT, consumer_idle
+
+from chanalytics.demo import DemoTraffic
+from chanalytics.natsserver import LocalNatsServer, free_port
+from chanalytics.storage import Storage
+
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+
+EVENTS = 20_000
+
+
+def _env(tmp: Path, ch_url: str, nats_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANALYTICS_")}
+    env.update(CHANALYTICS_DATA_DIR=str(tmp / "data"), CHANALYTICS_CLICKHOUSE_URL=ch_url,
+               CHANALYTICS_NATS_URL=nats_url, CHANALYTICS_INGEST_BATCH_SIZE="2000",
+               CHANALYTICS_INGEST_FLUSH_INTERVAL_MS="200", CHANALYTICS_LOG_LEVEL="warning",
+               CHANALYTICS_LOG_FORMAT="json")
+    env.update(extra)
+    return env
+
+
+def test_two_ingest_processes_survive_a_sigkill_exactly(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    events = list(DemoTraffic(["tenant_a", "tenant_b"], seed=4).stories(
+        now - timedelta(days=3), now - timedelta(minutes=1), EVENTS // 5))[:EVENTS]
+    nats_server = LocalNatsServer(tmp_path / "nats")
+    nats_server.start()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with clickhouse_server(tmp_path / "engine") as ch_url:
+            env = _env(tmp_path, ch_url, nats_server.url)
+            migrate = subprocess.run([sys.executable, "-m", "chanalytics", "migrate"], env=env,
+                                     capture_output=True, timeout=120)
+            assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
+            ingest = [sys.executable, "-m", "chanalytics", "ingest"]
+            logs = [tmp_path / f"ingest-{i}.log" for i in range(2)]
+            workers = [subprocess.Popen(ingest, env=env, stderr=log.open("wb"))
+                       for log in logs]
+            procs += workers
+            port = free_port()
+            api = subprocess.Popen(
+                [sys.executable, "-m", "chanalytics", "serve"],
+                env=_env(tmp_path, ch_url, nats_server.url, CHANALYTICS_HTTP_PORT=str(port),
+                         CHANALYTICS_API_KEYS="tok=tenant_a"),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(api)
+            _wait(lambda: _get(f"http://127.0.0.1:{port}/health/ready")[0] == 200, 60)
+            _wait(lambda: asyncio.run(consumer_idle(nats_server.url)), 60)
+
+            publisher = subprocess.Popen(
+                [sys.executable, "-c", _PUBLISH_SCRIPT, nats_server.url,
+                 str(Path(__file__).parent)], stdin=subprocess.PIPE)
+            assert publisher.stdin is not None
+            publisher.stdin.write(msgspec.json.encode(events))
+            publisher.stdin.close()
+            time.sleep(1.5)  # mid-stream: both workers hold batches
+            workers[0].send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            workers[0].wait()
+            assert publisher.wait(timeout=300) == 0
+            _wait(lambda: asyncio.run(consumer_idle(nats_server.url)), 300)
+            recovered = time.monotonic() - killed_at
+            assert workers[1].poll() is None, logs[1].read_text()[-3000:]
+
+            storage = Storage(ch_url, "chanalytics")
+            storage.connect()
+            try:
+                raw = dict(storage.query_sync(
+                    "SELECT event_type, count() FROM analytics_events GROUP BY 1"))
+                rows, ids = storage.query_sync(
+                    "SELECT count(), uniqExact(id) FROM analytics_events")[0]
+                rolled = dict(storage.query_sync(
+                    "SELECT event_type, sum(events) FROM message_counts_15m GROUP BY 1"))
+            finally:
+                storage.close()
+            truth = Counter(s.removeprefix("pipeline.").replace(".", "_") for s, _ in events)
+            assert rows == ids == len(events)
+            assert raw == dict(truth)
+            assert rolled == {t: n for t, n in truth.items() if t.startswith("message_")}
+
+            sent = sum(1 for s, e in events
+                       if s == "pipeline.message.sent" and e["tenantId"] == "tenant_a")
+            code, body = _get(f"http://127.0.0.1:{port}/api/v1/analytics/overview"
+                              "?timeRange=7d", "tok")
+            assert code == 200
+            assert json.loads(body)["data"]["summary"]["totalMessagesSent"] == sent
+            print(f"\nmultiprocess: {len(events)} events, one of two ingest processes "
+                  f"killed; all stored and acknowledged {recovered:.1f} s after the kill")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        nats_server.stop()
+
+
+def _wait(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
