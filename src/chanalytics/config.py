@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["auto", "json", "console"] = "auto"
     stream_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "ANALYTICS_SOURCE"
     dlq_stream: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "ANALYTICS_DLQ"
+    # Copies of the source and dead-letter streams in a JetStream cluster (3 survives a
+    # node's loss); 1 for a single server.
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     consumer_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "chanalytics-ingest"
     # Capped so that `toDate(occurred_at) + TTL` stays inside ClickHouse's Date range (2149)
     # for every accepted timestamp (< 2106); an overflow would expire rows on insert.

@@ -10,6 +10,12 @@ from chanalytics.config import Settings
 from chanalytics.storage import Storage
 
 
+def nats_servers(url: str) -> list[str]:
+    """`nats://a:4222,nats://b:4222` → each server: the client tries the others when one
+    is down (a JetStream cluster)."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
 def nats_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `nats.connect` beyond the URL."""
     options: dict[str, Any] = {}

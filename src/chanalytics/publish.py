@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 import nats
 
+from chanalytics.connections import nats_servers
+
 
 def complete(envelope: dict[str, Any], now: datetime) -> dict[str, Any]:
     stamp = now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -34,7 +36,7 @@ async def publish_one(nats_url: str, subject: str, text: str,
     if not isinstance(envelope, dict):
         raise ValueError("the event must be a JSON object (the envelope of EVENTS.md)")
     envelope = complete(envelope, datetime.now(UTC))
-    client = await nats.connect(nats_url, connect_timeout=5, allow_reconnect=False,
+    client = await nats.connect(nats_servers(nats_url), connect_timeout=5, allow_reconnect=False,
                                 error_cb=_quiet, **(options or {}))
     try:
         ack = await client.jetstream().publish(

@@ -9,6 +9,7 @@ import structlog
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
+from chanalytics.connections import nats_servers
 from chanalytics.storage import Storage
 
 log = structlog.get_logger(__name__)
@@ -30,8 +31,8 @@ class NatsProbe:
     async def start(self) -> None:
         try:
             self.nc = await nats.connect(
-                self.url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-                allow_reconnect=True, **self.options,
+                nats_servers(self.url), max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                connect_timeout=2, allow_reconnect=True, **self.options,
             )
         except Exception as exc:  # a down server must not stop the API from starting
             log.warning("health.nats.unreachable", url=self.url, error=str(exc))

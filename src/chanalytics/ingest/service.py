@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from chanalytics.config import Settings
-from chanalytics.connections import nats_options
+from chanalytics.connections import nats_options, nats_servers
 from chanalytics.ingest.buffer import FlushPolicy
 from chanalytics.ingest.consumer import IngestConsumer
 from chanalytics.ingest.deadletter import DeadLetterPublisher
@@ -46,13 +46,14 @@ class IngestService:
     async def start(self) -> None:
         s = self.settings
         self.nc = await nats.connect(
-            self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+            nats_servers(self.nats_url), max_reconnect_attempts=-1, reconnect_time_wait=0.25,
             allow_reconnect=True, name="chanalytics-ingest",
             pending_size=64 * 1024 * 1024, **nats_options(s),
         )
         self.js = self.nc.jetstream(timeout=10)
         max_ack_pending = max(2 * s.ingest_batch_size + 2000, 10_000)
         await ensure_all(self.js, stream=s.stream_name, dlq_stream=s.dlq_stream,
+                         replicas=s.stream_replicas,
                          durable=s.consumer_name, max_ack_pending=max_ack_pending,
                          ack_wait=s.ingest_ack_wait_ms / 1000)
         pull = JetStreamPull(self.nc, s.stream_name, s.consumer_name)

@@ -13,17 +13,21 @@ log = structlog.get_logger(__name__)
 
 DLQ_SUBJECT_PREFIX = "analytics.dlq."
 
-async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str]) -> None:
-    """Create the stream, or add subjects it lacks."""
+async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str],
+                        replicas: int = 1) -> None:
+    """Create the stream, or add subjects it lacks and set its replicas (a cluster keeps
+    `replicas` copies; one node's loss then loses nothing)."""
     try:
         info = await js.stream_info(name)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=name, subjects=subjects, duplicate_window=120.0))
+        await js.add_stream(StreamConfig(name=name, subjects=subjects, duplicate_window=120.0,
+                                         num_replicas=replicas))
         return
     have = list(info.config.subjects or [])
     missing = [s for s in subjects if s not in have]
-    if missing:
+    if missing or (info.config.num_replicas or 1) != replicas:
         info.config.subjects = have + missing
+        info.config.num_replicas = replicas
         await js.update_stream(info.config)
 
 
@@ -55,8 +59,8 @@ async def ensure_consumer(
 
 async def ensure_all(
     js: JetStreamContext, *, stream: str, dlq_stream: str, durable: str, max_ack_pending: int,
-    ack_wait: float,
+    ack_wait: float, replicas: int = 1,
 ) -> None:
-    await ensure_stream(js, stream, list(SUBJECTS))
-    await ensure_stream(js, dlq_stream, [DLQ_SUBJECT_PREFIX + ">"])
+    await ensure_stream(js, stream, list(SUBJECTS), replicas)
+    await ensure_stream(js, dlq_stream, [DLQ_SUBJECT_PREFIX + ">"], replicas)
     await ensure_consumer(js, stream, durable, max_ack_pending, ack_wait)

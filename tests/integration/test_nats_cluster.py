@@ -1,0 +1,156 @@
+"""A 3-node NATS JetStream cluster of the bundled `nats-server`: the source and
+dead-letter streams have 3 replicas; the node that leads the consumer is killed with
+SIGKILL mid-ingest. Ingest carries on through the other nodes by itself and every event
+is counted exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import msgspec
+import nats
+import pytest
+from tests.integration.test_crash_loop import READ_TOTALS, ingest_env
+
+from chanalytics.demo import DemoTraffic
+from chanalytics.natsserver import find_binary, free_port
+
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+
+EVENTS = 15_000
+STREAM, CONSUMER = "ANALYTICS_SOURCE", "chanalytics-ingest"
+
+
+class Cluster:
+    """Three JetStream nodes on loopback, routed to each other."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ports = [free_port() for _ in range(3)]
+        self.routes = [free_port() for _ in range(3)]
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        return ",".join(f"nats://127.0.0.1:{p}" for p in self.ports)
+
+    def start(self) -> None:
+        routes = ",".join(f"nats://127.0.0.1:{r}" for r in self.routes)
+        for i, (port, route) in enumerate(zip(self.ports, self.routes, strict=True)):
+            name = f"n{i}"
+            self.procs[name] = subprocess.Popen(
+                [find_binary(), "-js", "-sd", str(self.root / name), "-a", "127.0.0.1",
+                 "-p", str(port), "-n", name, "--cluster_name", "chanalytics",
+                 "--cluster", f"nats://127.0.0.1:{route}", "--routes", routes],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill(self, name: str) -> None:
+        self.procs[name].send_signal(signal.SIGKILL)
+        self.procs[name].wait()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
+
+
+async def _js_ready(url: str) -> bool:
+    try:
+        nc = await nats.connect(url.split(","), connect_timeout=1, allow_reconnect=False)
+    except Exception:
+        return False
+    try:
+        await nc.jetstream().account_info()
+        return True
+    except Exception:
+        return False
+    finally:
+        await nc.close()
+
+
+async def _consumer(url: str) -> tuple[str | None, int, int, int | None]:
+    """(leader node, pending, ack pending, stream replicas), or (None, …) while unknown."""
+    nc = await nats.connect(url.split(","), connect_timeout=2, allow_reconnect=False)
+    try:
+        js = nc.jetstream(timeout=5)
+        info = await js.consumer_info(STREAM, CONSUMER)
+        stream = await js.stream_info(STREAM)
+        leader = info.cluster.leader if info.cluster else None
+        return leader, info.num_pending or 0, info.num_ack_pending or 0, stream.config.num_replicas
+    except Exception:
+        return None, -1, -1, None
+    finally:
+        await nc.close()
+
+
+async def _publish(url: str, events: list[tuple[str, dict[str, object]]]) -> None:
+    nc = await nats.connect(url.split(","))
+    js = nc.jetstream(timeout=30)
+    for start in range(0, len(events), 500):
+        chunk = events[start:start + 500]
+        await asyncio.gather(*(js.publish(s, msgspec.json.encode(e),
+                                          headers={"Nats-Msg-Id": str(e["id"])})
+                               for s, e in chunk))
+    await nc.close()
+
+
+def test_ingest_survives_the_consumer_leader_dying(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    events = list(DemoTraffic(["tenant_a"], seed=8).stories(
+        now - timedelta(days=2), now - timedelta(minutes=1), EVENTS // 5))[:EVENTS]
+    cluster = Cluster(tmp_path / "nats")
+    cluster.start()
+    env = {**ingest_env(tmp_path, cluster.url), "CHANALYTICS_STREAM_REPLICAS": "3"}
+    ingest = subprocess.Popen([sys.executable, "-m", "chanalytics", "ingest"], env=env,
+                              stderr=(tmp_path / "ingest.log").open("wb"))
+    try:
+        _wait(lambda: asyncio.run(_js_ready(cluster.url)), 60)
+        _wait(lambda: asyncio.run(_consumer(cluster.url))[0] is not None, 60)
+        half = len(events) // 2
+        asyncio.run(_publish(cluster.url, events[:half]))
+        leader, _, _, replicas = asyncio.run(_consumer(cluster.url))
+        assert replicas == 3 and leader in cluster.procs
+        cluster.kill(leader)
+        killed_at = time.monotonic()
+        # The rest is published through the two nodes left.
+        asyncio.run(_publish(",".join(f"nats://127.0.0.1:{p}" for p, n in
+                                      zip(cluster.ports, cluster.procs, strict=True)
+                                      if n != leader), events[half:]))
+
+        def drained() -> bool:
+            new_leader, pending, acking, _ = asyncio.run(_consumer(cluster.url))
+            return new_leader not in (None, leader) and pending == 0 and acking == 0
+
+        _wait(drained, 300)
+        print(f"\nnats cluster: leader {leader} killed; drained {time.monotonic() - killed_at:.1f}"
+              " s later through the other two nodes")
+        assert ingest.poll() is None, (tmp_path / "ingest.log").read_text()[-3000:]
+        ingest.send_signal(signal.SIGTERM)
+        assert ingest.wait(60) == 0
+    finally:
+        if ingest.poll() is None:
+            ingest.kill()
+        cluster.stop()
+    dsn = f"chdb://{(tmp_path / 'data' / 'clickhouse').resolve()}"
+    out = subprocess.run([sys.executable, "-c", READ_TOTALS, dsn], capture_output=True,
+                         check=True, env=env)
+    totals = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    truth = Counter(s.removeprefix("pipeline.").replace(".", "_") for s, _ in events)
+    assert totals["rows"] == totals["ids"] == len(events)
+    assert totals["raw"] == dict(truth)
+
+
+def _wait(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
