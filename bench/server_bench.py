@@ -85,23 +85,21 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def count(ch_url: str, database: str) -> int:
-    storage = Storage(ch_url, database, threads=1)
-    storage.connect()
-    try:
-        return int(storage.query_sync("SELECT count() FROM analytics_events")[0][0])
-    finally:
-        storage.close()
-
-
 def drain(ch_url: str, nats_url: str, data_dir: Path, database: str, workers: int, n: int,
-          kill_every: int = 0) -> dict[str, float]:
+          kill_every: int = 0, batch: int = 0) -> dict[str, float]:
     """`workers` ingest processes on consumer `database` until `database` holds n rows."""
     env = base_env(data_dir, CHANALYTICS_CLICKHOUSE_URL=ch_url, CHANALYTICS_NATS_URL=nats_url,
-                   CHANALYTICS_CLICKHOUSE_DATABASE=database, CHANALYTICS_CONSUMER_NAME=database)
+                   CHANALYTICS_CLICKHOUSE_DATABASE=database, CHANALYTICS_CONSUMER_NAME=database,
+                   **({"CHANALYTICS_INGEST_BATCH_SIZE": str(batch)} if batch else {}))
     cmd = [sys.executable, "-m", "chanalytics", "ingest"]
     subprocess.run([sys.executable, "-m", "chanalytics", "migrate"], env=env, check=True,
                    capture_output=True)
+    counter = Storage(ch_url, database, threads=1)
+    counter.connect()
+
+    def count() -> int:
+        return int(counter.query_sync("SELECT count() FROM analytics_events")[0][0])
+
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(workers)]
     peak = peak_anon = 0.0
@@ -114,7 +112,7 @@ def drain(ch_url: str, nats_url: str, data_dir: Path, database: str, workers: in
                 if proc.poll() is None:
                     rss, anon = rss_mb(proc.pid)
                     peak, peak_anon = max(peak, rss), max(peak_anon, anon)
-            stored = count(ch_url, database)
+            stored = count()
             if kill_every and stored >= next_kill and stored < n:
                 procs[0].send_signal(signal.SIGKILL)
                 procs[0].wait()
@@ -128,6 +126,7 @@ def drain(ch_url: str, nats_url: str, data_dir: Path, database: str, workers: in
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
             proc.wait(60)
+        counter.close()
     storage = Storage(ch_url, database, threads=1)
     storage.connect()
     rows, ids = storage.query_sync("SELECT count(), uniqExact(id) FROM analytics_events")[0]
@@ -163,6 +162,10 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--kill-every", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=0,
+                        help="CHANALYTICS_INGEST_BATCH_SIZE (default: the service's own)")
+    parser.add_argument("--only-one", action="store_true",
+                        help="the one-process phase only (memory at another --batch)")
     args = parser.parse_args()
     n = args.events
     with tempfile.TemporaryDirectory(prefix="serverbench-") as tmp:
@@ -182,26 +185,28 @@ def main() -> None:
                 size = asyncio.run(publish(nats_server.url, n))
                 print(f"published {n:,} events (~{size:.0f} B) in {time.perf_counter() - t:.0f} s",
                       flush=True)
-                phases = [("one", 1, 0), ("two", 2, 0)]
-                if args.kill_every:
+                phases = [("one", 1, 0)] if args.only_one else [("one", 1, 0), ("two", 2, 0)]
+                if args.kill_every and not args.only_one:
                     phases.append(("soak", 2, args.kill_every))
                 for name, workers, kill_every in phases:
                     results[name] = drain(ch_url, nats_server.url, data, name, workers, n,
-                                          kill_every)
+                                          kill_every, args.batch)
                     print(name, results[name], flush=True)
-                env = base_env(data, CHANALYTICS_CLICKHOUSE_URL=ch_url,
-                               CHANALYTICS_CLICKHOUSE_DATABASE="one")
-                results["api_server"] = api_p95(env, "tenant_0")
-            embedded = base_env(data, CHANALYTICS_CLICKHOUSE_DATABASE="one")
-            results["api_embedded"] = api_p95(embedded, "tenant_0")
+                if not args.only_one:
+                    env = base_env(data, CHANALYTICS_CLICKHOUSE_URL=ch_url,
+                                   CHANALYTICS_CLICKHOUSE_DATABASE="one")
+                    results["api_server"] = api_p95(env, "tenant_0")
+            if not args.only_one:
+                embedded = base_env(data, CHANALYTICS_CLICKHOUSE_DATABASE="one")
+                results["api_embedded"] = api_p95(embedded, "tenant_0")
         finally:
             nats_server.stop()
-    write(n, results)
+    write(n, args.batch, results)
 
 
-def write(n: int, results: dict[str, dict[str, float]]) -> None:
-    one, two = results["one"], results["two"]
-    lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {n:,} events, "
+def write(n: int, batch: int, results: dict[str, dict[str, float]]) -> None:
+    size = f"{batch:,}" if batch else "default"
+    lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {n:,} events, batch {size}, "
              "`python -m bench.server_bench`", "",
              "| phase | ingest processes | seconds | events/s | peak RSS / anonymous (MB, per "
              "process) | SIGKILLs | exact |", "|---|---:|---:|---:|---|---:|---|"]
@@ -211,11 +216,14 @@ def write(n: int, results: dict[str, dict[str, float]]) -> None:
             lines.append(f"| {name} | {2 if name != 'one' else 1} | {r['seconds']:.0f} | "
                          f"{r['rate']:,.0f} | {r['peak_rss']:.0f} / {r['peak_anon']:.0f} | "
                          f"{r['kills']:.0f} | {'yes' if r['exact'] else 'NO'} |")
-    lines += ["", f"Two processes: {two['rate'] / one['rate']:.2f}x one process's rate.", "",
-              "| endpoint (tenant_0, 30d) | p95 ms over HTTP on the server | p95 ms embedded |",
-              "|---|---:|---:|"]
-    lines += [f"| {e} | {results['api_server'][e]:.1f} | {results['api_embedded'][e]:.1f} |"
-              for e in ENDPOINTS]
+    if "two" in results:
+        ratio = results["two"]["rate"] / results["one"]["rate"]
+        lines += ["", f"Two processes: {ratio:.2f}x one process's rate."]
+    if "api_server" in results:
+        lines += ["", "| endpoint (tenant_0, 30d) | p95 ms over HTTP on the server | p95 ms "
+                  "embedded |", "|---|---:|---:|"]
+        lines += [f"| {e} | {results['api_server'][e]:.1f} | {results['api_embedded'][e]:.1f} |"
+                  for e in ENDPOINTS]
     RESULTS.parent.mkdir(exist_ok=True)
     previous = RESULTS.read_text() if RESULTS.exists() else (
         "# Server mode (`bench/server_bench.py`): ingest processes on `chanalytics "

@@ -55,7 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Capped so that `toDate(occurred_at) + TTL` stays inside ClickHouse's Date range (2149)
     # for every accepted timestamp (< 2106); an overflow would expire rows on insert.
     raw_ttl_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 730
-    ingest_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 20_000
+    # Unset: 20,000 on the embedded engine, 10,000 against a server (bench/results/server.md:
+    # at 1M events, 216 -> 137 MB peak RSS of the ingest process for 0.90x its rate).
+    ingest_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
     ingest_flush_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 1_000
     ingest_max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
     # Short, so a crashed worker's messages go to the others within seconds; a live worker
@@ -72,6 +74,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def embedded(self) -> bool:
         return self.clickhouse_dsn.startswith("chdb:")
+
+    @property
+    def batch_size(self) -> int:
+        """Rows per insert: `ingest_batch_size`, else the measured default of the mode."""
+        if self.ingest_batch_size is not None:
+            return self.ingest_batch_size
+        return 20_000 if self.embedded else 10_000
 
     def tenant_tokens(self) -> dict[str, str]:
         """Bearer token → tenant id, from `token=tenantId,…`."""

@@ -60,6 +60,15 @@ class TestLoadSettings:
             load_settings({variable: value})
 
 
+def test_batch_size_defaults_by_mode() -> None:
+    """Measured defaults: 20,000 rows on the embedded engine, 10,000 against a server (an
+    ingest process then stays under 150 MB); a set value wins in both."""
+    assert load_settings({}).batch_size == 20_000
+    server = {"CHANALYTICS_CLICKHOUSE_URL": "http://ch:8123"}
+    assert load_settings(server).batch_size == 10_000
+    assert load_settings({**server, "CHANALYTICS_INGEST_BATCH_SIZE": "500"}).batch_size == 500
+
+
 def test_unknown_variables_are_named() -> None:
     """A misspelled variable would be silently ignored; the CLI warns with these names."""
     environ = {"CHANALYTICS_HTTP_PROT": "9000", "CHANALYTICS_API_KEYS": "a=b",

@@ -51,7 +51,7 @@ class IngestService:
             pending_size=64 * 1024 * 1024, **nats_options(s),
         )
         self.js = self.nc.jetstream(timeout=10)
-        max_ack_pending = max(2 * s.ingest_batch_size + 2000, 10_000)
+        max_ack_pending = max(2 * s.batch_size + 2000, 10_000)
         await ensure_all(self.js, stream=s.stream_name, dlq_stream=s.dlq_stream,
                          replicas=s.stream_replicas,
                          durable=s.consumer_name, max_ack_pending=max_ack_pending,
@@ -63,7 +63,7 @@ class IngestService:
         writer = BatchWriter(self.storage, self.metrics, lock)
         self.consumer = IngestConsumer(
             pull, writer, DeadLetterPublisher(self.js, s.dlq_stream, self.metrics), self.metrics,
-            FlushPolicy(max_size=s.ingest_batch_size, max_age=s.ingest_flush_interval_ms / 1000),
+            FlushPolicy(max_size=s.batch_size, max_age=s.ingest_flush_interval_ms / 1000),
             max_deliveries=s.ingest_max_deliveries, ack_wait=s.ingest_ack_wait_ms / 1000,
         )
         scheduler = build_scheduler(self.storage, self.metrics, self.js, s.stream_name,
@@ -72,7 +72,7 @@ class IngestService:
         self._scheduler = scheduler
         self._task = asyncio.create_task(self.consumer.run(), name="ingest-consumer")
         log.info("ingest.started", stream=s.stream_name, consumer=s.consumer_name,
-                 batch_size=s.ingest_batch_size, flush_interval_ms=s.ingest_flush_interval_ms)
+                 batch_size=s.batch_size, flush_interval_ms=s.ingest_flush_interval_ms)
 
     async def stop(self) -> None:
         """Stop fetching, store and acknowledge what is buffered, close the connection."""
