@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -23,6 +22,9 @@ import urllib.request
 from pathlib import Path
 
 import structlog
+
+from chanalytics.ports import port_taken
+from chanalytics.storage import EMBEDDED_ALLOCATOR
 
 log = structlog.get_logger(__name__)
 
@@ -42,16 +44,6 @@ HOLD = ("SYSTEM START LISTEN QUERIES ALL; "
 STOP = "KILL QUERY WHERE interface = 'Local' SYNC"
 
 
-def port_taken(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return True
-    return False
-
-
 def _http(url: str, body: bytes | None = None, timeout: float = 2.0) -> bytes:
     with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=timeout) as r:
         return bytes(r.read())
@@ -62,9 +54,9 @@ def serve_clickhouse(data_dir: Path, http_port: int, tcp_port: int,
     """Serve until SIGTERM/SIGINT; 0 on a clean stop, 1 if the engine stopped by itself,
     2 if a port is taken."""
     for name, port in (("HTTP", http_port), ("TCP", tcp_port)):
-        if port_taken(port):
-            print(f"chanalytics: the {name} port {HOST}:{port} is in use: choose another with "
-                  f"--{name.lower()}-port", file=sys.stderr)
+        if why := port_taken(HOST, port):
+            print(f"chanalytics: cannot listen on the {name} port {HOST}:{port} ({why}): "
+                  f"choose another with --{name.lower()}-port", file=sys.stderr)
             return 2
     data_dir = data_dir.resolve()
     engine_dir = data_dir / "clickhouse"  # the embedded default's directory: same data
@@ -73,7 +65,7 @@ def serve_clickhouse(data_dir: Path, http_port: int, tcp_port: int,
     (run_dir / "config.xml").write_text(
         CONFIG.format(host=HOST, http_port=http_port, tcp_port=tcp_port))
     os.chdir(run_dir)  # LocalServer reads ./config.xml
-    os.environ.setdefault("JE_MALLOC_CONF", "narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0")
+    os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)
     from chdb import _chdb  # after the allocator setting: it is read when chDB loads
 
     ended: list[BaseException | None] = []

@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
@@ -26,6 +25,7 @@ from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
 from chanalytics.natsserver import LocalNatsServer
+from chanalytics.ports import port_taken
 from chanalytics.storage import Storage, StorageError
 
 log = structlog.get_logger(__name__)
@@ -140,17 +140,12 @@ class Demo(NamedTuple):
 
 def _port_taken(settings: Settings) -> str | None:
     """Why the API's port cannot be had, or None: checked before anything starts."""
-    if settings.http_port == 0:
+    if settings.http_port == 0 or not (why := port_taken(settings.http_host,
+                                                          settings.http_port)):
         return None
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((settings.http_host, settings.http_port))
-        except OSError as exc:
-            return (f"cannot listen on {settings.http_host}:{settings.http_port} "
-                    f"({exc.strerror}): is another chanalytics running? Choose another "
-                    f"port with --port or CHANALYTICS_HTTP_PORT")
-    return None
+    return (f"cannot listen on {settings.http_host}:{settings.http_port} ({why}): is "
+            "another chanalytics running? Choose another port with --port or "
+            "CHANALYTICS_HTTP_PORT")
 
 
 def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any]) -> int:
@@ -237,22 +232,13 @@ def run_with_local_nats(settings: Settings, storage: Storage, token: str | None,
     """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
     if settings.nats_url:
         return _run_loop(run_all(settings, storage, settings.nats_url, token, demo=demo))
-    port = NATS_PORT if _free(NATS_PORT) else None
+    port = None if port_taken("127.0.0.1", NATS_PORT) else NATS_PORT
     server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", port)
     server.start()
     try:
         return _run_loop(run_all(settings, storage, server.url, token, demo=demo))
     finally:
         server.stop()
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 async def run_all(settings: Settings, storage: Storage, nats_url: str, token: str | None, *,
