@@ -113,7 +113,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise ConfigError(_name_variable(str(exc))) from None
     parse_api_keys(settings.api_keys)
     _check_scheme("CLICKHOUSE_URL", settings.clickhouse_url, ("http", "https", "chdb"))
-    _check_nats_auth(settings)
+    _check_credentials(settings)
     _check_scheme("NATS_URL", settings.nats_url, ("nats", "tls", "ws", "wss"))
     return settings
 
@@ -126,7 +126,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
                   and k[len(PREFIX):].lower() not in fields)
 
 
-def _check_nats_auth(settings: Settings) -> None:
+def _check_credentials(settings: Settings) -> None:
     ways = [w for w, on in (("NATS_USER", settings.nats_user), ("NATS_TOKEN", settings.nats_token),
                             ("NATS_CREDS_FILE", settings.nats_creds_file)) if on]
     if len(ways) > 1:
