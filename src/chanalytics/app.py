@@ -98,6 +98,17 @@ def create_app(
     return app
 
 
+def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:
+    """`/health/live`, `/health/ready` and `/metrics` alone: what an `ingest` process serves."""
+    app = Litestar(route_handlers=operations.ROUTES, exception_handlers=EXCEPTION_HANDLERS,
+                   middleware=[request_timing], openapi_config=None, debug=False)
+    app.state.metrics = metrics
+    app.state.nats_check = nats_check
+    app.state.uses_nats = True
+    app.state.storage = storage
+    return app
+
+
 def _swagger_assets() -> Router:
     return create_static_files_router(path=ASSETS, directories=[swagger_ui_bundle.swagger_ui_path],
                                       include_in_schema=False)

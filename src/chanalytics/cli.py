@@ -18,7 +18,7 @@ import msgspec
 import structlog
 import uvicorn
 
-from chanalytics.app import create_app, freeze_startup_objects
+from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
 from chanalytics.banner import banner, dev_token
 from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
 from chanalytics.connections import nats_options, open_storage_client
@@ -100,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
                         args.event, nats_options(settings))
     if args.command in ("run", "serve") and (busy := _port_taken(settings)):
         print(f"chanalytics: {busy}", file=sys.stderr)
+        return 2
+    if (args.command == "ingest" and settings.ingest_http_port
+            and (why := port_taken(settings.http_host, settings.ingest_http_port))):
+        print(f"chanalytics: cannot listen on {settings.http_host}:{settings.ingest_http_port} "
+              f"({why}): choose another CHANALYTICS_INGEST_HTTP_PORT", file=sys.stderr)
         return 2
     try:
         if args.command == "migrate":
@@ -211,19 +216,31 @@ async def serve(settings: Settings, storage: Storage) -> int:
 async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
     from chanalytics.ingest.service import IngestService
 
-    service = IngestService(settings, storage, Metrics(), nats_url)
+    metrics = Metrics()
+    service = IngestService(settings, storage, metrics, nats_url)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    probes: _ApiServer | None = None
+    serving: asyncio.Task[None] | None = None
     try:
         await service.start()
+        if settings.ingest_http_port is not None:  # health and metrics of this process
+            app = create_operations_app(storage, metrics, service)
+            probes = _ApiServer(uvicorn.Config(app, host=settings.http_host,
+                                               port=settings.ingest_http_port,
+                                               log_level="warning", access_log=False))
+            serving = asyncio.create_task(probes.serve())
         waiter = asyncio.create_task(service.wait())
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
     finally:
         await service.stop()
+        if probes is not None and serving is not None:
+            probes.should_exit = True
+            await serving
     return 0
 
 

@@ -58,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Unset: 20,000 on the embedded engine, 10,000 against a server (bench/results/server.md:
     # at 1M events, 216 -> 137 MB peak RSS of the ingest process for 0.90x its rate).
     ingest_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+    # When set, `ingest` serves /health/live, /health/ready and /metrics on this port (on
+    # http_host), so each ingest process can be probed and scraped.
+    ingest_http_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     ingest_flush_interval_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 1_000
     ingest_max_deliveries: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
     # Short, so a crashed worker's messages go to the others within seconds; a live worker

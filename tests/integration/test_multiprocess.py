@@ -59,8 +59,10 @@ def test_two_ingest_processes_survive_a_sigkill_exactly(tmp_path: Path) -> None:
             assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
             ingest = [sys.executable, "-m", "chanalytics", "ingest"]
             logs = [tmp_path / f"ingest-{i}.log" for i in range(2)]
-            workers = [subprocess.Popen(ingest, env=env, stderr=log.open("wb"))
-                       for log in logs]
+            probes = [free_port() for _ in logs]  # each process's health and metrics
+            workers = [subprocess.Popen(ingest, stderr=log.open("wb"), env={
+                **env, "CHANALYTICS_INGEST_HTTP_PORT": str(probe)})
+                for log, probe in zip(logs, probes, strict=True)]
             procs += workers
             port = free_port()
             api = subprocess.Popen(
@@ -71,6 +73,9 @@ def test_two_ingest_processes_survive_a_sigkill_exactly(tmp_path: Path) -> None:
             procs.append(api)
             _wait(lambda: _get(f"http://127.0.0.1:{port}/health/ready")[0] == 200, 60)
             _wait(lambda: asyncio.run(consumer_idle(nats_server.url)), 60)
+            for probe in probes:
+                _wait(lambda probe=probe: _get(
+                    f"http://127.0.0.1:{probe}/health/ready")[0] == 200, 60)
 
             publisher = subprocess.Popen(
                 [sys.executable, "-c", _PUBLISH_SCRIPT, nats_server.url,
@@ -86,6 +91,10 @@ def test_two_ingest_processes_survive_a_sigkill_exactly(tmp_path: Path) -> None:
             _wait(lambda: asyncio.run(consumer_idle(nats_server.url)), 300)
             recovered = time.monotonic() - killed_at
             assert workers[1].poll() is None, logs[1].read_text()[-3000:]
+            code, text = _get(f"http://127.0.0.1:{probes[1]}/metrics")
+            assert code == 200 and b"chanalytics_events_ingested_total" in text
+            assert _get(f"http://127.0.0.1:{probes[1]}/health/live")[0] == 200
+            assert _get(f"http://127.0.0.1:{probes[0]}/health/live")[0] == 0  # the killed one
 
             storage = Storage(ch_url, "chanalytics")
             storage.connect()
