@@ -46,7 +46,7 @@ class IngestConsumer:
         policy: FlushPolicy,
         *,
         max_deliveries: int,
-        ack_wait: float = 60.0,
+        ack_wait: float = 10.0,
         clock: Clock = time.monotonic,
     ) -> None:
         self.pull = pull
