@@ -17,6 +17,7 @@ from pathlib import Path
 
 import msgspec
 import nats
+import nats.errors
 import pytest
 from tests.integration.test_crash_loop import READ_TOTALS, ingest_env
 
@@ -93,13 +94,22 @@ async def _consumer(url: str) -> tuple[str | None, int, int, int | None]:
 
 
 async def _publish(url: str, events: list[tuple[str, dict[str, object]]]) -> None:
+    """As a platform's publisher would: a chunk that fails while the cluster elects new
+    stream leaders (no responders, timeouts) is sent again; Nats-Msg-Id de-duplicates."""
     nc = await nats.connect(url.split(","))
-    js = nc.jetstream(timeout=30)
+    js = nc.jetstream(timeout=10)
     for start in range(0, len(events), 500):
         chunk = events[start:start + 500]
-        await asyncio.gather(*(js.publish(s, msgspec.json.encode(e),
-                                          headers={"Nats-Msg-Id": str(e["id"])})
-                               for s, e in chunk))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                await asyncio.gather(*(js.publish(s, msgspec.json.encode(e),
+                                                  headers={"Nats-Msg-Id": str(e["id"])})
+                                       for s, e in chunk))
+                break
+            except (nats.errors.Error, TimeoutError):  # no stream response, timeouts, …
+                assert time.monotonic() < deadline, "the cluster did not take publishes again"
+                await asyncio.sleep(0.5)
     await nc.close()
 
 
