@@ -73,8 +73,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_while_starting(signum: int, _: object) -> None:
+    """SIGTERM/SIGINT before a command's own handlers are in place (while it imports,
+    migrates, starts NATS): unwind through every `finally`, so nothing is left running
+    and nothing was acknowledged, and exit 0 as a requested stop."""
+    raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("run", "serve", "ingest"):  # their event loops replace these
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stop_while_starting)
     if getattr(args, "rate", 1.0) <= 0 or not 0 <= getattr(args, "backfill_days", 0) <= 400:
         print("chanalytics: --rate must be above 0 (stories per minute) and --backfill-days "
               "within 0-400", file=sys.stderr)

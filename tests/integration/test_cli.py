@@ -231,3 +231,23 @@ def test_publish_authenticates_to_a_nats_that_requires_it(tmp_path: Path) -> Non
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_sigterm_while_starting_is_a_clean_stop(tmp_path: Path) -> None:
+    """SIGTERM once `run` is past its imports but before its own handlers (while it
+    migrates, starts NATS and ingest) still stops it cleanly: exit 0, its bundled
+    nats-server gone. (During the imports nothing has started; the default applies.)"""
+    for delay in (0.0, 0.5, 1.0, 1.5):
+        data = tmp_path / str(delay)
+        proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run"],
+                                env=_env(data, free_port()),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not (data / "data" / "clickhouse").exists():  # storage is being opened
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, delay
+        leftover = subprocess.run(["pgrep", "-f", f"nats-server.*{data}"], capture_output=True)
+        assert leftover.stdout == b"", delay
