@@ -61,7 +61,6 @@ class IngestConsumer:
         self._filling = Batch(clock)
         self._flushing: Batch | None = None
         writer.should_stop = self.stopping.is_set
-        writer.on_retry = self._keep_pending_alive
 
     async def run(self) -> None:
         """Consume until `stopping` is set, then store what is buffered."""

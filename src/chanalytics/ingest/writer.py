@@ -136,13 +136,11 @@ class BatchWriter:
         lock: InsertLock | None = None,
         *,
         should_stop: Callable[[], bool] = lambda: False,
-        on_retry: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.storage = storage
         self.metrics = metrics
         self.lock: InsertLock = lock if lock is not None else LocalLock()
         self.should_stop = should_stop
-        self.on_retry = on_retry
         self.newest_event = 0.0
         self._summary = _Summary(time.monotonic())
 
@@ -279,6 +277,4 @@ class BatchWriter:
                 delay = backoff.next_delay()
                 log.warning("ingest.storage.retry", error=str(exc)[:500], outage=outage,
                             attempt=backoff.attempt, delay_s=delay)
-                if self.on_retry is not None:
-                    await self.on_retry()
                 await asyncio.sleep(delay)
