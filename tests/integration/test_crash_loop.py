@@ -47,6 +47,15 @@ print(json.dumps({"raw": raw, "rollup": rolled, "opened": opened[0][0],
 """
 
 
+def read_totals(tmp: Path, env: dict[str, str]) -> dict[str, Any]:
+    """READ_TOTALS over the embedded engine that `ingest_env`'s processes wrote (run once
+    the last of them has exited: one chDB owner per directory)."""
+    dsn = f"chdb://{(tmp / 'data' / 'clickhouse').resolve()}"
+    out = subprocess.run([sys.executable, "-c", READ_TOTALS, dsn], capture_output=True,
+                         check=True, env=env)
+    return dict(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+
+
 def ingest_env(tmp: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHANALYTICS_")}
     env.update(CHANALYTICS_DATA_DIR=str(tmp / "data"), CHANALYTICS_NATS_URL=url,
@@ -131,10 +140,7 @@ def test_totals_exact_after_repeated_sigkill(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
         server.stop()
-    dsn = f"chdb://{(tmp_path / 'data' / 'clickhouse').resolve()}"
-    out = subprocess.run([sys.executable, "-c", READ_TOTALS, dsn], capture_output=True,
-                         check=True, env=env)
-    totals = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    totals = read_totals(tmp_path, env)
 
     truth = Counter(s.removeprefix("pipeline.").replace(".", "_") for s, _ in events)
     opened = {e["data"]["messageId"] for s, e in events if s == "pipeline.message.opened"}

@@ -6,7 +6,6 @@ is counted exactly once."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
@@ -19,7 +18,8 @@ import msgspec
 import nats
 import nats.errors
 import pytest
-from tests.integration.test_crash_loop import READ_TOTALS, ingest_env
+from tests.integration.test_crash_loop import ingest_env, read_totals
+from tests.integration.test_multiprocess import _wait
 
 from chanalytics.demo import DemoTraffic
 from chanalytics.natsserver import find_binary, free_port
@@ -127,7 +127,12 @@ def test_ingest_survives_the_consumer_leader_dying(tmp_path: Path) -> None:
         _wait(lambda: asyncio.run(_consumer(cluster.url))[0] is not None, 60)
         half = len(events) // 2
         asyncio.run(_publish(cluster.url, events[:half]))
-        leader, _, _, replicas = asyncio.run(_consumer(cluster.url))
+        # An info request may time out under load ((None, …)): ask until one answers.
+        deadline = time.monotonic() + 60
+        while (known := asyncio.run(_consumer(cluster.url)))[0] is None:
+            assert time.monotonic() < deadline, "no consumer leader known"
+            time.sleep(0.2)
+        leader, _, _, replicas = known
         assert replicas == 3 and leader in cluster.procs
         cluster.kill(leader)
         killed_at = time.monotonic()
@@ -150,17 +155,8 @@ def test_ingest_survives_the_consumer_leader_dying(tmp_path: Path) -> None:
         if ingest.poll() is None:
             ingest.kill()
         cluster.stop()
-    dsn = f"chdb://{(tmp_path / 'data' / 'clickhouse').resolve()}"
-    out = subprocess.run([sys.executable, "-c", READ_TOTALS, dsn], capture_output=True,
-                         check=True, env=env)
-    totals = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    totals = read_totals(tmp_path, env)
     truth = Counter(s.removeprefix("pipeline.").replace(".", "_") for s, _ in events)
     assert totals["rows"] == totals["ids"] == len(events)
     assert totals["raw"] == dict(truth)
 
-
-def _wait(condition: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
