@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,12 +79,14 @@ def clickhouse_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @contextmanager
-def clickhouse_server(data_dir: Path) -> Iterator[str]:
-    """`chanalytics clickhouse-server` on free ports until the block ends; yields its URL."""
+def clickhouse_server(data_dir: Path, *, tcp_port: int | None = None,
+                      args: Sequence[str] = ()) -> Iterator[str]:
+    """`chanalytics clickhouse-server` on free ports (or this TCP port) until the block
+    ends; yields its URL."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "clickhouse-server",
                              "--data-dir", str(data_dir), "--http-port", str(port),
-                             "--tcp-port", str(free_port())],
+                             "--tcp-port", str(tcp_port or free_port()), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

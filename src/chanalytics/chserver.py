@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import structlog
 
@@ -33,9 +34,18 @@ CONFIG = """<clickhouse>
   <listen_host>{host}</listen_host>
   <http_port>{http_port}</http_port>
   <tcp_port>{tcp_port}</tcp_port>
-  <keep_alive_timeout>30</keep_alive_timeout>
+  <keep_alive_timeout>30</keep_alive_timeout>{remote_servers}
 </clickhouse>
 """
+# One replica per shard, the shards' native TCP addresses in order (a test cluster of local
+# servers: no Keeper, so no replicas; see src/chanalytics/cluster.py).
+REMOTE_SERVERS = """
+  <remote_servers>
+    <{name}>{shards}
+    </{name}>
+  </remote_servers>"""
+SHARD = """
+      <shard><replica><host>{host}</host><port>{port}</port></replica></shard>"""
 # Held open until killed: one row a second, ~3 years, no per-block sleep cap.
 HOLD = ("SYSTEM START LISTEN QUERIES ALL; "
         "SELECT sleepEachRow(1) FROM numbers(100000000) "
@@ -49,10 +59,18 @@ def _http(url: str, body: bytes | None = None, timeout: float = 2.0) -> bytes:
         return bytes(r.read())
 
 
+def remote_servers(cluster: str | None, shards: list[tuple[str, int]]) -> str:
+    if not cluster:
+        return ""
+    return REMOTE_SERVERS.format(name=cluster, shards="".join(
+        SHARD.format(host=escape(host), port=port) for host, port in shards))
+
+
 def serve_clickhouse(data_dir: Path, http_port: int, tcp_port: int,
-                     ready_timeout: float = 120.0) -> int:
+                     ready_timeout: float = 120.0, *, cluster: str | None = None,
+                     shards: list[tuple[str, int]] | None = None) -> int:
     """Serve until SIGTERM/SIGINT; 0 on a clean stop, 1 if the engine stopped by itself,
-    2 if a port is taken."""
+    2 if a port is taken. With `cluster`, the config names a cluster of `shards`."""
     for name, port in (("HTTP", http_port), ("TCP", tcp_port)):
         if why := port_taken(HOST, port):
             print(f"chanalytics: cannot listen on the {name} port {HOST}:{port} ({why}): "
@@ -63,7 +81,8 @@ def serve_clickhouse(data_dir: Path, http_port: int, tcp_port: int,
     run_dir = data_dir / "clickhouse-server"
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.xml").write_text(
-        CONFIG.format(host=HOST, http_port=http_port, tcp_port=tcp_port))
+        CONFIG.format(host=HOST, http_port=http_port, tcp_port=tcp_port,
+                      remote_servers=remote_servers(cluster, shards or [])))
     os.chdir(run_dir)  # LocalServer reads ./config.xml
     os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)
     from chdb import _chdb  # after the allocator setting: it is read when chDB loads

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import Coroutine
@@ -26,7 +27,12 @@ from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
 from chanalytics.natsserver import LocalNatsServer
 from chanalytics.ports import port_taken
-from chanalytics.storage import Storage, StorageError
+from chanalytics.storage import (
+    Storage,
+    StorageError,
+    migration_statements,
+    schema_files,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         if name in ("run", "serve"):
             cmd.add_argument("--host", help="overrides CHANALYTICS_HTTP_HOST")
             cmd.add_argument("--port", type=int, help="overrides CHANALYTICS_HTTP_PORT")
+        if name == "migrate":
+            cmd.add_argument("--cluster", metavar="NAME", help="overrides "
+                             "CHANALYTICS_CLICKHOUSE_CLUSTER: shard the tables of a "
+                             "remote_servers cluster by tenant (run on each node)")
+            cmd.add_argument("--replicated", action="store_true", default=None,
+                             help="with --cluster: Replicated* engines and ON CLUSTER DDL "
+                             "(needs ClickHouse Keeper; run once)")
+            cmd.add_argument("--print", action="store_true", dest="print_ddl",
+                             help="print the statements instead of applying them")
         if name == "run":
             cmd.add_argument("--demo", action="store_true",
                              help="publish realistic demo events continuously")
@@ -65,12 +80,30 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--data-dir", help="overrides CHANALYTICS_DATA_DIR")
     server.add_argument("--http-port", type=int, default=8123)
     server.add_argument("--tcp-port", type=int, default=9000)
+    server.add_argument("--cluster", metavar="NAME", type=_identifier, dest="remote_cluster",
+                        help="name a remote_servers cluster of the --shard servers")
+    server.add_argument("--shard", metavar="HOST:TCP_PORT", action="append", default=[],
+                        type=_address, help="a shard's native TCP address, in shard order "
+                        "(this server's own among them); repeat for each shard")
     publish = sub.add_parser("publish", help="send one event to JetStream (to try the service)")
     publish.add_argument("subject", help="e.g. pipeline.message.sent")
     publish.add_argument("event", help="the JSON envelope; id and timestamp default to new/now")
     publish.add_argument("--nats", help=f"NATS URL (default CHANALYTICS_NATS_URL, else "
                          f"{DEFAULT_NATS_URL})")
     return parser
+
+
+def _identifier(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text):
+        raise argparse.ArgumentTypeError(f"not a cluster name: {text!r}")
+    return text
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", host) or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
 
 
 def _stop_while_starting(signum: int, _: object) -> None:
@@ -93,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(
             os.environ, data_dir=getattr(args, "data_dir", None),
             http_host=getattr(args, "host", None), http_port=getattr(args, "port", None),
+            clickhouse_cluster=getattr(args, "cluster", None),
+            clickhouse_replicated=getattr(args, "replicated", None),
         )
     except ConfigError as exc:
         print(f"chanalytics: configuration error: {exc}", file=sys.stderr)
@@ -104,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "clickhouse-server":
         from chanalytics.chserver import serve_clickhouse
 
-        return serve_clickhouse(Path(settings.data_dir), args.http_port, args.tcp_port)
+        if bool(args.remote_cluster) != bool(args.shard):
+            print("chanalytics: --cluster and --shard go together", file=sys.stderr)
+            return 2
+        return serve_clickhouse(Path(settings.data_dir), args.http_port, args.tcp_port,
+                                cluster=args.remote_cluster, shards=args.shard)
     if args.command == "publish":
         return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
                         args.event, nats_options(settings))
@@ -116,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chanalytics: cannot listen on {settings.http_host}:{settings.ingest_http_port} "
               f"({why}): choose another CHANALYTICS_INGEST_HTTP_PORT", file=sys.stderr)
         return 2
+    if getattr(args, "print_ddl", False):
+        print(schema_ddl(settings), end="")
+        return 0
     try:
         if args.command == "migrate":
             open_storage(settings).close()
@@ -185,6 +227,20 @@ def _run_loop(main: Coroutine[Any, Any, int]) -> int:
     except ImportError:
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def schema_ddl(settings: Settings) -> str:
+    """Every statement `migrate` would run on a new database, as a script."""
+    layout = open_storage_client(settings).layout
+    lines = [f"-- chanalytics schema, database {layout.database}"
+             + (f", cluster {layout.cluster}" if layout.cluster else "")
+             + (" (replicated)" if layout.replicated else "")]
+    lines += [f"{s.sql};" for s in layout.databases()]
+    for path in schema_files():
+        lines.append(f"\n-- {path.name}")
+        for statement in migration_statements(path, layout, settings.raw_ttl_days):
+            lines.append(f"USE `{statement.database}`;\n{statement.sql};")
+    return "\n".join(lines) + "\n"
 
 
 def open_storage(settings: Settings) -> Storage:

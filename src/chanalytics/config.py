@@ -37,6 +37,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_tls_key_file: str | None = None
     # For an https:// ClickHouse: a CA file to verify it by (else the system's CAs).
     clickhouse_ca_file: str | None = None
+    # A ClickHouse cluster (a `remote_servers` name): tables sharded by tenant behind
+    # Distributed tables (src/chanalytics/cluster.py); replicated: with Keeper, ON CLUSTER
+    # DDL and Replicated* engines.
+    clickhouse_cluster: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = (
+        None)
+    clickhouse_replicated: bool = False
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     api_keys: str = ""
@@ -117,6 +123,11 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     parse_api_keys(settings.api_keys)
     _check_scheme("CLICKHOUSE_URL", settings.clickhouse_url, ("http", "https", "chdb"))
     _check_credentials(settings)
+    if settings.clickhouse_cluster and settings.embedded:
+        raise ConfigError(f"{PREFIX}CLICKHOUSE_CLUSTER: a cluster needs a ClickHouse server: "
+                          f"set {PREFIX}CLICKHOUSE_URL to one of its nodes")
+    if settings.clickhouse_replicated and not settings.clickhouse_cluster:
+        raise ConfigError(f"{PREFIX}CLICKHOUSE_REPLICATED: needs {PREFIX}CLICKHOUSE_CLUSTER")
     _check_scheme("NATS_URL", settings.nats_url, ("nats", "tls", "ws", "wss"))
     return settings
 

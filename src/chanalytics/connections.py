@@ -36,4 +36,5 @@ def nats_options(settings: Settings) -> dict[str, Any]:
 def open_storage_client(settings: Settings) -> Storage:
     """The storage the settings name (not yet connected)."""
     return Storage(settings.clickhouse_dsn, settings.clickhouse_database,
-                   ca_cert=settings.clickhouse_ca_file)
+                   ca_cert=settings.clickhouse_ca_file, cluster=settings.clickhouse_cluster,
+                   replicated=settings.clickhouse_replicated)

@@ -26,6 +26,8 @@ import structlog
 from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
 from clickhouse_connect.driver.exceptions import OperationalError as _OperationalError
 
+from chanalytics.cluster import CLIENT_SETTINGS, Layout, Statement
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -52,6 +54,11 @@ class SchemaMismatch(StorageError):
 
 class StorageUnavailable(StorageError):
     """ClickHouse did not answer (down, locked by another process, or a network error)."""
+
+
+def schema_files(directory: Path | None = None) -> list[Path]:
+    """The migrations, in the order they are applied."""
+    return sorted((directory or schema_dir()).glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
 def schema_dir() -> Path:
@@ -83,10 +90,12 @@ class Storage:
     """
 
     def __init__(self, dsn: str, database: str, *, threads: int = 4,
-                 ca_cert: str | None = None) -> None:
+                 ca_cert: str | None = None, cluster: str | None = None,
+                 replicated: bool = False) -> None:
         self.dsn = dsn
         self._ca_cert = ca_cert  # verifies an https:// server (else the system's CAs)
         self.database = database
+        self.layout = Layout(database, cluster, replicated)  # one server, or shards
         self.embedded = dsn.startswith("chdb:")
         self._threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
@@ -109,7 +118,8 @@ class Storage:
             if self.embedded:
                 os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)  # before chDB loads
             client = self._open_client()
-            client.command(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
+            for statement in self.layout.databases():
+                client.command(statement.sql)
             clients = [client, *(self._open_client() for _ in range(self._threads))]
             for each in clients:
                 each.database = self.database
@@ -133,6 +143,7 @@ class Storage:
         return clickhouse_connect.get_client(
             dsn=self.dsn, autogenerate_session_id=False, connect_timeout=5,
             send_receive_timeout=60, ca_cert=self._ca_cert,
+            settings=CLIENT_SETTINGS if self.layout.cluster else None,
         )
 
     def close(self) -> None:
@@ -329,7 +340,7 @@ class Storage:
             "CREATE TABLE IF NOT EXISTS schema_migrations (version String, name String, "
             "applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) ENGINE = MergeTree ORDER BY version"
         )
-        files = sorted((directory or schema_dir()).glob("[0-9][0-9][0-9][0-9]_*.sql"))
+        files = schema_files(directory)
         known = {path.name[:4]: path.stem for path in files}
         done = dict(self.query_sync("SELECT version, name FROM schema_migrations"))
         foreign = sorted(v for v, name in done.items() if known.get(v) != name)
@@ -346,9 +357,8 @@ class Storage:
             version = path.name[:4]
             if version in done:
                 continue
-            # The one templated value is an integer from validated settings, never user input.
-            ddl = path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
-            self.command_sync(ddl)
+            for statement in migration_statements(path, self.layout, raw_ttl_days):
+                self._command_in(statement)
             self.command_sync(
                 "INSERT INTO schema_migrations (version, name) VALUES ({v:String}, {n:String})",
                 {"v": version, "n": path.stem},
@@ -360,6 +370,24 @@ class Storage:
                      last=applied[-1], database=self.database,
                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
         return applied
+
+
+    def _command_in(self, statement: Statement) -> None:
+        """A DDL statement whose unqualified names resolve in its database (migrations
+        run on the connecting thread, alone)."""
+        client = self._client_or_raise()
+        client.database = statement.database
+        try:
+            self.command_sync(statement.sql)
+        finally:
+            client.database = self.database
+
+
+def migration_statements(path: Path, layout: Layout, raw_ttl_days: int) -> list[Statement]:
+    """What one schema file runs in a layout (`migrate --print` shows them all)."""
+    # The one templated value is an integer from validated settings, never user input.
+    ddl = path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
+    return layout.statements(ddl)
 
 
 def _insert_target(sql: str) -> str | None:

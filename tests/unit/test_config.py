@@ -132,3 +132,28 @@ def certifi_like(tmp_path: Path) -> str:
     path = tmp_path / "ca.pem"
     path.write_text(Path(ssl.get_default_verify_paths().openssl_cafile).read_text())
     return str(path)
+
+
+def test_a_cluster_needs_a_server_and_replication_needs_a_cluster() -> None:
+    with pytest.raises(ConfigError, match="CHANALYTICS_CLICKHOUSE_CLUSTER: a cluster needs"):
+        load_settings({"CHANALYTICS_CLICKHOUSE_CLUSTER": "shop"})
+    with pytest.raises(ConfigError, match="CHANALYTICS_CLICKHOUSE_REPLICATED: needs"):
+        load_settings({"CHANALYTICS_CLICKHOUSE_URL": "http://ch:8123",
+                       "CHANALYTICS_CLICKHOUSE_REPLICATED": "true"})
+    settings = load_settings({"CHANALYTICS_CLICKHOUSE_URL": "http://ch:8123",
+                              "CHANALYTICS_CLICKHOUSE_CLUSTER": "shop"})
+    assert settings.clickhouse_cluster == "shop" and not settings.clickhouse_replicated
+
+
+def test_migrate_print_shows_the_cluster_script(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from chanalytics.cli import main
+
+    monkeypatch.setenv("CHANALYTICS_CLICKHOUSE_URL", "http://127.0.0.1:1")  # never connected
+    assert main(["migrate", "--print", "--cluster", "shop", "--replicated"]) == 0
+    script = capsys.readouterr().out
+    assert script.startswith("-- chanalytics schema, database chanalytics, cluster shop "
+                             "(replicated)\n")
+    assert ("USE `chanalytics_local`;\nCREATE TABLE IF NOT EXISTS analytics_events "
+            "ON CLUSTER") in script
+    assert "ENGINE = Distributed(`shop`, `chanalytics_local`, `analytics_events`" in script

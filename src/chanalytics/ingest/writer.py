@@ -47,8 +47,10 @@ T = TypeVar("T")
 _encoder = msgspec.json.Encoder(decimal_format="number")
 _COLUMN_LIST = ", ".join(COLUMNS)
 
+# GLOBAL: on a cluster `event_ids` is Distributed and the staged batch is on this node
+# only, so the batch's ids are sent to every shard (one server: a plain IN).
 ALREADY_STORED_SQL = (
-    "SELECT id FROM event_ids WHERE id IN "
+    "SELECT id FROM event_ids WHERE id GLOBAL IN "
     "(SELECT id FROM ingest_staging WHERE batch = {batch:String})"
 )
 READY_SQL = "ALTER TABLE ingest_staging MOVE PARTITION {batch:String} TO TABLE ingest_ready"
