@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
-from chanalytics.api import analytics, operations, reports
+from chanalytics.api import analytics, delivery, operations, reports
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.timing import request_timing
 from chanalytics.config import Settings
@@ -68,7 +68,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
-                        reports.ReportsController, _swagger_assets()],
+                        delivery.DeliveryController, reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_timing],

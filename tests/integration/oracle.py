@@ -170,14 +170,20 @@ def change(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, float
 class Oracle:
     """Expected `(status, body)` of every analytics endpoint for a list of events."""
 
+    default_range: Mapping[str, str] = DEFAULT_RANGE
+    default_granularity: Mapping[str, str] = DEFAULT_GRANULARITY
+
     def __init__(self, events: list[Event]) -> None:
         self.events = events
+
+    def context(self, *args: Any) -> Context:
+        return Context(*args)
 
     def answer(self, endpoint: str, tenant: str, query: Mapping[str, str],
                now: datetime) -> tuple[int, dict[str, Any]]:
         tz = ZoneInfo(query.get("timezone", "UTC"))
-        start, end = window(query, tz, DEFAULT_RANGE[endpoint], now)
-        granularity = query.get("granularity", DEFAULT_GRANULARITY.get(endpoint, "day"))
+        start, end = window(query, tz, self.default_range[endpoint], now)
+        granularity = query.get("granularity", self.default_granularity.get(endpoint, "day"))
         series = buckets(start, end, tz, "day" if endpoint == "overview" else granularity)
         if len(series) > 5000:
             return 400, {"field": "granularity", "code": "too_many_buckets"}
@@ -185,7 +191,7 @@ class Oracle:
 
         def answer_for(start: datetime, end: datetime) -> dict[str, Any]:
             series = buckets(start, end, tz, "day" if endpoint == "overview" else granularity)
-            ctx = Context(mine, start, end, tz, granularity, series, query)
+            ctx = self.context(mine, start, end, tz, granularity, series, query)
             data = {"timeRange": {"start": utc_text(start), "end": utc_text(end)}}
             data.update(getattr(ctx, endpoint)())
             return data

@@ -71,6 +71,9 @@ MinUsage = Annotated[str | None, QueryParameter(
     name="minUsage",
     description="Least usageCount a template needs to appear in worstPerforming. Default 100.",
     schema_extra={"pattern": "^[0-9]+$"}, examples=_example("100"))]
+Provider = Annotated[str | None, QueryParameter(
+    name="provider", description="Only messages of this provider (exact; `unknown`: "
+    "messages that name none).", examples=_example("sendgrid"))]
 CampaignId = Annotated[str | None, QueryParameter(
     name="campaignId", description="Only this campaign.")]
 WorkflowId = Annotated[str | None, QueryParameter(

@@ -35,6 +35,11 @@ def parse_entity_id(value: str | None, field: str) -> str | None:
     return value
 
 
+def parse_provider(value: str | None) -> str | None:
+    """A provider to filter on (exact; `unknown` matches events without one), or None."""
+    return parse_entity_id(value, "provider")
+
+
 def parse_limit(value: str | None) -> int:
     """How many entries each top list holds: 1 to 100, default 10."""
     if value is None:

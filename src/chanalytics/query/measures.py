@@ -119,6 +119,7 @@ _MEASURES = (
     _count("open_events", "message_opened"),
     _count("click_events", "message_clicked"),
     _count("message_events", *MESSAGE_TYPES),
+    _count("failed_or_bounced", "message_failed", "message_bounced"),
     # money and latency
     _count("cost", "message_sent", value=Value.COST),
     _count("costed", "message_sent", value=Value.COSTED),

@@ -18,6 +18,7 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     window: TimeWindow
     granularity: Granularity = Granularity.DAY
     channel: str | None = None
+    provider: str | None = None
     entity_id: str | None = None
     limit: int = 10
     min_usage: int = 100
@@ -32,6 +33,11 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     def channel_filter(self) -> tuple[Filter, ...]:
         """`channel` as an engine filter: none, or messages of that channel."""
         return (Filter("channel", "is", (self.channel,)),) if self.channel else ()
+
+    def delivery_filters(self) -> tuple[Filter, ...]:
+        """`channel` and `provider`: messages of that channel and provider."""
+        only = (Filter("provider", "is", (self.provider,)),) if self.provider else ()
+        return self.channel_filter() + only
 
     def entity_filter(self, dimension: str) -> tuple[Filter, ...]:
         """The endpoint's id parameter (`campaignId`, …) as a filter on `dimension`."""

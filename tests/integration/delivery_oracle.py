@@ -1,0 +1,162 @@
+"""An independent reading of `contract/API-DELIVERY.md`, in plain Python like `oracle.py`.
+
+Percentiles may come from a sketch, so the expected value of a percentile is an `Near`:
+equal to any number the contract's tolerance rule allows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from oracle import (
+    DEFAULT_GRANULARITY,
+    DEFAULT_RANGE,
+    Context,
+    Event,
+    Oracle,
+    rate,
+    utc_text,
+)
+
+
+class Near:
+    """A percentile `p` of `samples`: any v with 0.99 * x[floor(r)] <= v <= 1.01 * x[ceil(r)],
+    r = p * (n - 1), rounded to 1 decimal (so half a tenth of slack each side)."""
+
+    def __init__(self, p: float, samples: list[int]) -> None:
+        xs = sorted(samples)
+        r = p * (len(xs) - 1)
+        self.low = 0.99 * xs[math.floor(r)] - 0.05
+        self.high = 1.01 * xs[math.ceil(r)] + 0.05
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, int | float) and self.low <= other <= self.high
+
+    def __repr__(self) -> str:
+        return f"Near({self.low:.2f}..{self.high:.2f})"
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def round_to(value: Fraction | Decimal, places: int) -> float:
+    exact = (Decimal(value.numerator) / Decimal(value.denominator)
+             if isinstance(value, Fraction) else value)
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def provider_of(e: Event) -> str:
+    return str(e.data.get("provider") or "unknown")
+
+
+def durations(events: Iterable[Event]) -> list[int]:
+    return [int(e.data["durationMs"]) for e in events
+            if e.type == "message_delivered" and e.data.get("durationMs") is not None]
+
+
+def latency(events: Iterable[Event]) -> dict[str, Any]:
+    xs = durations(events)
+    if not xs:
+        return {"samples": 0, "avgMs": None, "p50Ms": None, "p95Ms": None, "p99Ms": None}
+    return {"samples": len(xs), "avgMs": round_to(Fraction(sum(xs), len(xs)), 1),
+            "p50Ms": Near(0.5, xs), "p95Ms": Near(0.95, xs), "p99Ms": Near(0.99, xs)}
+
+
+def costs(events: Iterable[Event]) -> tuple[Decimal, int, int]:
+    """Total cost, sent events, sent events with a cost."""
+    sent = [e for e in events if e.type == "message_sent"]
+    costed = [Decimal(str(e.data["cost"])) for e in sent if e.data.get("cost") is not None]
+    return sum(costed, Decimal(0)), len(sent), len(costed)
+
+
+def cost_of(events: Iterable[Event]) -> dict[str, Any]:
+    total, _, costed = costs(events)
+    return {"total": round_to(total, 4),
+            "avgCostPerMessage": round_to(total / costed, 6) if costed else None}
+
+
+def count(events: Iterable[Event], kind: str) -> int:
+    return sum(1 for e in events if e.type == kind)
+
+
+class DeliveryContext(Context):
+    def delivery_messages(self) -> list[Event]:
+        wanted = self.query.get("provider")
+        return self.messages_in_range(lambda e: wanted is None or provider_of(e) == wanted)
+
+    def channels(self) -> dict[str, Any]:
+        msgs = self.delivery_messages()
+
+        def outcome(sub: list[Event]) -> dict[str, Any]:
+            s = count(sub, "message_sent")
+            d, f = count(sub, "message_delivered"), count(sub, "message_failed")
+            return {"sent": s, "delivered": d, "failed": f,
+                    "bounced": count(sub, "message_bounced"),
+                    "deliveryRate": rate(d, s), "failureRate": rate(f, s)}
+
+        per_channel: dict[str, list[Event]] = defaultdict(list)
+        per_provider: dict[tuple[str, str], list[Event]] = defaultdict(list)
+        for e in msgs:
+            per_channel[e.data["channel"]].append(e)
+            per_provider[(e.data["channel"], provider_of(e))].append(e)
+        by_channel = []
+        for ch, sub in per_channel.items():
+            row = {"channel": ch, **outcome(sub)}
+            row["bounceRate"] = rate(row["bounced"], row["sent"])
+            row |= {"latency": latency(sub), "cost": cost_of(sub)}
+            by_channel.append(row)
+        by_channel.sort(key=lambda r: (-r["sent"], r["channel"]))
+        providers = []
+        for (ch, name), sub in per_provider.items():
+            row = {"channel": ch, "provider": name, **outcome(sub), "latency": latency(sub),
+                   "cost": cost_of(sub)}
+            exact = self.score(sub)
+            providers.append((-exact, ch, name, {**row, "score": round_to(exact, 2)}))
+        providers.sort(key=lambda t: t[:3])
+        errors = Counter((e.data["channel"], provider_of(e), e.data["errorCode"]) for e in msgs
+                         if e.type in ("message_failed", "message_bounced")
+                         and e.data.get("errorCode"))
+        ranked = sorted(errors.items(), key=lambda kv: (-kv[1], *kv[0]))[: self.limit]
+        grouped = self.per_bucket(msgs)
+        series = []
+        for b in self.series:
+            sub = grouped[b]
+            xs = durations(sub)
+            series.append({"timestamp": utc_text(b), "sent": count(sub, "message_sent"),
+                           "delivered": count(sub, "message_delivered"),
+                           "failed": count(sub, "message_failed"),
+                           "p95Ms": Near(0.95, xs) if xs else None})
+        return {
+            "byChannel": by_channel,
+            "providers": [row for *_, row in providers],
+            "errors": [{"channel": c, "provider": p, "errorCode": code, "count": n}
+                       for (c, p, code), n in ranked],
+            "timeSeries": series,
+        }
+
+    @staticmethod
+    def score(sub: list[Event]) -> Fraction:
+        s = count(sub, "message_sent")
+        delivery = Fraction(100 * count(sub, "message_delivered"), s) if s else Fraction(0)
+        failure = Fraction(100 * count(sub, "message_failed"), s) if s else Fraction(0)
+        xs = durations(sub)
+        speed = max(Fraction(0), 100 - Fraction(sum(xs), len(xs)) / 1000) if xs else Fraction(0)
+        total, _, costed = costs(sub)
+        price = (max(Fraction(0), 100 - Fraction(total) / costed * 10000) if costed
+                 else Fraction(0))
+        return (Fraction(4, 10) * delivery + Fraction(3, 10) * speed + Fraction(2, 10) * price
+                + Fraction(1, 10) * (100 - failure))
+
+
+class DeliveryOracle(Oracle):
+    default_range: Mapping[str, str] = {**DEFAULT_RANGE, "channels": "30d",
+                                        "deliverability": "30d", "costs": "30d"}
+    default_granularity: Mapping[str, str] = {**DEFAULT_GRANULARITY, "channels": "day",
+                                              "deliverability": "day", "costs": "day"}
+
+    def context(self, *args: Any) -> Context:
+        return DeliveryContext(*args)
