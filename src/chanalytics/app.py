@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from chanalytics.api import analytics, delivery, operations, reports
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.timing import request_timing
+from chanalytics.budgets import BudgetStore
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.metrics import Metrics
@@ -52,6 +53,7 @@ def create_app(
             store.connect()
             app.state.storage = store
             app.state.engine = Engine(store)
+            app.state.budgets = BudgetStore(store)
         probe: NatsProbe | None = None
         if nats_check is None and settings.nats_url and probe_nats:
             probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name,
@@ -93,6 +95,7 @@ def create_app(
     if storage is not None:
         app.state.storage = storage
         app.state.engine = engine or Engine(storage)
+        app.state.budgets = BudgetStore(storage)
     app.state.tokens = settings.tenant_tokens()
     app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
     return app

@@ -40,7 +40,9 @@ CLIENT_SETTINGS = {"distributed_product_mode": "local", "distributed_foreground_
 
 _HEADER = re.compile(
     r"\ACREATE (?P<kind>TABLE|MATERIALIZED VIEW) IF NOT EXISTS (?P<name>[a-z][a-z0-9_]*)\b")
-_ENGINE = re.compile(r"^ENGINE = (?P<engine>(?:Aggregating|Replacing)?MergeTree)$", re.MULTILINE)
+_ENGINE = re.compile(
+    r"^ENGINE = (?P<engine>(?:Aggregating|Replacing)?MergeTree)(?:\((?P<args>[a-z_]+)\))?$",
+    re.MULTILINE)
 _IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 # Where a shard's replicas keep a table's state in Keeper; {shard} and {replica} are the
 # macros of each node's configuration.
@@ -107,5 +109,7 @@ class Layout(msgspec.Struct, frozen=True):
         engine = _ENGINE.search(ddl)
         if engine is None:
             raise ValueError(f"no MergeTree engine line in: {ddl[:80]!r}")
-        return (ddl[:engine.start()] + f"ENGINE = Replicated{engine['engine']}({REPLICA_PATH})"
+        args = f", {engine['args']}" if engine["args"] else ""  # a version column
+        return (ddl[:engine.start()]
+                + f"ENGINE = Replicated{engine['engine']}({REPLICA_PATH}{args})"
                 + ddl[engine.end():])

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from oracle import (
     DEFAULT_GRANULARITY,
@@ -19,6 +21,7 @@ from oracle import (
     Context,
     Event,
     Oracle,
+    midnight,
     rate,
     utc_text,
 )
@@ -84,6 +87,9 @@ def count(events: Iterable[Event], kind: str) -> int:
 
 
 class DeliveryContext(Context):
+    now: datetime
+    budget: tuple[Decimal, str] | None = None  # the tenant's (monthlyBudget, timezone)
+
     def delivery_messages(self) -> list[Event]:
         wanted = self.query.get("provider")
         return self.messages_in_range(lambda e: wanted is None or provider_of(e) == wanted)
@@ -138,6 +144,71 @@ class DeliveryContext(Context):
             "timeSeries": series,
         }
 
+    def costs(self) -> dict[str, Any]:
+        msgs = self.delivery_messages()
+
+        def spend(sub: list[Event]) -> dict[str, Any]:
+            total, sent, costed = costs(sub)
+            return {"totalCost": round_to(total, 4), "messages": sent,
+                    "avgCostPerMessage": round_to(total / costed, 6) if costed else None}
+
+        def ranked(groups: Mapping[Any, list[Event]], names: tuple[str, ...]) -> list[Any]:
+            rows = []
+            for key, sub in groups.items():
+                total, sent, _ = costs(sub)
+                if sent:
+                    keys = key if isinstance(key, tuple) else (key,)
+                    rows.append(((-total, *keys), {**dict(zip(names, keys, strict=True)),
+                                                   **spend(sub)}))
+            return [row for _, row in sorted(rows, key=lambda r: r[0])]
+
+        per_channel: dict[str, list[Event]] = defaultdict(list)
+        per_provider: dict[tuple[str, str], list[Event]] = defaultdict(list)
+        per_campaign: dict[str, list[Event]] = defaultdict(list)
+        for e in msgs:
+            per_channel[e.data["channel"]].append(e)
+            per_provider[(e.data["channel"], provider_of(e))].append(e)
+            if e.data.get("sourceType") == "campaign" and e.data.get("sourceId"):
+                per_campaign[e.data["sourceId"]].append(e)
+        total, sent, costed = costs(msgs)
+        campaigns = ranked(per_campaign, ("campaignId",))[: self.limit]
+        for row in campaigns:
+            row["name"] = self.name("campaign", row["campaignId"])
+        grouped = self.per_bucket(msgs)
+        return {
+            "summary": {"totalCost": round_to(total, 4), "messages": sent,
+                        "costedMessages": costed,
+                        "avgCostPerMessage": round_to(total / costed, 6) if costed else None},
+            "byChannel": ranked(per_channel, ("channel",)),
+            "byProvider": ranked(per_provider, ("channel", "provider")),
+            "topCampaigns": [{"campaignId": r["campaignId"], "name": r["name"],
+                              **{k: r[k] for k in ("totalCost", "messages", "avgCostPerMessage")}}
+                             for r in campaigns],
+            "timeSeries": [{"timestamp": utc_text(b), "totalCost": spend(grouped[b])["totalCost"],
+                            "messages": spend(grouped[b])["messages"]} for b in self.series],
+            "budget": self.budget_state(),
+        }
+
+    def budget_state(self) -> dict[str, Any] | None:
+        if self.budget is None:
+            return None
+        amount, zone = self.budget
+        tz = ZoneInfo(zone)
+        local = self.now.astimezone(tz).date()
+        first = local.replace(day=1)
+        start = midnight(first, tz)
+        end = midnight((first + timedelta(days=32)).replace(day=1), tz)
+        spent, _, _ = costs(e for e in self.events
+                            if e.type == "message_sent" and start <= e.at < self.now)
+        used = Fraction(spent) * 100 / Fraction(amount)
+        elapsed = Fraction(round((self.now - start).total_seconds() * 10**6),
+                           round((end - start).total_seconds() * 10**6))
+        return {"monthlyBudget": float(amount), "month": f"{first:%Y-%m}",
+                "spent": round_to(spent, 4), "percentUsed": round_to(used, 2),
+                "projectedSpend": round_to(Fraction(spent) / elapsed, 4),
+                "status": ("exceeded" if used >= 100 else "90%" if used >= 90
+                           else "75%" if used >= 75 else "ok")}
+
     @staticmethod
     def score(sub: list[Event]) -> Fraction:
         s = count(sub, "message_sent")
@@ -158,5 +229,18 @@ class DeliveryOracle(Oracle):
     default_granularity: Mapping[str, str] = {**DEFAULT_GRANULARITY, "channels": "day",
                                               "deliverability": "day", "costs": "day"}
 
+    def __init__(self, events: list[Event],
+                 budgets: Mapping[str, tuple[Decimal, str]] | None = None) -> None:
+        super().__init__(events)
+        self.budgets = dict(budgets or {})
+        self.now = datetime.now(UTC)
+
+    def answer(self, endpoint: str, tenant: str, query: Mapping[str, str],
+               now: datetime) -> tuple[int, dict[str, Any]]:
+        self.now, self.tenant = now, tenant
+        return super().answer(endpoint, tenant, query, now)
+
     def context(self, *args: Any) -> Context:
-        return DeliveryContext(*args)
+        ctx = DeliveryContext(*args)
+        ctx.now, ctx.budget = self.now, self.budgets.get(self.tenant)
+        return ctx

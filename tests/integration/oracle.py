@@ -155,7 +155,9 @@ def change(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, float
     out: dict[str, float | None] = {}
     for key, value in now.items():
         old = before[key]
-        if key.endswith("Rate"):
+        if value is None or old is None:  # an average of nothing
+            out[key] = None
+        elif key.endswith("Rate"):
             out[key] = float(Decimal(str(value)) - Decimal(str(old)))
         elif old == 0:
             out[key] = None

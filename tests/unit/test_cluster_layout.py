@@ -40,6 +40,10 @@ def test_replicated_adds_on_cluster_and_the_replicated_engine() -> None:
     assert view.sql.startswith("CREATE MATERIALIZED VIEW IF NOT EXISTS message_counts_15m_mv "
                                "ON CLUSTER `shop` TO ")
     assert all(" ON CLUSTER `shop`" in s.sql for s in layout.databases())
+    versioned, _ = layout.statements(TABLE.replace("AggregatingMergeTree",
+                                                   "ReplacingMergeTree(updated_at)"))
+    assert ("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', "
+            "'{replica}', updated_at)\n") in versioned.sql
 
 
 def test_unexpected_statements_and_names_are_refused() -> None:

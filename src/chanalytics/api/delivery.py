@@ -3,14 +3,21 @@ a preset, as in `analytics.py`."""
 
 from __future__ import annotations
 
+from functools import partial
 from types import MappingProxyType
+from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, delete, get, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
 from chanalytics.api.analytics import Envelope, answer
 from chanalytics.api.auth import AUTH
-from chanalytics.api.dependencies import ENGINE, WINDOW_30D
+from chanalytics.api.dependencies import BUDGETS, ENGINE, WINDOW_30D
+from chanalytics.api.errors import ErrorEnvelope
 from chanalytics.api.parameters import (
     ERROR_RESPONSES,
     Channel,
@@ -19,12 +26,31 @@ from chanalytics.api.parameters import (
     Limit,
     Provider,
 )
+from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore, parse_budget
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_limit, parse_provider
 from chanalytics.query.presets.channels import ChannelsData, channels
+from chanalytics.query.presets.costs import CostsData, costs
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.timerange import parse_granularity
+
+BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
+    data_container=ErrorEnvelope, generate_examples=False, description="No budget is set.")}
+
+
+class BudgetOperation(Operation):
+    """PUT /budget reads its body itself (to name a bad field in a 400); this documents it."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, content={"application/json": (
+            OpenAPIMediaType(schema=Schema(
+                type=OpenAPIType.OBJECT, required=["monthlyBudget"], properties={
+                    "monthlyBudget": Schema(type=OpenAPIType.NUMBER, exclusive_minimum=0,
+                                            maximum=MAX_BUDGET),
+                    "timezone": Schema(type=OpenAPIType.STRING, examples=["Europe/Berlin"],
+                                       description="IANA zone of the month; default UTC")},
+                examples=[{"monthlyBudget": 1500.0, "timezone": "Europe/Berlin"}])))})
 
 
 class DeliveryController(Controller):
@@ -32,7 +58,7 @@ class DeliveryController(Controller):
 
     path = "/api/v1/analytics"
     tags = ("delivery",)
-    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE})
+    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE, "budgets": BUDGETS})
     security = ({"bearerAuth": []},)
 
     @get("/channels", summary="Channel and provider performance: rates, latency, cost, score",
@@ -48,3 +74,43 @@ class DeliveryController(Controller):
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
         return await answer("channels", channels, engine, request, compare)
+
+    @get("/costs", summary="Spend per channel, provider and campaign, and the monthly budget",
+         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+    async def costs(self, state: State, engine: NamedDependency[Engine],
+                    budgets: NamedDependency[BudgetStore], tenant_id: NamedDependency[str],
+                    window: NamedDependency[TimeWindow], granularity: GranularityDay = None,
+                    channel: Channel = None, provider: Provider = None, limit: Limit = None,
+                    compare: Compare = None) -> Envelope[CostsData]:
+        """Exact spend (USD) of sent messages; `budget`: this local month's spend against the
+        tenant's monthly budget, whatever the range."""
+        request = QueryRequest(
+            tenant_id=tenant_id, window=window, channel=parse_channel(channel),
+            provider=parse_provider(provider), limit=parse_limit(limit),
+            granularity=parse_granularity(granularity, Granularity.DAY))
+        preset = partial(costs, budget=await budgets.get(tenant_id), now=state.clock())
+        return await answer("costs", preset, engine, request, compare)
+
+    @get("/budget", summary="The tenant's monthly budget", responses=BUDGET_RESPONSES)
+    async def get_budget(self, budgets: NamedDependency[BudgetStore],
+                         tenant_id: NamedDependency[str]) -> Budget:
+        """404 when none is set."""
+        budget = await budgets.get(tenant_id)
+        if budget is None:
+            raise NotFoundException("no budget is set")
+        return budget
+
+    @put("/budget", summary="Set the tenant's monthly budget", responses=ERROR_RESPONSES,
+         operation_class=BudgetOperation)
+    async def put_budget(self, request: Request[Any, Any, State],
+                         budgets: NamedDependency[BudgetStore],
+                         tenant_id: NamedDependency[str]) -> Budget:
+        """`{"monthlyBudget": 1500.0, "timezone": "Europe/Berlin"}`: above 0, at most 1e12;
+        an IANA zone, default UTC. Answers the stored budget."""
+        return await budgets.put(tenant_id, parse_budget(await request.body()))
+
+    @delete("/budget", summary="Remove the tenant's monthly budget", status_code=204,
+            responses=ERROR_RESPONSES)
+    async def delete_budget(self, budgets: NamedDependency[BudgetStore],
+                            tenant_id: NamedDependency[str]) -> None:
+        await budgets.delete(tenant_id)

@@ -18,6 +18,7 @@ from chanalytics.api.parameters import (
     TimeRange30d,
     Timezone,
 )
+from chanalytics.budgets import BudgetStore
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.timerange import parse_window
@@ -26,6 +27,11 @@ from chanalytics.query.timerange import parse_window
 def provide_engine(state: State) -> Engine:
     engine: Engine = state.engine
     return engine
+
+
+def provide_budgets(state: State) -> BudgetStore:
+    budgets: BudgetStore = state.budgets
+    return budgets
 
 
 def _window(state: State, default: str, time_range: str | None, start_date: str | None,
@@ -54,3 +60,4 @@ WINDOW_1D = Provide(window_1d, sync_to_thread=False)
 WINDOW_7D = Provide(window_7d, sync_to_thread=False)
 WINDOW_30D = Provide(window_30d, sync_to_thread=False)
 ENGINE = Provide(provide_engine, sync_to_thread=False)
+BUDGETS = Provide(provide_budgets, sync_to_thread=False)

@@ -64,11 +64,16 @@ def compared(current: Data, previous: Data) -> Data:
         now = msgspec.to_builtins(summary)
         before = msgspec.to_builtins(getattr(previous, "summary", None))
         change = {key: _change(key, value, before[key]) for key, value in now.items()
-                  if isinstance(value, int | float) and not isinstance(value, bool)}
+                  if value is None or (isinstance(value, int | float)
+                  and not isinstance(value, bool))}
     return msgspec.structs.replace(current, comparison=previous, change=change)
 
 
 def _change(key: str, now: Any, before: Any) -> float | None:
+    """null when either number is null (an average of nothing) or, for a relative change,
+    the previous one is 0."""
+    if now is None or before is None:
+        return None
     if key.endswith("Rate"):
         return float((Decimal(repr(now)) - Decimal(repr(before))).quantize(Decimal("0.01")))
     if not before:

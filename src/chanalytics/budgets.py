@@ -1,0 +1,107 @@
+"""Monthly budgets: one per tenant, stored in ClickHouse (`budgets`, a ReplacingMergeTree by
+tenant: the latest write wins, a delete is a write with `deleted`).
+
+ClickHouse rather than a NATS KV bucket: every API process already holds a ClickHouse
+client and none needs NATS (`serve` runs without it), the budget survives restarts with the
+data it is measured against, and an alert evaluator reads every tenant's budget in one
+statement (`all`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+from chanalytics.query.clock import first_instant
+from chanalytics.query.errors import BadParameter
+from chanalytics.query.timerange import parse_timezone
+from chanalytics.storage import Storage
+
+MAX_BUDGET = 10**12
+
+
+class Budget(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    monthly_budget: float
+    timezone: str = "UTC"
+
+
+class BudgetBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                 forbid_unknown_fields=True):
+    monthly_budget: Annotated[float, msgspec.Meta(gt=0, le=MAX_BUDGET)]
+    timezone: str | None = None
+
+
+_decoder = msgspec.json.Decoder(BudgetBody)
+
+
+def parse_budget(raw: bytes) -> Budget:
+    """A PUT body as a Budget; every bad value a BadParameter naming its field."""
+    try:
+        body = _decoder.decode(raw)
+    except msgspec.DecodeError as exc:  # ValidationError too: it names `$.field`
+        text = str(exc)
+        if "Object missing required field `monthlyBudget`" in text:
+            field = "monthlyBudget"
+        elif "unknown field `" in text:
+            field = text.split("unknown field `")[1].split("`")[0]
+        else:
+            field = text.rpartition("$.")[2].split("`")[0] if "$." in text else "body"
+        raise BadParameter("invalid_budget", text[:300], field or "body") from None
+    zone = parse_timezone(body.timezone).key if body.timezone is not None else "UTC"
+    return Budget(monthly_budget=body.monthly_budget, timezone=zone)
+
+
+_READ = ("SELECT tenant_id, monthly_budget, timezone FROM budgets FINAL "
+         "WHERE NOT deleted")
+_WRITE = ("INSERT INTO budgets (tenant_id, monthly_budget, timezone, deleted, updated_at) "
+          "SELECT {tenant:String}, {budget:Decimal(38, 12)}, {tz:String}, {deleted:Bool}, "
+          "fromUnixTimestamp64Micro({at:Int64}, 'UTC')")
+
+
+class BudgetStore:
+    """The tenants' budgets, shared by every API process through ClickHouse."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._last = 0  # microseconds of this process's last write: strictly increasing
+
+    async def get(self, tenant_id: str) -> Budget | None:
+        rows = await self.storage.query(_READ + " AND tenant_id = {tenant:String}",
+                                        {"tenant": tenant_id})
+        return _budget(rows[0]) if rows else None
+
+    async def all(self) -> dict[str, Budget]:
+        """Every tenant's budget, for an evaluator."""
+        return {row[0]: _budget(row) for row in await self.storage.query(_READ)}
+
+    async def put(self, tenant_id: str, budget: Budget) -> Budget:
+        await self._write(tenant_id, Decimal(repr(budget.monthly_budget)), budget.timezone,
+                          deleted=False)
+        return budget
+
+    async def delete(self, tenant_id: str) -> None:
+        await self._write(tenant_id, Decimal(0), "UTC", deleted=True)
+
+    async def _write(self, tenant_id: str, budget: Decimal, tz: str, *, deleted: bool) -> None:
+        self._last = max(self._last + 1, time.time_ns() // 1000)
+        await self.storage.command(_WRITE, {"tenant": tenant_id, "budget": budget, "tz": tz,
+                                            "deleted": deleted, "at": self._last})
+
+
+def _budget(row: tuple[object, ...]) -> Budget:
+    return Budget(monthly_budget=float(str(row[1])), timezone=str(row[2]))
+
+
+def month_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime, str]:
+    """The local month of `now` in `timezone`: its first and next month's first instant
+    (UTC), and "YYYY-MM"."""
+    tz = parse_timezone(timezone)
+    local = now.astimezone(tz)
+    start = first_instant(datetime(local.year, local.month, 1, tzinfo=tz), tz)
+    following = first_instant(
+        datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz), tz)
+    return start, following, f"{local.year:04d}-{local.month:02d}"

@@ -1,0 +1,157 @@
+"""`GET /costs`: spend in total, per channel, provider and campaign, a series, and the
+tenant's monthly budget as of now (`API-DELIVERY.md`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+import msgspec
+
+from chanalytics.budgets import Budget, month_bounds
+from chanalytics.query.clock import TimeWindow
+from chanalytics.query.engine import Engine
+from chanalytics.query.metrics import round_decimal
+from chanalytics.query.model import Filter
+from chanalytics.query.names import all_names, latest_names
+from chanalytics.query.request import QueryRequest, TimeRange
+from chanalytics.query.timerange import parse_timezone
+
+Values = Mapping[str, Any]
+MEASURES = ("cost", "sent", "costed")
+BudgetStatus = Literal["ok", "75%", "90%", "exceeded"]
+
+
+class CostSummary(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    total_cost: float
+    messages: int
+    costed_messages: int
+    avg_cost_per_message: float | None
+
+
+class ChannelCost(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    channel: str
+    total_cost: float
+    messages: int
+    avg_cost_per_message: float | None
+
+
+class ProviderCost(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    channel: str
+    provider: str
+    total_cost: float
+    messages: int
+    avg_cost_per_message: float | None
+
+
+class CampaignCost(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    campaign_id: str
+    name: str | None
+    total_cost: float
+    messages: int
+    avg_cost_per_message: float | None
+
+
+class CostPoint(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    timestamp: datetime
+    total_cost: float
+    messages: int
+
+
+class BudgetState(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    monthly_budget: float
+    month: str
+    spent: float
+    percent_used: float
+    projected_spend: float
+    status: BudgetStatus
+
+
+class CostsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    time_range: TimeRange
+    summary: CostSummary
+    by_channel: list[ChannelCost]
+    by_provider: list[ProviderCost]
+    top_campaigns: list[CampaignCost]
+    time_series: list[CostPoint]
+    budget: BudgetState | None
+    comparison: CostsData | None = None
+    change: dict[str, float | None] | None = None
+
+
+def _total(v: Values) -> float:
+    return round_decimal(v["cost"], 4)
+
+
+def _average(v: Values) -> float | None:
+    return round_decimal(v["cost"] / v["costed"], 6) if v["costed"] else None
+
+
+def _by_cost(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """(keys…, values) rows by total cost desc, then keys."""
+    return sorted(rows, key=lambda r: (-r[-1]["cost"], *r[:-1]))
+
+
+async def budget_state(engine: Engine, tenant_id: str, budget: Budget,
+                       now: datetime) -> BudgetState:
+    """Spend of the budget's local month up to now, against the budget."""
+    start, end, month = month_bounds(now, budget.timezone)
+    spent = Decimal(0)
+    if now > start:
+        window = TimeWindow(start=start, end=now, tz=parse_timezone(budget.timezone),
+                            tz_name=budget.timezone)
+        request = QueryRequest(tenant_id=tenant_id, window=window)
+        spent = (await engine.run(request.query(("cost",)))).total()["cost"]
+    amount = Decimal(repr(budget.monthly_budget))
+    used = Fraction(spent) * 100 / Fraction(amount)
+    elapsed = Fraction(int((now - start).total_seconds() * 1_000_000),
+                       int((end - start).total_seconds() * 1_000_000))
+    status: BudgetStatus = ("exceeded" if used >= 100 else "90%" if used >= 90
+                            else "75%" if used >= 75 else "ok")
+    return BudgetState(
+        monthly_budget=budget.monthly_budget, month=month, spent=round_decimal(spent, 4),
+        percent_used=round_decimal(used, 2),
+        projected_spend=round_decimal(Fraction(spent) / elapsed if elapsed else Fraction(0), 4),
+        status=status)
+
+
+async def costs(engine: Engine, request: QueryRequest, *, budget: Budget | None = None,
+                now: datetime | None = None) -> CostsData:
+    only = request.delivery_filters()
+    campaigns = Filter("campaign", "isNot", (None,))
+    totals, by_campaign, series, known, state = await asyncio.gather(
+        engine.run(request.query(MEASURES, (), ("channel",), ("channel", "provider"),
+                                 filters=only)),
+        engine.run(request.query(MEASURES, ("campaign",), filters=(*only, campaigns))),
+        engine.run(request.query(("cost", "sent"), ("time",), filters=only)),
+        all_names(engine.storage, request.tenant_id, "campaign"),
+        budget_state(engine, request.tenant_id, budget, now)
+        if budget is not None and now is not None else asyncio.sleep(0))
+    t = totals.total()
+    top = _by_cost([(c, v) for (c,), v in by_campaign.by(("campaign",)).items()
+                    if v["sent"]])[: request.limit]
+    names = await latest_names(engine.storage, request.tenant_id, "campaign",
+                               [c for c, _ in top], known)
+    return CostsData(
+        time_range=TimeRange.of(request.window),
+        summary=CostSummary(total_cost=_total(t), messages=t["sent"], costed_messages=t["costed"],
+                            avg_cost_per_message=_average(t)),
+        by_channel=[ChannelCost(channel=c, total_cost=_total(v), messages=v["sent"],
+                                avg_cost_per_message=_average(v))
+                    for c, v in _by_cost([(c, v) for (c,), v in totals.by(("channel",)).items()
+                                          if v["sent"]])],
+        by_provider=[ProviderCost(channel=c, provider=p, total_cost=_total(v), messages=v["sent"],
+                                  avg_cost_per_message=_average(v))
+                     for c, p, v in _by_cost([(c, p, v) for (c, p), v in totals.by(
+                         ("channel", "provider")).items() if v["sent"]])],
+        top_campaigns=[CampaignCost(campaign_id=c, name=names.get(c), total_cost=_total(v),
+                                    messages=v["sent"], avg_cost_per_message=_average(v))
+                       for c, v in top],
+        time_series=[CostPoint(timestamp=start, total_cost=_total(v), messages=v["sent"])
+                     for start, v in series.series()],
+        budget=state if isinstance(state, BudgetState) else None,
+    )
