@@ -86,6 +86,35 @@ def count(events: Iterable[Event], kind: str) -> int:
     return sum(1 for e in events if e.type == kind)
 
 
+SUPPRESSING = {"message_complained": "complaint", "message_unsubscribed": "unsubscribe"}
+
+
+def suppressions(events: Iterable[Event], until: datetime | None = None) -> list[dict[str, Any]]:
+    """Every suppressed (contact, channel) of the events (those before `until`): its earliest
+    suppressing event, in the contract's order."""
+    first: dict[tuple[str, str], tuple[datetime, str, str, str]] = {}
+    for e in events:
+        if (until is not None and e.at >= until) or not e.data.get("contactId"):
+            continue
+        if e.type == "message_bounced" and e.data.get("bounceType") == "hard":
+            reason = "hard_bounce"
+        elif e.type in SUPPRESSING:
+            reason = SUPPRESSING[e.type]
+        else:
+            continue
+        key = (e.data["contactId"], e.data["channel"])
+        candidate = (e.at, e.id, reason, e.data["messageId"])
+        if key not in first or candidate[:2] < first[key][:2]:
+            first[key] = candidate
+    items = [{"contactId": contact, "channel": channel, "reason": reason,
+              "since": utc_text(at), "messageId": message, "_at": at}
+             for (contact, channel), (at, _, reason, message) in first.items()]
+    items.sort(key=lambda i: (-i["_at"].timestamp(), i["contactId"], i["channel"]))
+    for item in items:
+        del item["_at"]
+    return items
+
+
 class DeliveryContext(Context):
     now: datetime
     budget: tuple[Decimal, str] | None = None  # the tenant's (monthlyBudget, timezone)
@@ -142,6 +171,47 @@ class DeliveryContext(Context):
             "errors": [{"channel": c, "provider": p, "errorCode": code, "count": n}
                        for (c, p, code), n in ranked],
             "timeSeries": series,
+        }
+
+    def deliverability(self) -> dict[str, Any]:
+        msgs = self.messages_in_range()
+
+        def numbers(sub: list[Event]) -> dict[str, Any]:
+            bounced = [e for e in sub if e.type == "message_bounced"]
+            s, d = count(sub, "message_sent"), count(sub, "message_delivered")
+            hard = sum(1 for e in bounced if e.data.get("bounceType") == "hard")
+            soft = sum(1 for e in bounced if e.data.get("bounceType") == "soft")
+            f, c = count(sub, "message_failed"), count(sub, "message_complained")
+            u = count(sub, "message_unsubscribed")
+            return {"sent": s, "delivered": d, "failed": f, "bounced": len(bounced),
+                    "hardBounced": hard, "softBounced": soft, "complained": c,
+                    "unsubscribed": u, "deliveryRate": rate(d, s), "failureRate": rate(f, s),
+                    "bounceRate": rate(len(bounced), s), "hardBounceRate": rate(hard, s),
+                    "complaintRate": rate(c, d), "unsubscribeRate": rate(u, d)}
+
+        per_channel: dict[str, list[Event]] = defaultdict(list)
+        for e in msgs:
+            per_channel[e.data["channel"]].append(e)
+        rows = [{"channel": ch, **numbers(sub)} for ch, sub in per_channel.items()]
+        rows.sort(key=lambda r: (-r["sent"], r["channel"]))
+        reasons = Counter((e.data.get("bounceType") or "unknown", e.data.get("errorCode") or None)
+                          for e in msgs if e.type == "message_bounced")
+        ranked = sorted(reasons.items(),
+                        key=lambda kv: (-kv[1], kv[0][0], kv[0][1] is not None, kv[0][1] or ""))
+        channel = self.query.get("channel")
+        suppressed = {item["contactId"] for item in suppressions(self.events, self.end)
+                      if channel is None or item["channel"] == channel}
+        grouped = self.per_bucket(msgs)
+        return {
+            "summary": {**numbers(msgs), "suppressedContacts": len(suppressed)},
+            "byChannel": rows,
+            "bounceReasons": [{"bounceType": kind, "errorCode": code, "count": n}
+                              for (kind, code), n in ranked[: self.limit]],
+            "timeSeries": [{"timestamp": utc_text(b),
+                            "bounced": count(grouped[b], "message_bounced"),
+                            "complained": count(grouped[b], "message_complained"),
+                            "unsubscribed": count(grouped[b], "message_unsubscribed"),
+                            "failed": count(grouped[b], "message_failed")} for b in self.series],
         }
 
     def costs(self) -> dict[str, Any]:

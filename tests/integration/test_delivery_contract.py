@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from api_events import FALL_NOW, build_events, store_events
-from delivery_oracle import DeliveryOracle
+from api_events import FALL_NOW, Maker, Pair, build_events, store_events, utc
+from delivery_oracle import DeliveryOracle, suppressions
 from oracle import events_from
 from test_api_contract import RANGES, api, bearer
 
@@ -24,6 +25,7 @@ ZONES = ("UTC", "Europe/Berlin", "Asia/Kathmandu")
 FILTERS: dict[str, list[dict[str, str]]] = {
     "channels": [{}, {"channel": "email"}, {"provider": "twilio"}, {"provider": "unknown"},
                  {"limit": "3"}, {"channel": "sms", "provider": "vonage"}],
+    "deliverability": [{}, {"channel": "email"}, {"limit": "2"}, {"channel": "push"}],
     "costs": [{}, {"channel": "whatsapp"}, {"provider": "ses", "limit": "2"},
               {"provider": "unknown"}, {"limit": "1"}],
 }
@@ -32,12 +34,34 @@ BUDGETS = {"t_alpha": (Decimal("0.55"), "Europe/Berlin")}
 GRAINS = ("hour", "day", "week", "month")
 
 
+def suppression_events() -> list[Pair]:
+    """Hand-made suppressing events: every reason, ties, two channels, ones that do not
+    suppress (a soft bounce, no contact), and an earlier event stored after a later one."""
+    make = Maker("supp")
+    at = utc("2026-10-27T10:00:00Z")
+    ch = {"channel": "email", "provider": "ses"}
+    make.message("t_alpha", at, "complained", "m-s1", contactId="c_tie", **ch)
+    make.message("t_alpha", at, "unsubscribed", "m-s2", contactId="c_tie", **ch)  # id later
+    make.message("t_alpha", at, "bounced", "m-s3", contactId="c_two", bounceType="hard",
+                 errorCode="550 5.1.1 user unknown", **ch)
+    make.message("t_alpha", at + timedelta(hours=1), "unsubscribed", "m-s4", channel="sms",
+                 contactId="c_two")
+    make.message("t_alpha", at, "bounced", "m-s5", contactId="c_soft", bounceType="soft", **ch)
+    make.message("t_alpha", at, "bounced", "m-s6", bounceType="hard", **ch)  # no contact
+    make.message("t_alpha", at + timedelta(days=1), "complained", "m-s7", contactId="c_late",
+                 **ch)
+    make.message("t_alpha", at - timedelta(days=30), "unsubscribed", "m-s8",
+                 contactId="c_late", **ch)  # earlier, stored after: the item's event
+    make.message("t_beta", at, "complained", "m-s9", contactId="c_tie", **ch)
+    return make.pairs
+
+
 @pytest.fixture(scope="module")
 async def delivery(clickhouse_dsn: str) -> AsyncIterator[tuple[Storage, DeliveryOracle]]:
     store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
     store.connect()
     store.migrate(raw_ttl_days=36500)
-    pairs = build_events()
+    pairs = build_events() + suppression_events()
     await store_events(store, pairs)
     budgets = BudgetStore(store)
     for tenant, (amount, zone) in BUDGETS.items():
@@ -91,6 +115,13 @@ async def test_delivery_compare_matches_oracle(
 
 
 @pytest.mark.parametrize(("endpoint", "params", "field"), [
+    ("deliverability", {"channel": "pigeon"}, "channel"),
+    ("deliverability", {"limit": "101"}, "limit"),
+    ("costs", {"provider": ""}, "provider"),
+    ("suppressions", {"reason": "bored"}, "reason"),
+    ("suppressions", {"limit": "1001"}, "limit"),
+    ("suppressions", {"contactId": "c" * 257}, "contactId"),
+    ("suppressions", {"cursor": "bm9wZQ"}, "cursor"),
     ("channels", {"provider": "x" * 257}, "provider"),
     ("channels", {"channel": "fax"}, "channel"),
     ("channels", {"limit": "0"}, "limit"),
@@ -188,3 +219,78 @@ async def test_budget_status_thresholds(delivery: tuple[Storage, DeliveryOracle]
     finally:
         amount, zone = BUDGETS["t_alpha"]
         await budgets.put("t_alpha", Budget(monthly_budget=float(amount), timezone=zone))
+
+
+# -- suppressions ----------------------------------------------------------------------
+
+async def _pages(client: Any, tenant: str, params: dict[str, str],
+                 between: Any = None) -> tuple[list[dict[str, Any]], list[int]]:
+    items: list[dict[str, Any]] = []
+    totals: list[int] = []
+    cursor = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/api/v1/analytics/suppressions", params=query,
+                                    headers=bearer(tenant))
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        items += data["items"]
+        totals.append(data["total"])
+        cursor = data["nextCursor"]
+        if cursor is None:
+            return items, totals
+        if between is not None:
+            await between()
+            between = None
+
+
+@pytest.mark.parametrize("params", [
+    {}, {"limit": "4"}, {"channel": "email", "limit": "3"}, {"reason": "unsubscribe"},
+    {"reason": "complaint", "limit": "1"}, {"contactId": "c_two"}, {"contactId": "nobody"},
+    {"channel": "sms", "reason": "hard_bounce"}])
+@pytest.mark.parametrize("tenant", ["t_alpha", "t_beta"])
+async def test_suppressions_follow_the_cursors_to_every_item(
+        delivery: tuple[Storage, DeliveryOracle], params: dict[str, str], tenant: str) -> None:
+    storage, oracle = delivery
+    expected = [i for i in suppressions([e for e in oracle.events if e.tenant == tenant])
+                if all(i[k] == params[k] for k in ("channel", "reason", "contactId")
+                       if k in params)]
+    async with api(storage, FALL_NOW) as client:
+        items, totals = await _pages(client, tenant, params)
+    assert items == expected
+    assert set(totals) == {len(expected)}
+
+
+async def test_suppression_pages_hold_still_while_events_arrive(clickhouse_dsn: str) -> None:
+    """Between the first and second page: a new contact is suppressed and a listed contact
+    gets an earlier suppressing event. The pages still give the first page's state, each
+    item once; a new first page shows the new state."""
+    store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
+    store.connect()
+    store.migrate(raw_ttl_days=36500)
+    try:
+        make = Maker("live")
+        at = utc("2026-10-20T10:00:00Z")
+        for i in range(9):
+            make.message("t_alpha", at + timedelta(hours=i), "unsubscribed", f"m-{i}",
+                         "email", contactId=f"c_{i}")
+        await store_events(store, make.pairs)
+        before = suppressions(events_from(make.pairs))
+        later = Maker("late")
+        later.message("t_alpha", at + timedelta(days=3), "complained", "m-new", "email",
+                      contactId="c_new")
+        later.message("t_alpha", at - timedelta(days=3), "complained", "m-old", "email",
+                      contactId="c_8")  # c_8 was first; now it would be last
+
+        async def arrive() -> None:
+            await store_events(store, later.pairs)
+
+        async with api(store, FALL_NOW) as client:
+            items, totals = await _pages(client, "t_alpha", {"limit": "2"}, between=arrive)
+            assert items == before and set(totals) == {9}
+            fresh, _ = await _pages(client, "t_alpha", {"limit": "100"})
+        assert fresh == suppressions(events_from(make.pairs + later.pairs))
+        assert fresh[0]["contactId"] == "c_new" and fresh[-1]["contactId"] == "c_8"
+    finally:
+        store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
+        store.close()

@@ -22,9 +22,13 @@ from chanalytics.api.parameters import (
     ERROR_RESPONSES,
     Channel,
     Compare,
+    ContactId,
+    Cursor,
     GranularityDay,
     Limit,
+    PageLimit,
     Provider,
+    SuppressionReason,
 )
 from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore, parse_budget
 from chanalytics.query.clock import Granularity, TimeWindow
@@ -32,7 +36,13 @@ from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_limit, parse_provider
 from chanalytics.query.presets.channels import ChannelsData, channels
 from chanalytics.query.presets.costs import CostsData, costs
+from chanalytics.query.presets.deliverability import DeliverabilityData, deliverability
 from chanalytics.query.request import QueryRequest
+from chanalytics.query.suppressions import (
+    SuppressionsData,
+    parse_suppressions_query,
+    suppressions,
+)
 from chanalytics.query.timerange import parse_granularity
 
 BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
@@ -74,6 +84,33 @@ class DeliveryController(Controller):
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
         return await answer("channels", channels, engine, request, compare)
+
+    @get("/deliverability", summary="Bounces, complaints, unsubscribes, failures, suppressions",
+         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+    async def deliverability(self, engine: NamedDependency[Engine],
+                             tenant_id: NamedDependency[str], window: NamedDependency[TimeWindow],
+                             granularity: GranularityDay = None, channel: Channel = None,
+                             limit: Limit = None, compare: Compare = None,
+                             ) -> Envelope[DeliverabilityData]:
+        """Rates of the sender's reputation, the commonest bounce reasons, a series, and the
+        contacts suppressed by the end of the range."""
+        request = QueryRequest(
+            tenant_id=tenant_id, window=window, channel=parse_channel(channel),
+            limit=parse_limit(limit), granularity=parse_granularity(granularity, Granularity.DAY))
+        return await answer("deliverability", deliverability, engine, request, compare)
+
+    @get("/suppressions", summary="Contacts that must not be messaged again, per channel",
+         responses=ERROR_RESPONSES)
+    async def suppressions(self, engine: NamedDependency[Engine],
+                           tenant_id: NamedDependency[str], channel: Channel = None,
+                           reason: SuppressionReason = None, contact_id: ContactId = None,
+                           limit: PageLimit = None, cursor: Cursor = None,
+                           ) -> Envelope[SuppressionsData]:
+        """The state as of now: each suppressed (contact, channel) with the reason, instant
+        and message of its earliest suppressing event; newest first, by cursor pages."""
+        query = parse_suppressions_query(tenant_id, channel=channel, reason=reason,
+                                         contact_id=contact_id, limit=limit, cursor=cursor)
+        return Envelope(data=await suppressions(engine.storage, query))
 
     @get("/costs", summary="Spend per channel, provider and campaign, and the monthly budget",
          responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})

@@ -74,6 +74,16 @@ MinUsage = Annotated[str | None, QueryParameter(
 Provider = Annotated[str | None, QueryParameter(
     name="provider", description="Only messages of this provider (exact; `unknown`: "
     "messages that name none).", examples=_example("sendgrid"))]
+SuppressionReason = Annotated[str | None, QueryParameter(
+    name="reason", description="Only items whose earliest suppressing event is of this kind.",
+    schema_extra={"enum": ["hard_bounce", "complaint", "unsubscribe"]})]
+ContactId = Annotated[str | None, QueryParameter(
+    name="contactId", description="Only this contact: is it suppressed, and where?")]
+PageLimit = Annotated[str | None, QueryParameter(
+    name="limit", description="Items per page, 1 to 1000. Default 100.",
+    schema_extra={"pattern": "^[0-9]{1,4}$"}, examples=_example("100"))]
+Cursor = Annotated[str | None, QueryParameter(
+    name="cursor", description="`nextCursor` of the previous page.")]
 CampaignId = Annotated[str | None, QueryParameter(
     name="campaignId", description="Only this campaign.")]
 WorkflowId = Annotated[str | None, QueryParameter(
