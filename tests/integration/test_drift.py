@@ -25,7 +25,10 @@ def events() -> list[AnalyticsRow]:
                                         "campaign_id": "k1"}),
               ("campaign_started", "k1", {"campaign_id": "k1"}),
               ("workflow_run_started", "r1", {"workflow_id": "w1"}),
-              ("sequence_enrollment_replied", "e1", {"sequence_id": "s1", "step_number": 1})]
+              ("sequence_enrollment_replied", "e1", {"sequence_id": "s1", "step_number": 1}),
+              ("message_delivered", "m1", {"channel": "email", "provider": "ses",
+                                           "duration_ms": 900}),
+              ("message_unsubscribed", "m1", {"channel": "email", "contact_id": "c1"})]
     times = (NOW - timedelta(hours=2), NOW.replace(hour=12, minute=0) - timedelta(days=1))
     return [AnalyticsRow(id=f"d{n}-{i}", tenant_id="t", event_type=kind,
                          entity_type=kind.split("_")[0], entity_id=entity, occurred_at=at,

@@ -62,6 +62,10 @@ class DerivedTable:
         return self.time_column == "day"
 
 
+_DELIVERED = "event_type = 'message_delivered' AND duration_ms IS NOT NULL"
+_SUPPRESSING = ("contact_id != '' AND ((event_type = 'message_bounced' AND bounce_type = 'hard') "
+                "OR event_type IN ('message_complained', 'message_unsubscribed'))")
+
 TABLES: tuple[DerivedTable, ...] = (
     DerivedTable("event_ids", "occurred_at", "count()"),
     DerivedTable("message_counts_15m", "bucket", "sum(events)", raw_filter=_MESSAGES),
@@ -75,6 +79,12 @@ TABLES: tuple[DerivedTable, ...] = (
                  raw_source=_KEY_ROWS),
     DerivedTable("distinct_keys_1d", "day", _DISTINCT_KEY_ROWS, _DISTINCT_KEY_ROWS,
                  raw_source=_KEY_ROWS),
+    # A sketch cannot be added up; its samples can (every state holds its events' count).
+    DerivedTable("delivery_latency_15m", "bucket", "sum(samples)", raw_filter=_DELIVERED),
+    DerivedTable("delivery_latency_1d", "day", "sum(samples)", raw_filter=_DELIVERED),
+    # One row per suppressing event (duplicates merge away): distinct event ids.
+    DerivedTable("suppression_events", "occurred_at", "uniqExact(id)", "uniqExact(id)",
+                 raw_filter=_SUPPRESSING),
 )
 
 

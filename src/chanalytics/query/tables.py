@@ -43,8 +43,8 @@ CAMPAIGN_MESSAGES = Filter("campaign", "isNot", (None,))
 
 _RAW_VALUES = frozenset(Value) - {Value.KEY, Value.ACTIVE}
 # Latency sketches cost 5x a sum per group at insert (a quantileDD state per group, and
-# these rollups hold almost a group per event): no message rollup keeps them, so
-# percentiles are read from the raw table until a rollup of delivered events does.
+# the message rollups hold almost a group per event): they are kept apart, in the
+# delivery_latency_* rollups of delivered events by channel and provider only.
 _COUNT_VALUES = _RAW_VALUES - {Value.DURATIONS}
 _KEY_VALUES = frozenset({Value.KEY})
 # The raw table's columns the catalogue's dimensions and conditions read.
@@ -77,11 +77,21 @@ class Table(msgspec.Struct, frozen=True, kw_only=True):
 
 def _rollup(name: str, family: Family, grain: Grain, columns: set[str],
             values: frozenset[Value], event_types: Mapping[str, frozenset[str]],
-            implied: tuple[Filter, ...] = ()) -> Table:
+            implied: tuple[Filter, ...] = (), expressions: Mapping[str, str] | None = None,
+            ) -> Table:
     daily = grain is Grain.DAY
     return Table(name=name, family=family, grain=grain, columns=frozenset({*columns, "bucket"}),
                  values=values, event_types=event_types, implied=implied,
-                 expressions=_DAY_BUCKET if daily else MappingProxyType({}))
+                 expressions=MappingProxyType({**(_DAY_BUCKET if daily else {}),
+                                               **(expressions or {})}))
+
+
+def _latency(name: str, grain: Grain) -> Table:
+    """Delivery-duration sketches of delivered events by channel and provider (their
+    `samples` column is for the drift check: `message_counts_*` answer `samples`)."""
+    return _rollup(name, Family.COUNTS, grain, {"event_type", "channel", "provider"},
+                   frozenset({Value.DURATIONS}), _DELIVERED,
+                   expressions={"event_type": "'message_delivered'"})
 
 
 _MESSAGE_DIMENSIONS = {"event_type", "channel", "provider", "bounce_type", "error_code"}
@@ -95,6 +105,7 @@ _KEY_KINDS = MappingProxyType({
     "enrollment": frozenset({"sequence_enrollment_replied"}),
 })
 _MESSAGES = MappingProxyType({"": MESSAGE_TYPES})
+_DELIVERED = MappingProxyType({"": frozenset({"message_delivered"})})
 _LIFECYCLES = MappingProxyType({"": LIFECYCLE_TYPES})
 
 RAW_COUNTS = Table(
@@ -136,6 +147,7 @@ RAW_KEYS = Table(
 # entity_message_counts_1d 1.2M: per-campaign and per-template days aggregate little when
 # every campaign uses many templates).
 TABLES: tuple[Table, ...] = (
+    _latency("delivery_latency_1d", Grain.DAY),
     _rollup("message_counts_1d", Family.COUNTS, Grain.DAY, _MESSAGE_DIMENSIONS,
             _COUNT_VALUES, _MESSAGES),
     _rollup("lifecycle_counts_1d", Family.COUNTS, Grain.DAY, _LIFECYCLE_DAILY,
@@ -147,6 +159,7 @@ TABLES: tuple[Table, ...] = (
             {"event_type", "campaign_id", "template_id", "channel"},
             frozenset({Value.EVENTS, Value.COST, Value.COSTED}), _MESSAGES),
     _rollup("distinct_keys_1d", Family.KEYS, Grain.DAY, _KEY_COLUMNS, _KEY_VALUES, _KEY_KINDS),
+    _latency("delivery_latency_15m", Grain.QUARTER),
     _rollup("message_counts_15m", Family.COUNTS, Grain.QUARTER, _MESSAGE_DIMENSIONS,
             _COUNT_VALUES, _MESSAGES),
     _rollup("lifecycle_counts_15m", Family.COUNTS, Grain.QUARTER, {"event_type", "status"},

@@ -1,0 +1,11 @@
+INSERT INTO delivery_latency_15m
+SELECT
+    tenant_id,
+    toStartOfFifteenMinutes(occurred_at) AS bucket,
+    channel,
+    provider,
+    quantileDDState(0.005, 0.5)(assumeNotNull(duration_ms)) AS durations,
+    count() AS samples
+FROM analytics_events
+WHERE event_type = 'message_delivered' AND duration_ms IS NOT NULL
+GROUP BY tenant_id, bucket, channel, provider
