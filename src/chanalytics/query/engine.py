@@ -16,7 +16,7 @@ from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.measures import MEASURES, Measure, Value
 from chanalytics.query.model import Grouping, Key, Query, Result, Row
 from chanalytics.query.planner import Plan, plan
-from chanalytics.query.tables import TABLES, Table
+from chanalytics.query.tables import TABLES, Grain, Table
 from chanalytics.storage import Storage
 
 log = structlog.get_logger(__name__)
@@ -49,6 +49,8 @@ class Engine:
     def __init__(self, storage: Storage, tables: Sequence[Table] = TABLES) -> None:
         self.storage = storage
         self.tables = tuple(tables)
+        # Only the raw table (the benches' and tests' twin): read models too read it.
+        self.raw_only = all(t.grain is Grain.RAW for t in self.tables)
 
     async def run(self, query: Query) -> Result:
         started = time.perf_counter()

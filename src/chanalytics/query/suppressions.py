@@ -33,6 +33,16 @@ from chanalytics.storage import Storage
 Reason = Literal["hard_bounce", "complaint", "unsubscribe"]
 REASONS: tuple[Reason, ...] = ("hard_bounce", "complaint", "unsubscribe")
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
+SOURCE = "suppression_events"
+# The same rows derived from the raw table (what the view does): for benches and tests,
+# and for an engine that may read only the raw table.
+RAW_SOURCE = (
+    "(SELECT tenant_id, contact_id, channel, occurred_at, id, "
+    "multiIf(event_type = 'message_bounced', 'hard_bounce', "
+    "event_type = 'message_complained', 'complaint', 'unsubscribe') AS reason, "
+    "entity_id AS message_id, ingested_at FROM analytics_events "
+    "WHERE contact_id != '' AND ((event_type = 'message_bounced' AND bounce_type = 'hard') "
+    "OR event_type IN ('message_complained', 'message_unsubscribed')))")
 _INSTANT = "DateTime64(3, 'UTC')"
 
 
@@ -86,7 +96,7 @@ def parse_suppressions_query(tenant_id: str, *, channel: str | None, reason: str
     return msgspec.structs.replace(query, as_of=as_of, after=(since, contact, chan))
 
 
-def _items(query: SuppressionsQuery, params: Params) -> Select:
+def _items(query: SuppressionsQuery, params: Params, source: str) -> Select:
     """One row per suppressed (contact, channel) of the query: its earliest event."""
     where = ["tenant_id = " + params.bind(query.tenant_id, "String"),
              "ingested_at <= " + (params.bind(query.as_of, _INSTANT) if query.as_of
@@ -97,14 +107,15 @@ def _items(query: SuppressionsQuery, params: Params) -> Select:
         where.append("contact_id = " + params.bind(query.contact_id, "String"))
     return Select(
         columns=["contact_id", "channel", "min((occurred_at, id, reason, message_id)) AS first"],
-        source="suppression_events", where=where, group_by="contact_id, channel",
+        source=source, where=where, group_by="contact_id, channel",
         having=("first.3 = " + params.bind(query.reason, "String")) if query.reason else "")
 
 
-async def suppressions(storage: Storage, query: SuppressionsQuery) -> SuppressionsData:
+async def suppressions(storage: Storage, query: SuppressionsQuery,
+                       source: str = SOURCE) -> SuppressionsData:
     now = await _server_now(storage) if query.as_of is None else query.as_of
     params = Params(now=now)
-    items = _items(query, params).sql()
+    items = _items(query, params, source).sql()
     keyset = ""
     if query.after is not None:
         since, contact, channel = query.after
@@ -130,14 +141,14 @@ async def suppressions(storage: Storage, query: SuppressionsQuery) -> Suppressio
 
 
 async def suppressed_contacts(storage: Storage, tenant_id: str, end: datetime,
-                              channel: str | None = None) -> int:
+                              channel: str | None = None, source: str = SOURCE) -> int:
     """Contacts suppressed on some channel (or on `channel`) by `end`, over all time."""
     params = Params()
     where = ["tenant_id = " + params.bind(tenant_id, "String"),
              "occurred_at < " + params.bind(end, _INSTANT)]
     if channel:
         where.append("channel = " + params.bind(channel, "String"))
-    select = Select(columns=["uniqExact(contact_id)"], source="suppression_events", where=where)
+    select = Select(columns=["uniqExact(contact_id)"], source=source, where=where)
     rows = await storage.query(select.sql(), params.values)
     return int(rows[0][0])
 
