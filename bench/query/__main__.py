@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--zones", default=",".join(ZONES))
     parser.add_argument("--tenants-timed", default="largest,median")
     parser.add_argument("--skip-exports", action="store_true")
+    parser.add_argument("--endpoints", default="",
+                        help="comma-separated cell names to time (default: all)")
     parser.add_argument("--load-only", action="store_true", help="load, print, stop")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -34,6 +34,10 @@ ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
     ("sequences", "sequences", {}),
     ("templates", "templates", {}),
     ("traffic", "traffic", {"granularity": "hour"}),
+    ("channels", "channels", {}),
+    ("deliverability", "deliverability", {}),
+    ("costs", "costs", {}),
+    ("suppressions", "suppressions", {}),  # no range: the state as of now
 ]
 
 
@@ -96,6 +100,8 @@ async def run_cells(storage: Storage, meta: dict[str, Any], args: argparse.Names
             for zone in args.zones.split(","):
                 for range_name, window in ranges(now, zone):
                     for name, path, extra in ENDPOINTS:
+                        if args.endpoints and name not in args.endpoints.split(","):
+                            continue
                         params = {**window, **extra, "timezone": zone}
                         url = f"/api/v1/analytics/{path}"
 

@@ -28,7 +28,7 @@ from bench.query.timing import Timing
 from chanalytics.storage import Storage
 
 PG_COLUMNS = ("id", "tenant_id", "event_type", "entity_id", "channel", "contact_id",
-              "campaign_id", "template_id", "occurred_at")
+              "campaign_id", "template_id", "provider", "cost", "duration_ms", "occurred_at")
 
 PG_OVERVIEW = """
 SELECT
@@ -52,6 +52,22 @@ WHERE tenant_id = '{tenant}' AND occurred_at >= '{start}' AND occurred_at < '{en
 GROUP BY 1 ORDER BY 1;"""
 
 
+# IRIS §5.2's provider ranking, for every channel at once (what `channels` answers).
+PG_PROVIDERS = """
+SELECT channel, provider,
+  COUNT(*) FILTER (WHERE event_type = 'message_sent') AS total_sent,
+  COUNT(*) FILTER (WHERE event_type = 'message_delivered') AS total_delivered,
+  COUNT(*) FILTER (WHERE event_type = 'message_failed') AS total_failed,
+  AVG(duration_ms) FILTER (WHERE event_type = 'message_delivered') AS avg_delivery_time_ms,
+  PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY duration_ms)
+    FILTER (WHERE event_type = 'message_delivered') AS p95_delivery_time_ms,
+  SUM(cost) AS total_cost, AVG(cost) AS avg_cost_per_message
+FROM analytics_events
+WHERE tenant_id = '{tenant}' AND occurred_at >= '{start}' AND occurred_at < '{end}'
+  AND event_type LIKE 'message_%'
+GROUP BY channel, provider;"""
+
+
 @dataclass
 class PgResult:
     rows: int = 0
@@ -60,6 +76,7 @@ class PgResult:
     index_s: float = 0.0
     overview: Timing | None = None
     daily: Timing | None = None
+    providers: Timing | None = None
     skipped: str = ""
 
 
@@ -181,7 +198,7 @@ def run_postgres(storage: Storage, args: argparse.Namespace, meta: dict[str, Any
 CREATE UNLOGGED TABLE analytics_events (
   id text NOT NULL, tenant_id text NOT NULL, event_type varchar(50) NOT NULL,
   entity_id text, channel varchar(20), contact_id text, campaign_id text, template_id text,
-  occurred_at timestamptz NOT NULL);""")
+  provider text, cost numeric(38, 12), duration_ms bigint, occurred_at timestamptz NOT NULL);""")
         t0 = time.perf_counter()
         cluster.psql(f"\\copy analytics_events FROM '{tsv}' WITH (FORMAT text)\n")
         result.load_s = time.perf_counter() - t0
@@ -201,9 +218,11 @@ CREATE UNLOGGED TABLE analytics_events (
         fmt = {"tenant": tenant, "start": f"{start}T00:00:00Z", "end": f"{end}T00:00:00Z"}
         result.overview = pg_timed(cluster, PG_OVERVIEW.format(**fmt), reps)
         result.daily = pg_timed(cluster, PG_DAILY.format(**fmt), reps)
+        result.providers = pg_timed(cluster, PG_PROVIDERS.format(**fmt), reps)
         print(f"  PostgreSQL overview p50 {result.overview.p50:.1f} p95 "
               f"{result.overview.p95:.1f} ms; daily p50 {result.daily.p50:.1f} p95 "
-              f"{result.daily.p95:.1f} ms", flush=True)
+              f"{result.daily.p95:.1f} ms; providers p50 {result.providers.p50:.1f} p95 "
+              f"{result.providers.p95:.1f} ms", flush=True)
     except Exception as exc:  # report and go on: the ClickHouse results still count
         result.skipped = f"PostgreSQL step failed: {exc}"
         print(f"  SKIP PostgreSQL: {result.skipped}", flush=True)

@@ -125,9 +125,11 @@ def _postgres(pg: PgResult | None, cells: list[Cell], args: argparse.Namespace) 
     ]
     for title, timing, endpoint in (
             ("seed overview: COUNT(*) FILTER + COUNT(DISTINCT) FILTER", pg.overview, "overview"),
-            ("daily series: the same, GROUP BY day", pg.daily, "messages(day)")):
+            ("daily series: the same, GROUP BY day", pg.daily, "messages(day)"),
+            ("IRIS §5.2 provider ranking: FILTER counts, AVG, PERCENTILE_CONT(0.95), SUM(cost)",
+             pg.providers, "channels")):
         c = ours.get(endpoint)
-        if c is not None:
+        if c is not None and timing is not None:
             out.append(f"| {title} | {timing.p50:.1f} / {timing.p95:.1f} | {c.rollup.p50:.1f} / "
                        f"{c.rollup.p95:.1f} ({endpoint}) | {timing.p95 / c.rollup.p95:.1f}× |")
     return out
