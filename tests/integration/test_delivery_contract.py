@@ -15,7 +15,7 @@ from api_events import FALL_NOW, Maker, Pair, build_events, store_events, utc
 from delivery_oracle import DeliveryOracle, suppressions
 from litestar.testing import AsyncTestClient
 from oracle import events_from
-from test_api_contract import RANGES, TOKENS, api, bearer
+from test_api_contract import RANGES, TOKENS, api, bearer, matches_oracle
 
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget, BudgetStore
@@ -88,26 +88,12 @@ def _cases() -> Iterator[Any]:
                                    id=f"{endpoint}-{zone}-{range_name}-{n}")
 
 
-async def matches(storage: Storage, oracle: DeliveryOracle, endpoint: str, range_name: str,
-                  query: dict[str, str], tenant: str) -> None:
-    now = RANGES[range_name][1]
-    status, expected = oracle.answer(endpoint, tenant, query, now)
-    async with api(storage, now) as client:
-        response = await client.get(f"/api/v1/analytics/{endpoint}", params=query,
-                                    headers=bearer(tenant))
-    assert response.status_code == status, response.text
-    if status == 200:
-        assert response.json() == expected
-    else:
-        assert response.json()["error"]["field"] == expected["field"]
-
-
 @pytest.mark.parametrize(("endpoint", "range_name", "query", "tenant"), list(_cases()))
 async def test_delivery_endpoint_matches_oracle(
     delivery: tuple[Storage, DeliveryOracle], endpoint: str, range_name: str,
     query: dict[str, str], tenant: str,
 ) -> None:
-    await matches(*delivery, endpoint, range_name, query, tenant)
+    await matches_oracle(*delivery, endpoint, range_name, query, tenant)
 
 
 @pytest.mark.parametrize(("endpoint", "range_name", "query", "tenant"), list(_cases())[::5])
@@ -116,7 +102,7 @@ async def test_delivery_compare_matches_oracle(
     delivery: tuple[Storage, DeliveryOracle], endpoint: str, range_name: str,
     query: dict[str, str], tenant: str, compare: str,
 ) -> None:
-    await matches(*delivery, endpoint, range_name, {**query, "compare": compare}, tenant)
+    await matches_oracle(*delivery, endpoint, range_name, {**query, "compare": compare}, tenant)
 
 
 @pytest.mark.parametrize(("endpoint", "params", "field"), [
@@ -161,6 +147,8 @@ async def test_budget_put_get_delete(delivery: tuple[Storage, DeliveryOracle]) -
         again = await client.put("/api/v1/analytics/budget", headers=headers,
                                  content=b'{"monthlyBudget": 20}')
         assert again.json() == {"monthlyBudget": 20.0, "timezone": "UTC"}
+    every = await BudgetStore(storage).all()  # what an alert evaluator reads: one statement
+    assert every["t_beta"] == Budget(monthly_budget=20.0) and "t_alpha" in every
     # Another API process (its own storage client) sees the same budget.
     second = Storage(storage.dsn, storage.database) if not storage.embedded else storage
     if second is not storage:

@@ -18,11 +18,10 @@ import msgspec
 
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.errors import BadParameter
-from chanalytics.query.filters import parse_entity_id
+from chanalytics.query.filters import DEFAULT_PAGE_LIMIT, parse_entity_id, parse_page_limit
 from chanalytics.query.measures import LIFECYCLE_TYPES, MESSAGE_TYPES
 from chanalytics.query.sql import Params, Select
 
-MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 _INSTANT = "DateTime64(3, 'UTC')"
 EVENT_TYPES = MESSAGE_TYPES | LIFECYCLE_TYPES | {"contact_created", "contact_updated"}
 # Filter parameter -> column, for the exact-match filters.
@@ -47,7 +46,7 @@ class EventsQuery(msgspec.Struct, frozen=True, kw_only=True):
     window: TimeWindow
     types: tuple[str, ...] = ()
     equal: tuple[tuple[str, str], ...] = ()  # (column, value)
-    limit: int = DEFAULT_LIMIT
+    limit: int = DEFAULT_PAGE_LIMIT
     after: tuple[datetime, str] | None = None  # the last (occurred_at, id) already shown
 
     @property
@@ -66,12 +65,7 @@ def parse_events_query(tenant_id: str, window: TimeWindow, parameters: Mapping[s
     equal = tuple((FILTER_COLUMNS[name], checked)
                   for name, value in parameters.items()
                   if (checked := parse_entity_id(value, name)) is not None)
-    count = DEFAULT_LIMIT
-    if limit is not None:
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
-            raise BadParameter("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}",
-                               "limit")
-        count = int(limit)
+    count = parse_page_limit(limit)
     query = EventsQuery(tenant_id=tenant_id, window=window, types=chosen, equal=equal,
                         limit=count)
     if cursor is None:

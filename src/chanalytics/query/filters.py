@@ -14,6 +14,7 @@ CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "push")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 DEFAULT_MIN_USAGE = 100
+DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT = 100, 1000  # items per page of a paged list
 
 _DIGITS = re.compile(r"\d{1,9}", re.ASCII)
 
@@ -47,6 +48,16 @@ def parse_limit(value: str | None) -> int:
     if _DIGITS.fullmatch(value) and 1 <= int(value) <= MAX_LIMIT:
         return int(value)
     raise BadParameter("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}", "limit")
+
+
+def parse_page_limit(value: str | None) -> int:
+    """Items per page of a paged list (events, suppressions): 1 to 1000, default 100."""
+    if value is None:
+        return DEFAULT_PAGE_LIMIT
+    if _DIGITS.fullmatch(value) and 1 <= int(value) <= MAX_PAGE_LIMIT:
+        return int(value)
+    raise BadParameter("invalid_limit", f"limit must be an integer from 1 to {MAX_PAGE_LIMIT}",
+                       "limit")
 
 
 def parse_min_usage(value: str | None) -> int:

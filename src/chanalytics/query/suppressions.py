@@ -25,14 +25,18 @@ from typing import Any, Literal
 import msgspec
 
 from chanalytics.query.errors import BadParameter
-from chanalytics.query.filters import parse_channel, parse_entity_id
+from chanalytics.query.filters import (
+    DEFAULT_PAGE_LIMIT,
+    parse_channel,
+    parse_entity_id,
+    parse_page_limit,
+)
 from chanalytics.query.request import utc_text
 from chanalytics.query.sql import Params, Select
 from chanalytics.storage import Storage
 
 Reason = Literal["hard_bounce", "complaint", "unsubscribe"]
 REASONS: tuple[Reason, ...] = ("hard_bounce", "complaint", "unsubscribe")
-MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 SOURCE = "suppression_events"
 # The same rows derived from the raw table (what the view does): for benches and tests,
 # and for an engine that may read only the raw table.
@@ -65,7 +69,7 @@ class SuppressionsQuery(msgspec.Struct, frozen=True, kw_only=True):
     channel: str | None = None
     reason: Reason | None = None
     contact_id: str | None = None
-    limit: int = DEFAULT_LIMIT
+    limit: int = DEFAULT_PAGE_LIMIT
     as_of: datetime | None = None  # the first page's instant: None on the first page
     after: tuple[datetime, str, str] | None = None  # the last (since, contact, channel) shown
 
@@ -81,12 +85,7 @@ def parse_suppressions_query(tenant_id: str, *, channel: str | None, reason: str
     if reason is not None and reason not in REASONS:
         raise BadParameter("invalid_reason", f"reason must be one of {'|'.join(REASONS)}",
                            "reason")
-    count = DEFAULT_LIMIT
-    if limit is not None:
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
-            raise BadParameter("invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}",
-                               "limit")
-        count = int(limit)
+    count = parse_page_limit(limit)
     query = SuppressionsQuery(
         tenant_id=tenant_id, channel=parse_channel(channel), reason=reason,
         contact_id=parse_entity_id(contact_id, "contactId"), limit=count)
