@@ -119,7 +119,11 @@ async def run_cells(storage: Storage, meta: dict[str, Any], args: argparse.Names
                         statements[0] = 0
                         served_answer = await call()
                         count = statements[0]
-                        equal = served_answer == await call_raw()
+                        raw_answer = await call_raw()
+                        if path == "suppressions":  # a cursor holds its first page's instant
+                            for answer in (served_answer, raw_answer):
+                                answer["data"].pop("nextCursor", None)
+                        equal = served_answer == raw_answer
                         cell = Cell(label, tenant, events, zone, range_name, name,
                                     await timed(call, args.reps),
                                     await timed(call_raw, args.raw_reps, warmups=1),

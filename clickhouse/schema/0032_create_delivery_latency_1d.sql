@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS delivery_latency_1d
     day Date,
     channel LowCardinality(String),
     provider LowCardinality(String),
-    durations AggregateFunction(quantileDD(0.005, 0.5), UInt64),
+    durations SimpleAggregateFunction(sumMap, Map(Int16, UInt64)),
     samples SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree

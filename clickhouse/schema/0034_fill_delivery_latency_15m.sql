@@ -4,7 +4,9 @@ SELECT
     toStartOfFifteenMinutes(occurred_at) AS bucket,
     channel,
     provider,
-    quantileDDState(0.005, 0.5)(assumeNotNull(duration_ms)) AS durations,
+    sumMap(map(if(assumeNotNull(duration_ms) = 0, toInt16(-32768),
+                  toInt16(ceil(log(assumeNotNull(duration_ms)) / log(1.0100502512562815)))),
+               toUInt64(1))) AS durations,
     count() AS samples
 FROM analytics_events
 WHERE event_type = 'message_delivered' AND duration_ms IS NOT NULL

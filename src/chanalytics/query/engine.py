@@ -37,7 +37,7 @@ def measure_value(measure: Measure, value: Any) -> Any:
     match measure.value:
         case Value.COST:
             return Decimal(value)
-        case Value.DURATIONS:  # an empty sketch answers NaN
+        case Value.DURATIONS:  # no samples: an empty array
             return None if not value or math.isnan(value[0]) else tuple(value)
         case _:
             return int(value)

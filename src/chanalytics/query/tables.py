@@ -20,10 +20,10 @@ from types import MappingProxyType
 import msgspec
 
 from chanalytics.query.measures import (
+    LATENCY_KEY,
     LIFECYCLE_TYPES,
     MESSAGE_TYPES,
     SEQUENCE_TYPES,
-    SKETCH_ACCURACY,
     Family,
     Value,
 )
@@ -42,8 +42,8 @@ ALL_TYPES = MESSAGE_TYPES | LIFECYCLE_TYPES | {"contact_created", "contact_updat
 CAMPAIGN_MESSAGES = Filter("campaign", "isNot", (None,))
 
 _RAW_VALUES = frozenset(Value) - {Value.KEY, Value.ACTIVE}
-# Latency sketches cost 5x a sum per group at insert (a quantileDD state per group, and
-# the message rollups hold almost a group per event): they are kept apart, in the
+# Latency histograms are kept apart from the message rollups (which hold almost a group
+# per event; a quantileDD state per group there cost 5x a sum at insert), in the
 # delivery_latency_* rollups of delivered events by channel and provider only.
 _COUNT_VALUES = _RAW_VALUES - {Value.DURATIONS}
 _KEY_VALUES = frozenset({Value.KEY})
@@ -87,7 +87,7 @@ def _rollup(name: str, family: Family, grain: Grain, columns: set[str],
 
 
 def _latency(name: str, grain: Grain) -> Table:
-    """Delivery-duration sketches of delivered events by channel and provider (their
+    """Delivery-duration histograms of delivered events by channel and provider (their
     `samples` column is for the drift check: `message_counts_*` answer `samples`)."""
     return _rollup(name, Family.COUNTS, grain, {"event_type", "channel", "provider"},
                    frozenset({Value.DURATIONS}), _DELIVERED,
@@ -118,8 +118,8 @@ RAW_COUNTS = Table(
         "costed": "toUInt64(analytics_events.cost IS NOT NULL)",
         "duration_sum": "ifNull(duration_ms, 0)",
         "samples": "toUInt64(duration_ms IS NOT NULL)",
-        "durations": f"initializeAggregation('quantileDDStateIf({SKETCH_ACCURACY}, 0.5)', "
-                     "assumeNotNull(duration_ms), duration_ms IS NOT NULL)",
+        "durations": "if(duration_ms IS NULL, CAST(map(), 'Map(Int16, UInt64)'), "
+                     f"map({LATENCY_KEY}, toUInt64(1)))",
     }),
 )
 
