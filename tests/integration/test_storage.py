@@ -41,9 +41,11 @@ class TestMigrations:
         tables = {"analytics_events", "event_ids", "ingest_staging", "ingest_ready",
                   "message_counts_15m", "message_counts_1d", "entity_message_counts_1d",
                   "campaign_message_counts_15m", "lifecycle_counts_15m", "lifecycle_counts_1d",
-                  "distinct_keys_15m", "distinct_keys_1d", "enrollment_states", "entity_names"}
+                  "distinct_keys_15m", "distinct_keys_1d", "enrollment_states", "entity_names",
+                  "delivery_latency_15m", "delivery_latency_1d", "suppression_events",
+                  "budgets"}
         views = {f"{t}_mv" for t in tables - {"analytics_events", "ingest_staging",
-                                                "ingest_ready"}}
+                                                "ingest_ready", "budgets"}}
         assert names == tables | views | {"schema_migrations"}
 
 
