@@ -9,9 +9,6 @@ On one server every file is applied as written in the service's database. On a c
 - each table gets a `Distributed` table of the same name in the service's database,
   sharded by `cityHash64(tenant_id)`: a tenant lives on one shard, so every query (each
   reads one tenant) and every join or subquery of two tables stays on that shard;
-- a backfill (`INSERT INTO … SELECT … FROM analytics_events`, filling a new table from the
-  events stored before it) runs in the shard database on each node, or once through the
-  `Distributed` tables with `replicated`;
 - the ingest writer's `ingest_staging` / `ingest_ready` stay node-local tables in the
   service's database: a batch is staged on the node its writer is connected to and moved
   into the `Distributed` `analytics_events`, which sends each shard its tenants' rows
@@ -42,8 +39,7 @@ SHARDING_KEY = "cityHash64(tenant_id)"
 CLIENT_SETTINGS = {"distributed_product_mode": "local", "distributed_foreground_insert": 1}
 
 _HEADER = re.compile(
-    r"\A(?:CREATE (?P<kind>TABLE|MATERIALIZED VIEW) IF NOT EXISTS|INSERT INTO) "
-    r"(?P<name>[a-z][a-z0-9_]*)\b")
+    r"\ACREATE (?P<kind>TABLE|MATERIALIZED VIEW) IF NOT EXISTS (?P<name>[a-z][a-z0-9_]*)\b")
 _ENGINE = re.compile(
     r"^ENGINE = (?P<engine>(?:Aggregating|Replacing)?MergeTree)(?:\((?P<args>[a-z_]+)\))?$",
     re.MULTILINE)
@@ -91,11 +87,7 @@ class Layout(msgspec.Struct, frozen=True):
         if header is None:
             raise ValueError(f"unexpected schema statement: {ddl[:80]!r}")
         name = header["name"]
-        kind: Literal["TABLE", "MATERIALIZED VIEW"] | None = header["kind"]  # type: ignore[assignment]
-        if kind is None:  # a backfill of a new table from analytics_events
-            # Without Keeper `migrate` runs on every node: each fills its own shard. With it,
-            # `migrate` runs once: through the Distributed tables, every shard at once.
-            return [Statement(self.database if self.replicated else self.shard_database, ddl)]
+        kind: Literal["TABLE", "MATERIALIZED VIEW"] = header["kind"]  # type: ignore[assignment]
         placed = ddl[:header.end()] + self._on_cluster() + ddl[header.end():]
         if name in NODE_LOCAL_TABLES:
             return [Statement(self.database, placed)]

@@ -29,13 +29,6 @@ def test_sharded_tables_get_a_distributed_front_and_views_stay_on_the_shard() ->
     assert layout.statements(STAGING) == [Statement("db", STAGING)]  # the writer's node
 
 
-def test_a_backfill_fills_each_shard_or_goes_through_the_distributed_tables() -> None:
-    fill = "INSERT INTO suppression_events SELECT tenant_id FROM analytics_events"
-    assert Layout("db", "shop").statements(fill) == [Statement("db_local", fill)]
-    assert Layout("db", "shop", True).statements(fill) == [Statement("db", fill)]
-    assert Layout("db").statements(fill) == [Statement("db", fill)]
-
-
 def test_replicated_adds_on_cluster_and_the_replicated_engine() -> None:
     layout = Layout("db", "shop", replicated=True)
     local, front = layout.statements(TABLE)

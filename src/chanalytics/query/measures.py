@@ -38,7 +38,7 @@ LIFECYCLE_TYPES = CAMPAIGN_TYPES | WORKFLOW_TYPES | SEQUENCE_TYPES
 # Histograms are Map(Int16, UInt64) rows summed with sumMap: merging a tenant's 30 days of
 # them took 4.6 ms where merging quantileDD states of the same events took 55 ms (reading
 # the raw rows, 37 ms) on the 100M bench (bench/results/delivery.md). The views of
-# delivery_latency_* compute the same key (clickhouse/schema/0031, 0033).
+# delivery_latency_* compute the same key (clickhouse/schema/0030, 0032).
 GAMMA = "1.0100502512562815"  # (1 + 0.005) / (1 - 0.005)
 ZERO_KEY = -32768
 LATENCY_KEY = (f"if(assumeNotNull(duration_ms) = 0, toInt16({ZERO_KEY}), "
