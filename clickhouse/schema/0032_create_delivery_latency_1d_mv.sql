@@ -4,10 +4,11 @@ SELECT
     toDate(occurred_at) AS day,
     channel,
     provider,
-    sumMap(map(if(assumeNotNull(duration_ms) = 0, toInt16(-32768),
-                  toInt16(ceil(log(assumeNotNull(duration_ms)) / log(1.0100502512562815)))),
-               toUInt64(1))) AS durations,
-    count() AS samples
+    sumMap(if(duration_ms IS NULL, CAST(map(), 'Map(Int16, UInt64)'),
+              map(if(assumeNotNull(duration_ms) = 0, toInt16(-32768),
+                     toInt16(ceil(log(assumeNotNull(duration_ms)) / log(1.0100502512562815)))),
+                  toUInt64(1)))) AS durations,
+    countIf(duration_ms IS NOT NULL) AS samples
 FROM analytics_events
-WHERE event_type = 'message_delivered' AND duration_ms IS NOT NULL
+WHERE event_type = 'message_delivered'
 GROUP BY tenant_id, day, channel, provider
