@@ -4,9 +4,11 @@
 which are delivered, opened (email also by privacy proxies), clicked, bounced with a
 reason; workflow runs; sequence enrollments — as (subject, envelope) pairs exactly as
 EVENTS.md describes them. Story start times follow a daily and weekly rhythm; providers
-differ in speed, failures and price. `run_demo` publishes each event only once its time
-has come (`Schedule`), so the demo never publishes the future, and draws fresh ids on
-every run, so a restart adds traffic instead of re-sending old events.
+differ in speed, failures and price; each tenant follows a `Profile` (a busy retailer, a
+SaaS product, a delivery app), so tenants differ in channels and in what they run.
+`run_demo` publishes each event only once its time has come (`Schedule`), so the demo
+never publishes the future, and draws fresh ids on every run, so a restart adds traffic
+instead of re-sending old events.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ class Provider(NamedTuple):
 
 
 CHANNELS = ("email", "sms", "whatsapp", "push")
-CHANNEL_WEIGHTS = (6, 2, 1, 2)
 PROVIDERS: dict[str, tuple[Provider, ...]] = {
     "email": (Provider("ses", 0.65, 900, 0.005, (0.0001, 0.00012)),
               Provider("sendgrid", 0.35, 2600, 0.012, (0.0006, 0.0009))),
@@ -73,6 +74,24 @@ USER_AGENTS = (
 PLACES = (("US", "New York"), ("US", "San Francisco"), ("DE", "Berlin"), ("GB", "London"),
           ("IN", "Bengaluru"), ("BR", "São Paulo"), ("FR", "Paris"), ("JP", "Tokyo"))
 CONTACTS = 5000
+
+
+class Profile(NamedTuple):
+    """What a tenant does: how busy it is, its channel mix and its mix of stories."""
+
+    name: str
+    volume: float                       # relative share of all stories
+    channels: tuple[float, ...]         # weights in `CHANNELS` order
+    stories: tuple[float, ...]          # weights of `STORY_KINDS`
+
+
+STORY_KINDS = ("message", "campaign", "workflow", "sequence", "contact")
+# Tenants take these in turn: the first tenant is the busy retailer.
+PROFILES = (
+    Profile("retail", 3.0, (6, 2, 1, 2), (0.55, 0.08, 0.17, 0.15, 0.05)),
+    Profile("saas", 1.0, (7, 0, 0, 3), (0.35, 0.03, 0.35, 0.22, 0.05)),
+    Profile("delivery", 1.0, (1, 4, 3, 4), (0.6, 0.1, 0.22, 0.0, 0.08)),
+)
 # Relative activity per UTC hour (quiet nights, a working-day plateau), weekends at 55%.
 HOURS = (0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.4, 0.7, 0.95, 1.0, 1.0, 0.95,
          0.9, 0.95, 1.0, 1.0, 0.95, 0.85, 0.75, 0.65, 0.55, 0.45, 0.35, 0.25)
@@ -98,6 +117,7 @@ class DemoTraffic:
 
     def __init__(self, tenants: list[str], seed: int | None = None) -> None:
         self.tenants = tenants
+        self.profiles = {t: PROFILES[i % len(PROFILES)] for i, t in enumerate(tenants)}
         self.rng = random.Random(seed)
 
     def _id(self) -> str:
@@ -117,7 +137,7 @@ class DemoTraffic:
     def message_story(self, tenant: str, at: datetime, source: tuple[str, str] | None,
                       channel: str | None = None) -> list[Event]:
         rng = self.rng
-        channel = channel or rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
+        channel = channel or rng.choices(CHANNELS, weights=self.profiles[tenant].channels)[0]
         providers = PROVIDERS[channel]
         provider = rng.choices(providers, weights=[p.share for p in providers])[0]
         template = rng.choice(TEMPLATES)
@@ -165,7 +185,8 @@ class DemoTraffic:
         return events
 
     def campaign_story(self, tenant: str, at: datetime, size: int) -> list[Event]:
-        name, channel = self.rng.choice(CAMPAIGNS)
+        channel = self.rng.choices(CHANNELS, weights=self.profiles[tenant].channels)[0]
+        name = self.rng.choice([n for n, c in CAMPAIGNS if c == channel])
         data = {"campaignId": f"cmp_{_slug(name)}", "name": name}
         events: list[Event] = [("campaign.started", self._envelope(
             tenant, at, {**data, "recipientCount": size}))]
@@ -216,18 +237,18 @@ class DemoTraffic:
         return events
 
     def story(self, at: datetime) -> list[Event]:
-        """One story of a random kind for a random tenant (the first is the busiest)."""
+        """One story for a tenant drawn by volume, of a kind drawn from its profile."""
         rng = self.rng
-        weights = [3.0] + [1.0] * (len(self.tenants) - 1)
-        tenant = rng.choices(self.tenants, weights=weights)[0]
-        kind = rng.random()
-        if kind < 0.55:
+        tenant = rng.choices(self.tenants, weights=[self.profiles[t].volume
+                                                     for t in self.tenants])[0]
+        kind = rng.choices(STORY_KINDS, weights=self.profiles[tenant].stories)[0]
+        if kind == "message":
             return self.message_story(tenant, at, None)
-        if kind < 0.63:
+        if kind == "campaign":
             return self.campaign_story(tenant, at, rng.randint(5, 30))
-        if kind < 0.8:
+        if kind == "workflow":
             return self.workflow_story(tenant, at)
-        if kind < 0.95:
+        if kind == "sequence":
             return self.sequence_story(tenant, at)
         return [("contact.created", self._envelope(
             tenant, at, {"contactId": self._contact(), "source": "import"}))]

@@ -128,3 +128,23 @@ def test_live_rate_matches_the_backfill_rate() -> None:
     week = [NOW + timedelta(minutes=m) for m in range(0, 7 * 24 * 60)]
     per_minute = sum(traffic.arrivals(1.0, at, 60) for at in week) / len(week)
     assert 0.9 < per_minute < 1.1
+
+
+def test_each_tenant_has_its_own_shape() -> None:
+    js = Recorder()
+    tenants = ["retail", "saas", "delivery"]
+    asyncio.run(backfill(js, DemoTraffic(tenants, seed=3), Schedule(), NOW,
+                         rate_per_minute=1.0, days=14))
+    sent: dict[str, Counter[str]] = defaultdict(Counter)
+    kinds: dict[str, Counter[str]] = defaultdict(Counter)
+    for subject, env in js.events:
+        kinds[env["tenantId"]][subject] += 1
+        if subject == "pipeline.message.sent":
+            sent[env["tenantId"]][env["data"]["channel"]] += 1
+    share = {t: sent[t]["email"] / sum(sent[t].values()) for t in tenants}
+    assert share["saas"] > 0.6 and share["delivery"] < 0.15 < share["retail"] < 0.7
+    assert sent["saas"]["sms"] == 0 and sent["delivery"]["sms"] > sent["delivery"]["email"]
+    assert sum(sent["retail"].values()) > 2 * sum(sent["saas"].values())  # the busy one
+    assert kinds["delivery"]["sequence.enrollment.enrolled"] == 0
+    runs = {t: kinds[t]["workflow.run.started"] / sum(sent[t].values()) for t in tenants}
+    assert runs["saas"] > 1.5 * runs["retail"]
