@@ -22,8 +22,8 @@ from litestar.di import NamedDependency
 
 from chanalytics.api.auth import AUTH
 from chanalytics.api.dependencies import ENGINE, WINDOW_7D, WINDOW_30D
+from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
-    ERROR_RESPONSES,
     CampaignChannel,
     CampaignId,
     Channel,
@@ -90,7 +90,7 @@ class AnalyticsController(Controller):
     security = ({"bearerAuth": []},)
 
     @get("/overview", summary="Totals, per-channel totals and a daily trend",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_7D})
+         responses=answered("overview", Envelope[OverviewData]), dependencies={"window": WINDOW_7D})
     async def overview(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                        channel: Channel = None, compare: Compare = None,
@@ -100,7 +100,7 @@ class AnalyticsController(Controller):
         return await answer("overview", overview, engine, request, compare)
 
     @get("/messages", summary="Message counts, time series and per-channel rates",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_7D})
+         responses=answered("messages", Envelope[MessagesData]), dependencies={"window": WINDOW_7D})
     async def messages(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                        granularity: GranularityDay = None, channel: Channel = None,
@@ -112,7 +112,8 @@ class AnalyticsController(Controller):
         return await answer("messages", messages, engine, request, compare)
 
     @get("/campaigns", summary="Campaign totals, top campaigns and a time series",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("campaigns", Envelope[CampaignsData]),
+         dependencies={"window": WINDOW_30D})
     async def campaigns(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                         granularity: GranularityDay = None, channel: CampaignChannel = None,
@@ -126,7 +127,8 @@ class AnalyticsController(Controller):
         return await answer("campaigns", campaigns, engine, request, compare)
 
     @get("/workflows", summary="Workflow run totals, top workflows and a time series",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("workflows", Envelope[WorkflowsData]),
+         dependencies={"window": WINDOW_30D})
     async def workflows(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                         granularity: GranularityDay = None, workflow_id: WorkflowId = None,
@@ -140,7 +142,8 @@ class AnalyticsController(Controller):
         return await answer("workflows", workflows, engine, request, compare)
 
     @get("/sequences", summary="Enrollment totals, step funnel and top sequences",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("sequences", Envelope[SequencesData]),
+         dependencies={"window": WINDOW_30D})
     async def sequences(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                         sequence_id: SequenceId = None, limit: Limit = None,
@@ -152,7 +155,8 @@ class AnalyticsController(Controller):
         return await answer("sequences", sequences, engine, request, compare)
 
     @get("/templates", summary="Most used and worst performing templates",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("templates", Envelope[TemplatesData]),
+         dependencies={"window": WINDOW_30D})
     async def templates(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                         channel: Channel = None, template_id: TemplateId = None,
@@ -166,7 +170,7 @@ class AnalyticsController(Controller):
         return await answer("templates", templates, engine, request, compare)
 
     @get("/traffic", summary="Messages sent by local hour, weekday and over time",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_7D})
+         responses=answered("traffic", Envelope[TrafficData]), dependencies={"window": WINDOW_7D})
     async def traffic(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
             window: NamedDependency[TimeWindow],
                       granularity: GranularityHour = None, channel: Channel = None,

@@ -18,6 +18,7 @@ from chanalytics.api.analytics import Envelope, answer
 from chanalytics.api.auth import AUTH
 from chanalytics.api.dependencies import BUDGETS, ENGINE, WINDOW_30D
 from chanalytics.api.errors import ErrorEnvelope
+from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
     ERROR_RESPONSES,
     Channel,
@@ -29,6 +30,7 @@ from chanalytics.api.parameters import (
     PageLimit,
     Provider,
     SuppressionReason,
+    error_example,
 )
 from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore, parse_budget
 from chanalytics.query.clock import Granularity, TimeWindow
@@ -48,7 +50,8 @@ from chanalytics.query.suppressions import (
 from chanalytics.query.timerange import parse_granularity
 
 BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
-    data_container=ErrorEnvelope, generate_examples=False, description="No budget is set.")}
+    data_container=ErrorEnvelope, generate_examples=False, description="No budget is set.",
+    examples=error_example("not_found", "no budget is set"))}
 
 
 class BudgetOperation(Operation):
@@ -74,7 +77,8 @@ class DeliveryController(Controller):
     security = ({"bearerAuth": []},)
 
     @get("/channels", summary="Channel and provider performance: rates, latency, cost, score",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("channels", Envelope[ChannelsData]),
+         dependencies={"window": WINDOW_30D})
     async def channels(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
                        window: NamedDependency[TimeWindow], granularity: GranularityDay = None,
                        channel: Channel = None, provider: Provider = None, limit: Limit = None,
@@ -88,7 +92,8 @@ class DeliveryController(Controller):
         return await answer("channels", channels, engine, request, compare)
 
     @get("/deliverability", summary="Bounces, complaints, unsubscribes, failures, suppressions",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("deliverability", Envelope[DeliverabilityData]),
+         dependencies={"window": WINDOW_30D})
     async def deliverability(self, engine: NamedDependency[Engine],
                              tenant_id: NamedDependency[str], window: NamedDependency[TimeWindow],
                              granularity: GranularityDay = None, channel: Channel = None,
@@ -102,7 +107,7 @@ class DeliveryController(Controller):
         return await answer("deliverability", deliverability, engine, request, compare)
 
     @get("/suppressions", summary="Contacts that must not be messaged again, per channel",
-         responses=ERROR_RESPONSES)
+         responses=answered("suppressions", Envelope[SuppressionsData]))
     async def suppressions(self, engine: NamedDependency[Engine],
                            tenant_id: NamedDependency[str], channel: Channel = None,
                            reason: SuppressionReason = None, contact_id: ContactId = None,
@@ -116,7 +121,7 @@ class DeliveryController(Controller):
         return Envelope(data=await suppressions(engine.storage, query, source))
 
     @get("/costs", summary="Spend per channel, provider and campaign, and the monthly budget",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_30D})
+         responses=answered("costs", Envelope[CostsData]), dependencies={"window": WINDOW_30D})
     async def costs(self, state: State, engine: NamedDependency[Engine],
                     budgets: NamedDependency[BudgetStore], tenant_id: NamedDependency[str],
                     window: NamedDependency[TimeWindow], granularity: GranularityDay = None,
@@ -131,7 +136,8 @@ class DeliveryController(Controller):
         preset = partial(costs, budget=await budgets.get(tenant_id), now=state.clock())
         return await answer("costs", preset, engine, request, compare)
 
-    @get("/budget", summary="The tenant's monthly budget", responses=BUDGET_RESPONSES)
+    @get("/budget", summary="The tenant's monthly budget",
+         responses=answered("budget", Budget, "The budget", BUDGET_RESPONSES))
     async def get_budget(self, budgets: NamedDependency[BudgetStore],
                          tenant_id: NamedDependency[str]) -> Budget:
         """404 when none is set."""
@@ -140,7 +146,8 @@ class DeliveryController(Controller):
             raise NotFoundException("no budget is set")
         return budget
 
-    @put("/budget", summary="Set the tenant's monthly budget", responses=ERROR_RESPONSES,
+    @put("/budget", summary="Set the tenant's monthly budget",
+         responses=answered("budget", Budget, "The stored budget"),
          operation_class=BudgetOperation)
     async def put_budget(self, request: Request[Any, Any, State],
                          budgets: NamedDependency[BudgetStore],

@@ -7,16 +7,33 @@ from typing import Any
 from litestar import Response, get, head
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 
 from chanalytics.readiness import readiness
 
-READY_RESPONSES = {503: ResponseSpec(
-    data_container=dict[str, Any], generate_examples=False,
-    description="Not ready: storage does not answer, or NATS, the stream or the consumer is "
-                "missing; `checks` says which")}
+
+def _ready_example(ok: bool) -> list[Example]:
+    checks = {"storage": True, "nats": ok, "stream": ok, "consumer": ok}
+    return [Example(summary="chanalytics run", value={
+        "status": "ok" if ok else "unavailable", "checks": checks})]
 
 
-@get("/health/live", sync_to_thread=False, include_in_schema=True, tags=["operations"])
+_NOT_READY = ("Not ready: storage does not answer, or NATS, the stream or the consumer is "
+              "missing")
+READY_RESPONSES = {
+    200: ResponseSpec(data_container=dict[str, Any], generate_examples=False,
+                      description="Ready: every check is true", examples=_ready_example(True)),
+    503: ResponseSpec(data_container=dict[str, Any], generate_examples=False,
+                      description=f"{_NOT_READY}; `checks` says which",
+                      examples=_ready_example(False)),
+}
+HEAD_READY_RESPONSES = {503: ResponseSpec(data_container=None, description=_NOT_READY)}
+
+
+@get("/health/live", sync_to_thread=False, include_in_schema=True, tags=["operations"],
+     responses={200: ResponseSpec(data_container=dict[str, str], generate_examples=False,
+                                  description="The process is up",
+                                  examples=[Example(value={"status": "ok"})])})
 def live() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
@@ -37,7 +54,7 @@ def live_head() -> None:
     """`/health/live` for load balancers that probe with HEAD: 200, no body."""
 
 
-@head("/health/ready", tags=["operations"], responses=READY_RESPONSES)
+@head("/health/ready", tags=["operations"], responses=HEAD_READY_RESPONSES)
 async def ready_head(state: State) -> Response[None]:
     """`/health/ready` for load balancers that probe with HEAD: 200 or 503, no body."""
     checks = await readiness(state.storage, state.nats_check, state.uses_nats)

@@ -99,7 +99,7 @@ Compare = Annotated[str | None, QueryParameter(
                 "`previous_year` (the same local dates a year earlier): adds `comparison` "
                 "and `change`.", schema_extra={"enum": ["previous_period", "previous_year"]})]
 
-def _error(code: str, message: str, field: str | None = None) -> list[Example]:
+def error_example(code: str, message: str, field: str | None = None) -> list[Example]:
     error = {"code": code, "message": message, **({"field": field} if field else {})}
     return [Example(summary=code, value={"success": False, "error": error})]
 
@@ -107,12 +107,14 @@ def _error(code: str, message: str, field: str | None = None) -> list[Example]:
 ERROR_RESPONSES = {
     400: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
                       description="A parameter is invalid; `error.field` names it.",
-                      examples=_error("invalid_time_range",
-                                      "timeRange must be one of 1d|7d|30d|90d", "timeRange")),
+                      examples=error_example("invalid_time_range",
+                                             "timeRange must be one of 1d|7d|30d|90d",
+                                             "timeRange")),
     401: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
                       description="No bearer token, or an unknown one.",
-                      examples=_error("unauthorized", "unknown token")),
+                      examples=error_example("unauthorized", "unknown token")),
     503: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
                       description="The analytics storage is not reachable.",
-                      examples=_error("storage_unavailable", "analytics storage is not reachable")),
+                      examples=error_example("storage_unavailable",
+                                             "analytics storage is not reachable")),
 }

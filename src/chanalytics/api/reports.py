@@ -18,8 +18,8 @@ from litestar.response import Stream
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.auth import AUTH
 from chanalytics.api.dependencies import ENGINE, WINDOW_1D
+from chanalytics.api.examples import answered
 from chanalytics.api.exports import ExportOperation, export_format, stream, stream_bytes
-from chanalytics.api.parameters import ERROR_RESPONSES
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
@@ -149,7 +149,8 @@ class ReportsController(Controller):
     security = ({"bearerAuth": []},)
 
     @post("/query", summary="Any metrics by any dimensions (report builder)",
-          responses=ERROR_RESPONSES, status_code=200, operation_class=ExportOperation)
+          responses=answered("query", Envelope[ReportData]),
+          status_code=200, operation_class=ExportOperation)
     async def query(self, request: Request[Any, Any, State], engine: NamedDependency[Engine],
                     tenant_id: NamedDependency[str], format: Format = None,
                     ) -> Envelope[ReportData] | Stream:
@@ -176,7 +177,7 @@ class ReportsController(Controller):
             next_cursor=cursor(following, report.digest) if following < count else None))
 
     @get("/events", summary="The tenant's events, newest first (drill-down)",
-         responses=ERROR_RESPONSES, dependencies={"window": WINDOW_1D},
+         responses=answered("events", Envelope[EventsData]), dependencies={"window": WINDOW_1D},
          operation_class=ExportOperation)
     async def events(self, request: Request[Any, Any, State], engine: NamedDependency[Engine],
                      tenant_id: NamedDependency[str], window: NamedDependency[TimeWindow],

@@ -1,0 +1,125 @@
+"""Record the example answers of the OpenAPI document from the demo's data.
+
+    .venv/bin/python scripts/openapi_examples.py
+
+Publishes 30 days of seeded demo traffic (`DemoTraffic`, the three tenants of `run
+--demo`) into a throw-away embedded ClickHouse, asks every JSON endpoint as the busy
+retailer `tenant_demo` and writes the answers to `src/chanalytics/api/examples.json`,
+every list of items cut to its first three so that the document stays readable. Run it
+again when an answer's shape changes; `tests/integration/test_openapi_examples.py` fails until
+the examples match the response types again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from litestar.testing import TestClient
+
+from chanalytics.app import create_app
+from chanalytics.config import load_settings
+from chanalytics.demo import DemoTraffic, Schedule, backfill
+from chanalytics.ingest.writer import BatchWriter
+from chanalytics.logs import configure_logging
+from chanalytics.mappers import map_event
+from chanalytics.metrics import Metrics
+from chanalytics.storage import Storage
+
+NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # a Tuesday afternoon
+TENANTS = ["tenant_demo", "tenant_other_1", "tenant_other_2"]
+OUT = Path(__file__).resolve().parent.parent / "src/chanalytics/api/examples.json"
+A = "/api/v1/analytics"
+# name → (method, path, query or body); the name is the key the handlers look up.
+CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "overview": ("GET", f"{A}/overview", {"timeRange": "7d", "compare": "previous_period"}),
+    "messages": ("GET", f"{A}/messages", {"timeRange": "7d"}),
+    "campaigns": ("GET", f"{A}/campaigns", {"timeRange": "30d", "limit": "3"}),
+    "workflows": ("GET", f"{A}/workflows", {"timeRange": "30d", "limit": "3"}),
+    "sequences": ("GET", f"{A}/sequences", {"timeRange": "30d", "limit": "3"}),
+    "templates": ("GET", f"{A}/templates", {"timeRange": "30d", "limit": "3"}),
+    "traffic": ("GET", f"{A}/traffic", {"timeRange": "1d", "timezone": "Europe/Berlin"}),
+    "channels": ("GET", f"{A}/channels", {"timeRange": "30d"}),
+    "deliverability": ("GET", f"{A}/deliverability", {"timeRange": "30d"}),
+    "suppressions": ("GET", f"{A}/suppressions", {"limit": "3"}),
+    "budget": ("PUT", f"{A}/budget", {"monthlyBudget": 25.0, "timezone": "Europe/Berlin"}),
+    "costs": ("GET", f"{A}/costs", {"timeRange": "30d"}),
+    "events": ("GET", f"{A}/events", {"timeRange": "1d", "limit": "3"}),
+    "query": ("POST", f"{A}/query", {
+        "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
+        "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3}),
+}
+
+
+class Collector:
+    """Takes the demo's publishes (JetStream's `publish` signature) as mapped rows."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    async def publish(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+        self.rows.append(map_event(subject, body, len(self.rows) + 1))
+
+
+def cut(value: Any, key: str = "") -> Any:
+    """`value` with every list of items (objects or rows) cut to its first three; a
+    report's `columns` and a row's values stay whole."""
+    if isinstance(value, list):
+        items = value if key == "columns" or not value or not isinstance(
+            value[0], dict | list) else value[:3]
+        return [cut(v) for v in items]
+    if isinstance(value, dict):
+        return {k: cut(v, k) for k, v in value.items()}
+    return value
+
+
+def _later(stamp: str, seconds: float) -> str:
+    at = datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(seconds=seconds)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def load(storage: Storage) -> int:
+    collector = Collector()
+    await backfill(collector, DemoTraffic(TENANTS, seed=2026), Schedule(), NOW,
+                   rate_per_minute=1.0, days=30)
+    writer = BatchWriter(storage, Metrics())
+    for i in range(0, len(collector.rows), 5000):
+        await writer.write(collector.rows[i:i + 5000])
+    return len(collector.rows)
+
+
+def main() -> None:
+    configure_logging("warning")
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = Storage(f"chdb://{tmp}", "examples")
+        storage.connect()
+        storage.migrate(raw_ttl_days=3650)
+        print(f"{asyncio.run(load(storage)):,} demo events stored")
+        app = create_app(load_settings({}, api_keys="example-token=tenant_demo"),
+                         storage=storage, clock=lambda: NOW)
+        examples: dict[str, Any] = {}
+        with TestClient(app) as client:
+            headers = {"Authorization": "Bearer example-token"}
+            for name, (method, path, args) in CALLS.items():
+                if method == "GET":
+                    answer = client.get(path, params=args, headers=headers)
+                else:
+                    answer = client.request(method, path, json=args, headers=headers)
+                answer.raise_for_status()
+                examples[name] = cut(msgspec.json.decode(answer.content))
+        for item in examples["events"]["data"]["items"]:
+            # Stored by this script a while after the demo's clock: shown as the live
+            # service would store it, a quarter second after it happened.
+            item["ingestedAt"] = _later(item["occurredAt"], 0.25)
+        storage.close()
+    OUT.write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
