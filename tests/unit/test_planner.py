@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chanalytics.query.clock import Granularity, TimeWindow
+from chanalytics.query.compiler import compile_statement
+from chanalytics.query.engine import shared_statements
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.measures import MEASURES, Family
 from chanalytics.query.model import Filter, Query
@@ -144,3 +146,50 @@ class TestRejections:
         with pytest.raises(BadParameter) as error:
             plan(query(("sent",), filters=(Filter("hourOfDay", "is", ("3",)),)))
         assert error.value.field == "filters"
+
+
+class TestSharedStatements:
+    """`Engine.run_all`: the queries of one answer share a statement where it reads the same
+    tables over the same ranges with the same filters."""
+
+    @staticmethod
+    def channels(zone: str = "UTC", start: str = "2026-03-01T00:00:00",
+                 end: str = "2026-03-31T00:00:00") -> list[Plan]:
+        """The three queries of GET /channels."""
+        at = {"zone": zone, "start": start, "end": end}
+        return [plan(q) for q in (
+            query(("sent", "delivered", "latency"), ("channel",), ("channel", "provider"), **at),
+            query(("failed_or_bounced",), ("channel", "provider", "errorCode"), **at),
+            query(("sent", "failed", "latency"), ("time",), **at))]
+
+    def test_same_tables_and_ranges_make_one_statement_per_family(self) -> None:
+        plans = self.channels()
+        assert sum(len(p.statements) for p in plans) == 5
+        shared = shared_statements(plans)
+        assert len(shared) == 2  # the counts, and the latency histograms
+        counts, latency = shared
+        assert counts[2] == {0, 1, 2} and latency[2] == {0, 2}
+        assert [m.name for m in counts[0].measures] == [
+            "sent", "delivered", "failed_or_bounced", "failed"]
+        assert counts[1].query.groupings == (
+            ("channel",), ("channel", "provider"), ("channel", "provider", "errorCode"),
+            ("time",))
+        sql = compile_statement(counts[0], counts[1]).sql
+        assert "UNION ALL" not in sql  # one table: message_counts_1d
+        assert "GROUPING SETS ((d0), (d0, d1), (d0, d1, d2), (d3))" in sql
+
+    def test_a_series_of_local_days_reads_apart_from_the_daily_totals(self) -> None:
+        """In Kolkata the series reads quarter hours, the totals whole UTC days: sharing a
+        statement would make the totals read quarter hours too."""
+        shared = shared_statements(self.channels("Asia/Kolkata", "2026-02-28T18:30:00",
+                                                 "2026-03-30T18:30:00"))
+        assert [sorted(users) for _, _, users in shared] == [[0, 1], [0], [2], [2]]
+
+    def test_different_filters_or_distinct_measures_stay_apart(self) -> None:
+        email = (Filter("channel", "is", ("email",)),)
+        assert len(shared_statements([plan(query(("sent",), ("channel",))),
+                                      plan(query(("sent",), ("time",), filters=email))])) == 2
+        keys = [plan(query(("opened",), ("channel",))), plan(query(("clicked",), ("time",)))]
+        assert len(shared_statements(keys)) == 2
+        same = [plan(query(("opened",), ("channel",))), plan(query(("opened",), ("time",)))]
+        assert len(shared_statements(same)) == 1

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import structlog
 
 from chanalytics.query.compiler import Compiled, compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
-from chanalytics.query.measures import MEASURES, Measure, Value
+from chanalytics.query.measures import MEASURES, Family, Measure, Value
 from chanalytics.query.model import Grouping, Key, Query, Result, Row
-from chanalytics.query.planner import Plan, plan
+from chanalytics.query.planner import Plan, Statement, plan
 from chanalytics.query.tables import TABLES, Grain, Table
 from chanalytics.storage import Storage
 
@@ -53,31 +54,85 @@ class Engine:
         self.raw_only = all(t.grain is Grain.RAW for t in self.tables)
 
     async def run(self, query: Query) -> Result:
+        return (await self.run_all(query))[0]
+
+    async def run_all(self, *queries: Query) -> list[Result]:
+        """The queries' results, from as few statements as their plans allow: statements of
+        the same family that read the same tables over the same ranges with the same
+        filters become one (its grouping sets the union of theirs), so each table is read
+        once for all of them."""
         started = time.perf_counter()
-        planned = plan(query, self.tables)
-        compiled = [compile_statement(s, planned) for s in planned.statements]
+        plans = [plan(q, self.tables) for q in queries]
+        shared = shared_statements(plans)
+        compiled = [compile_statement(s, p) for s, p, _ in shared]
         answers = await asyncio.gather(*(self.storage.query(c.sql, c.params) for c in compiled))
-        result = _assemble(planned, compiled, answers)
-        log.debug("query.engine.ran", tenant_id=query.tenant_id, statements=len(compiled),
-                  measures=len(query.measures), duration_ms=round(
-                      (time.perf_counter() - started) * 1000, 2))
-        return result
+        results = [_assemble(p, [(s, c, rows) for (s, _, users), c, rows
+                                 in zip(shared, compiled, answers, strict=True) if i in users])
+                   for i, p in enumerate(plans)]
+        log.debug("query.engine.ran", tenant_id=queries[0].tenant_id, queries=len(queries),
+                  statements=len(compiled), measures=sum(len(q.measures) for q in queries),
+                  duration_ms=round((time.perf_counter() - started) * 1000, 2))
+        return results
 
 
-def _assemble(planned: Plan, compiled: Sequence[Compiled],
-              answers: Sequence[Sequence[tuple[Any, ...]]]) -> Result:
+def _mergeable(a: Plan, b: Plan, statement: Statement, other: Statement) -> bool:
+    """Whether one SQL statement can answer both: the same reads, and no extra work that
+    matters (distinct keys only for the same measures; one set of time buckets)."""
+    if statement.family is Family.STATES or statement.family is not other.family:
+        return False
+    if (statement.parts != other.parts or a.query.filters != b.query.filters
+            or a.query.window != b.query.window or a.query.tenant_id != b.query.tenant_id):
+        return False
+    if statement.family is Family.KEYS and statement.measures != other.measures:
+        return False
+    return a.buckets is None or b.buckets is None or a.buckets == b.buckets
+
+
+def shared_statements(plans: Sequence[Plan]) -> list[tuple[Statement, Plan, set[int]]]:
+    """The statements to run: each with the plan it is compiled by and the indexes of the
+    plans it answers."""
+    shared: list[tuple[Statement, Plan, set[int]]] = []
+    for i, planned in enumerate(plans):
+        for statement in planned.statements:
+            for n, (other, other_plan, users) in enumerate(shared):
+                if _mergeable(other_plan, planned, other, statement):
+                    shared[n] = (*_merge(other, other_plan, statement, planned), users | {i})
+                    break
+            else:
+                shared.append((statement, planned, {i}))
+    return shared
+
+
+def _merge(a: Statement, a_plan: Plan, b: Statement, b_plan: Plan) -> tuple[Statement, Plan]:
+    measures = tuple(dict.fromkeys((*a.measures, *b.measures)))
+    query = msgspec.structs.replace(
+        a_plan.query, measures=tuple(m.name for m in measures),
+        groupings=tuple(dict.fromkeys((*a_plan.query.groupings, *b_plan.query.groupings))))
+    statement = msgspec.structs.replace(a, measures=measures)
+    buckets = a_plan.buckets if a_plan.buckets is not None else b_plan.buckets
+    return statement, Plan(query=query, statements=(statement,), buckets=buckets)
+
+
+def _assemble(planned: Plan,
+              answered: Sequence[tuple[Statement, Compiled, Sequence[tuple[Any, ...]]]]) -> Result:
+    """The plan's result from the statements that answer it (rows of groupings or
+    measures it did not ask for, from a shared statement, are left out)."""
     query = planned.query
     groups: dict[Grouping, dict[Key, dict[str, Any]]] = {g: {} for g in query.groupings}
-    for statement, shape, rows in zip(planned.statements, compiled, answers, strict=True):
+    wanted = set(query.measures)
+    for statement, shape, rows in answered:
         offset = 0 if shape.bits is None else 1
         width = len(shape.dimensions)
         for row in rows:
             grouping = query.groupings[0] if shape.bits is None else shape.bits[row[0]]
+            if grouping not in groups:
+                continue
             found = dict(zip(shape.dimensions, row[offset:offset + width], strict=True))
             key = tuple(_key_value(d, found[d]) for d in grouping)
             values = groups[grouping].setdefault(key, {})
             for measure, value in zip(statement.measures, row[offset + width:], strict=True):
-                values[measure.name] = measure_value(measure, value)
+                if measure.name in wanted:
+                    values[measure.name] = measure_value(measure, value)
     zeros = {name: zero(MEASURES[name]) for name in query.measures}
     return Result(
         groups={g: [Row(key, {**zeros, **values}) for key, values in rows.items()]

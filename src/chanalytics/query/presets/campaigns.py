@@ -72,11 +72,11 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
     known: Names | None
     # Recipients only in total: distinct contacts are the costliest measure here (the
     # largest bench tenant's 30 days: 670k sends), so never per campaign.
-    counts, recipients, lifecycle, series, known = await asyncio.gather(
-        engine.run(request.query(PER_CAMPAIGN, ("campaign",), filters=messages)),
-        engine.run(request.query(("recipients",), filters=messages)),
-        engine.run(request.query(LIFECYCLE, ("campaign",), filters=one)),
-        engine.run(request.query(SERIES, ("time",), filters=messages)),
+    (counts, recipients, lifecycle, series), known = await asyncio.gather(
+        engine.run_all(request.query(PER_CAMPAIGN, ("campaign",), filters=messages),
+                       request.query(("recipients",), filters=messages),
+                       request.query(LIFECYCLE, ("campaign",), filters=one),
+                       request.query(SERIES, ("time",), filters=messages)),
         all_names(engine.storage, request.tenant_id, "campaign"),
     )
     per_campaign = counts.by_one("campaign")

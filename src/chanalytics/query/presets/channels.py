@@ -4,7 +4,6 @@ a composite score per provider, the commonest error codes and a series with p95 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -126,13 +125,12 @@ def _ms(level: float) -> float | None:
 
 async def channels(engine: Engine, request: QueryRequest) -> ChannelsData:
     only = request.delivery_filters()
-    totals, errors, series = await asyncio.gather(
-        engine.run(request.query((*OUTCOMES, *LATENCY, *COST), ("channel",),
-                                 ("channel", "provider"), filters=only)),
-        engine.run(request.query(("failed_or_bounced",), ("channel", "provider", "errorCode"),
-                                 filters=only)),
-        engine.run(request.query(("sent", "delivered", "failed", "latency"), ("time",),
-                                 filters=only)))
+    totals, errors, series = await engine.run_all(
+        request.query((*OUTCOMES, *LATENCY, *COST), ("channel",), ("channel", "provider"),
+                      filters=only),
+        request.query(("failed_or_bounced",), ("channel", "provider", "errorCode"),
+                      filters=only),
+        request.query(("sent", "delivered", "failed", "latency"), ("time",), filters=only))
     by_channel = [
         ChannelPerformance(
             channel=channel, sent=v["sent"], delivered=v["delivered"], failed=v["failed"],

@@ -123,11 +123,11 @@ async def costs(engine: Engine, request: QueryRequest, *, budget: Budget | None 
                 now: datetime | None = None) -> CostsData:
     only = request.delivery_filters()
     campaigns = Filter("campaign", "isNot", (None,))
-    totals, by_campaign, series, known, state = await asyncio.gather(
-        engine.run(request.query(MEASURES, (), ("channel",), ("channel", "provider"),
-                                 filters=only)),
-        engine.run(request.query(MEASURES, ("campaign",), filters=(*only, campaigns))),
-        engine.run(request.query(("cost", "sent"), ("time",), filters=only)),
+    (totals, by_campaign, series), known, state = await asyncio.gather(
+        engine.run_all(
+            request.query(MEASURES, (), ("channel",), ("channel", "provider"), filters=only),
+            request.query(MEASURES, ("campaign",), filters=(*only, campaigns)),
+            request.query(("cost", "sent"), ("time",), filters=only)),
         all_names(engine.storage, request.tenant_id, "campaign"),
         budget_state(engine, request.tenant_id, budget, now)
         if budget is not None and now is not None else asyncio.sleep(0))

@@ -88,11 +88,12 @@ def _fields(v: Values) -> dict[str, Any]:
 
 async def deliverability(engine: Engine, request: QueryRequest) -> DeliverabilityData:
     only = request.channel_filter()
-    totals, reasons, series, suppressed = await asyncio.gather(
-        engine.run(request.query(COUNTS, (), ("channel",), filters=only)),
-        engine.run(request.query(("bounced",), ("bounceType", "errorCode"), filters=only)),
-        engine.run(request.query(("bounced", "complained", "unsubscribed", "failed"), ("time",),
-                                 filters=only)),
+    (totals, reasons, series), suppressed = await asyncio.gather(
+        engine.run_all(
+            request.query(COUNTS, (), ("channel",), filters=only),
+            request.query(("bounced",), ("bounceType", "errorCode"), filters=only),
+            request.query(("bounced", "complained", "unsubscribed", "failed"), ("time",),
+                          filters=only)),
         suppressed_contacts(engine.storage, request.tenant_id, request.window.end,
                             request.channel, RAW_SOURCE if engine.raw_only else SOURCE))
     channels = [ChannelDeliverability(channel=channel, **_fields(v))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import msgspec
@@ -61,9 +60,9 @@ SERIES = ("sent", "delivered", "opened", "clicked")
 async def messages(engine: Engine, request: QueryRequest) -> MessagesData:
     """Every message count, in total, per channel and per local bucket."""
     only = request.channel_filter()
-    totals, series = await asyncio.gather(
-        engine.run(request.query((*SUMMARY, "message_events"), (), ("channel",), filters=only)),
-        engine.run(request.query(SERIES, ("time",), filters=only)))
+    totals, series = await engine.run_all(
+        request.query((*SUMMARY, "message_events"), (), ("channel",), filters=only),
+        request.query(SERIES, ("time",), filters=only))
     t = totals.total()
     channels = [
         ChannelRates(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 
 from chanalytics.query.clock import Granularity, local_date
@@ -54,10 +52,10 @@ TOTALS = ("sent", "delivered", "opened", "clicked", "message_events")
 async def overview(engine: Engine, request: QueryRequest) -> OverviewData:
     """Message totals with rates, per channel, and per local day."""
     only = request.channel_filter()
-    totals, trend = await asyncio.gather(
-        engine.run(request.query(TOTALS, (), ("channel",), filters=only)),
-        engine.run(request.query(("sent", "delivered"), ("time",), filters=only,
-                                 granularity=Granularity.DAY)))
+    totals, trend = await engine.run_all(
+        request.query(TOTALS, (), ("channel",), filters=only),
+        request.query(("sent", "delivered"), ("time",), filters=only,
+                      granularity=Granularity.DAY))
     t = totals.total()
     channels = totals.by_one("channel")
     return OverviewData(

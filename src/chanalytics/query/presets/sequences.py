@@ -56,9 +56,9 @@ async def sequences(engine: Engine, request: QueryRequest) -> SequencesData:
     one = request.entity_filter("sequence")
     counts: Result  # gather's mixed-type overload loses the types
     known: Names | None
-    counts, steps, known = await asyncio.gather(
-        engine.run(request.query(PER_SEQUENCE, (), ("sequence",), filters=one)),
-        engine.run(request.query(("steps_executed", "replied"), ("step",), filters=one)),
+    (counts, steps), known = await asyncio.gather(
+        engine.run_all(request.query(PER_SEQUENCE, (), ("sequence",), filters=one),
+                       request.query(("steps_executed", "replied"), ("step",), filters=one)),
         all_names(engine.storage, request.tenant_id, "sequence"),
     )
     t = counts.total()

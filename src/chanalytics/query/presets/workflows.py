@@ -62,9 +62,9 @@ async def workflows(engine: Engine, request: QueryRequest) -> WorkflowsData:
     one = request.entity_filter("workflow")
     counts: Result  # gather's mixed-type overload loses the types
     known: Names | None
-    counts, series, known = await asyncio.gather(
-        engine.run(request.query(RUNS, ("workflow",), (), filters=one)),
-        engine.run(request.query(RUNS, ("time",), filters=one)),
+    (counts, series), known = await asyncio.gather(
+        engine.run_all(request.query(RUNS, ("workflow",), (), filters=one),
+                       request.query(RUNS, ("time",), filters=one)),
         all_names(engine.storage, request.tenant_id, "workflow"),
     )
     per_workflow = counts.by_one("workflow")
