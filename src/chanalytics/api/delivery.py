@@ -133,7 +133,7 @@ class DeliveryController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
-        preset = partial(costs, budget=await budgets.get(tenant_id), now=state.clock())
+        preset = partial(costs, budgets=budgets, now=state.clock())
         return await answer("costs", preset, engine, request, compare)
 
     @get("/budget", summary="The tenant's monthly budget",
