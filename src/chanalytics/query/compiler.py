@@ -17,10 +17,10 @@ from datetime import datetime
 import msgspec
 
 from chanalytics.query.dimensions import DIMENSIONS, Dimension
-from chanalytics.query.measures import Family
+from chanalytics.query.measures import Family, Measure
 from chanalytics.query.model import Filter, Grouping, Query
 from chanalytics.query.planner import Part, Plan, Statement
-from chanalytics.query.sql import Params, Select, any_of, literal, literals, union_all
+from chanalytics.query.sql import Params, Select, all_of, any_of, literal, literals, union_all
 from chanalytics.query.tables import Grain
 
 # grouping() bits as the SQL standard has them (1 = aggregated away), whatever the profile.
@@ -53,7 +53,8 @@ def compile_statement(statement: Statement, plan: Plan, params: Params | None = 
                         for part in statement.parts])
     keys = [f"{_dimension_sql(DIMENSIONS[d], plan)} AS d{i}" for i, d in enumerate(dims)]
     aggregates = [f"{m.aggregate} AS m{i}" for i, m in enumerate(statement.measures)]
-    select = Select(columns=[*keys, *aggregates], source=source)
+    select = Select(columns=[*keys, *aggregates], source=source,
+                    where=[_counted(statement.measures)])
     bits: dict[int, Grouping] | None = None
     if len(query.groupings) > 1:
         bits = {_grouping_bits(g, dims): g for g in query.groupings}
@@ -65,6 +66,19 @@ def compile_statement(statement: Statement, plan: Plan, params: Params | None = 
     elif dims:
         select.group_by = ", ".join(f"d{i}" for i in range(len(dims)))
     return Compiled(select.sql(), params.values, dims, bits)
+
+
+def _counted(measures: Sequence[Measure]) -> str:
+    """The rows some measure counts, where the parts' own WHERE (all the measures' event
+    types and kinds) lets more through: with keys of several kinds, a part emits e.g. a
+    message key for every message event, and a group of only such rows is no result row."""
+    types: dict[str, set[str]] = {}
+    for m in measures:
+        types.setdefault(m.kind, set()).update(m.event_types)
+    if len(types) < 2:
+        return ""
+    return any_of([all_of([f"event_type IN {literals(t)}", f"kind = {literal(kind)}"
+                           if kind else ""]) for kind, t in sorted(types.items())])
 
 
 def _grouping_bits(grouping: Grouping, dims: tuple[str, ...]) -> int:
