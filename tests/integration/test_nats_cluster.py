@@ -44,6 +44,7 @@ class Cluster:
         return ",".join(f"nats://127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         routes = ",".join(f"nats://127.0.0.1:{r}" for r in self.routes)
         for i, (port, route) in enumerate(zip(self.ports, self.routes, strict=True)):
             name = f"n{i}"
@@ -51,7 +52,13 @@ class Cluster:
                 [find_binary(), "-js", "-sd", str(self.root / name), "-a", "127.0.0.1",
                  "-p", str(port), "-n", name, "--cluster_name", "chanalytics",
                  "--cluster", f"nats://127.0.0.1:{route}", "--routes", routes],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                stdout=subprocess.DEVNULL, stderr=(self.root / f"{name}.log").open("wb"))
+
+    def logs(self) -> str:
+        """The last lines of each node's log, for a failure message."""
+        return "\n".join(f"--- {name}: exit {proc.poll()}\n"
+                         + "\n".join((self.root / f"{name}.log").read_text().splitlines()[-15:])
+                         for name, proc in self.procs.items())
 
     def kill(self, name: str) -> None:
         self.procs[name].send_signal(signal.SIGKILL)
@@ -124,7 +131,14 @@ def test_ingest_survives_the_consumer_leader_dying(tmp_path: Path) -> None:
                               stderr=(tmp_path / "ingest.log").open("wb"))
     try:
         _wait(lambda: asyncio.run(_js_ready(cluster.url)), 60)
-        _wait(lambda: asyncio.run(_consumer(cluster.url))[0] is not None, 60)
+        # On two busy cores ingest's start (migrations) and the R3 stream's first leader
+        # election can take a while; a failure says what ingest and the nodes did.
+        deadline = time.monotonic() + 180
+        while asyncio.run(_consumer(cluster.url))[0] is None:
+            assert time.monotonic() < deadline, (
+                f"no consumer after 180 s; ingest exit {ingest.poll()}\n"
+                + (tmp_path / "ingest.log").read_text()[-3000:] + "\n" + cluster.logs())
+            time.sleep(0.5)
         half = len(events) // 2
         asyncio.run(_publish(cluster.url, events[:half]))
         # An info request may time out under load ((None, …)): ask until one answers.
