@@ -184,7 +184,8 @@ class TestExactlyOnce:
         second = Harness(storage, nats_url, settings_for(stream_names))
         await second.start()
         try:
-            await _drained(second, timeout=30)
+            # The dead process still holds the insert lease until its 30 s TTL runs out.
+            await _drained(second, timeout=60)
             assert second.metrics.redeliveries._value.get() >= 50
             assert await count(storage) == 50
             assert await count(storage, ROLLUP_SENT) == 50
