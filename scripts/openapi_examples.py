@@ -6,7 +6,7 @@ Publishes 30 days of seeded demo traffic (`DemoTraffic`, the three tenants of `r
 --demo`) into a throw-away embedded ClickHouse, asks every JSON endpoint as the busy
 retailer `tenant_demo` and writes the answers to `src/chanalytics/api/examples.json`,
 every list of items cut to its first three so that the document stays readable. Run it
-again when an answer's shape changes; `tests/integration/test_openapi_examples.py` fails until
+again when an answer's shape changes; `tests/unit/test_openapi_examples.py` fails until
 the examples match the response types again.
 """
 
@@ -29,6 +29,7 @@ from chanalytics.ingest.writer import BatchWriter
 from chanalytics.logs import configure_logging
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
+from chanalytics.query.request import utc_text
 from chanalytics.storage import Storage
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # a Tuesday afternoon
@@ -79,8 +80,8 @@ def cut(value: Any, key: str = "") -> Any:
 
 
 def _later(stamp: str, seconds: float) -> str:
-    at = datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(seconds=seconds)
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """`stamp` plus `seconds`, written as the API writes instants (`utc_text`)."""
+    return utc_text(datetime.fromisoformat(stamp) + timedelta(seconds=seconds))
 
 
 async def load(storage: Storage) -> int:

@@ -129,6 +129,9 @@ class DemoTraffic:
     def _contact(self) -> str:
         return f"contact_{self.rng.randint(1, CONTACTS)}"
 
+    def _channel(self, tenant: str) -> str:
+        return self.rng.choices(CHANNELS, weights=self.profiles[tenant].channels)[0]
+
     def _reader(self) -> dict[str, Any]:
         country, city = self.rng.choice(PLACES)
         return {"userAgent": self.rng.choice(USER_AGENTS),
@@ -137,7 +140,7 @@ class DemoTraffic:
     def message_story(self, tenant: str, at: datetime, source: tuple[str, str] | None,
                       channel: str | None = None) -> list[Event]:
         rng = self.rng
-        channel = channel or rng.choices(CHANNELS, weights=self.profiles[tenant].channels)[0]
+        channel = channel or self._channel(tenant)
         providers = PROVIDERS[channel]
         provider = rng.choices(providers, weights=[p.share for p in providers])[0]
         template = rng.choice(TEMPLATES)
@@ -185,7 +188,7 @@ class DemoTraffic:
         return events
 
     def campaign_story(self, tenant: str, at: datetime, size: int) -> list[Event]:
-        channel = self.rng.choices(CHANNELS, weights=self.profiles[tenant].channels)[0]
+        channel = self._channel(tenant)
         name = self.rng.choice([n for n, c in CAMPAIGNS if c == channel])
         data = {"campaignId": f"cmp_{_slug(name)}", "name": name}
         events: list[Event] = [("campaign.started", self._envelope(

@@ -1,6 +1,6 @@
 """The example answers of the OpenAPI document: real answers about the demo's busy retailer,
 recorded by `scripts/openapi_examples.py` into `examples.json` (lists cut to three items).
-`tests/integration/test_openapi_examples.py` checks each one against its response type."""
+`tests/unit/test_openapi_examples.py` checks each one against its response type."""
 
 from __future__ import annotations
 
