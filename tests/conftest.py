@@ -43,6 +43,17 @@ DOCKER = _docker_answers()
 SERVER_MODE = os.environ.get("CHANALYTICS_TEST_CLICKHOUSE") == "server"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The server pass leaves out the tests marked `once`: they would repeat the embedded
+    pass exactly (they start their own servers) or re-check SQL the server runs unchanged."""
+    if not SERVER_MODE:
+        return
+    dropped = [item for item in items if item.get_closest_marker("once")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not item.get_closest_marker("once")]
+
+
 @pytest.fixture(autouse=True)
 def _block_services_for_unmarked(request: pytest.FixtureRequest,
                                  monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,7 @@ from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
 from chanalytics.storage import Storage
 
-pytestmark = pytest.mark.clickhouse
+pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 
 TOKEN = "fuzz-token"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -12,7 +12,7 @@ from chanalytics.query.buckets import BUCKET_SQL, GRID_BUCKET_SQL, local_buckets
 from chanalytics.query.clock import Granularity, TimeWindow, bucket_of
 from chanalytics.storage import Storage
 
-pytestmark = pytest.mark.clickhouse
+pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 
 ZONES = [
     "UTC",

@@ -19,7 +19,7 @@ import pytest
 
 from chanalytics.natsserver import find_binary, free_port
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, bytes]:

@@ -18,7 +18,7 @@ from tests.integration.test_cli import _env, _get
 from chanalytics.natsserver import free_port
 from chanalytics.storage import Storage, schema_files
 
-pytestmark = pytest.mark.clickhouse
+pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 
 
 def test_migrate_and_serve_use_it_and_data_survives_a_restart(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from chanalytics.cluster import Layout
 from chanalytics.storage import Storage, migration_statements, schema_files
 
-pytestmark = pytest.mark.clickhouse
+pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 
 
 @pytest.mark.parametrize("replicated", [True, False])

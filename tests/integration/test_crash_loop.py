@@ -27,7 +27,7 @@ import pytest
 from chanalytics.demo import DemoTraffic
 from chanalytics.natsserver import LocalNatsServer
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 
 KILLS = int(os.environ.get("CRASH_KILLS", "4"))
 EVENTS = int(os.environ.get("CRASH_EVENTS", "30000"))

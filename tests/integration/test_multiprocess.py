@@ -29,7 +29,7 @@ from chanalytics.demo import DemoTraffic
 from chanalytics.natsserver import LocalNatsServer, free_port
 from chanalytics.storage import Storage
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 
 EVENTS = 20_000
 

@@ -24,7 +24,7 @@ from tests.integration.test_multiprocess import _wait
 from chanalytics.demo import DemoTraffic
 from chanalytics.natsserver import find_binary, free_port
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 
 EVENTS = 15_000
 STREAM, CONSUMER = "ANALYTICS_SOURCE", "chanalytics-ingest"

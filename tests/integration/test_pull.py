@@ -11,7 +11,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from chanalytics.ingest.delivery import delivery_of
 from chanalytics.ingest.pull import JetStreamPull
 
-pytestmark = [pytest.mark.nats]
+pytestmark = [pytest.mark.nats, pytest.mark.once]
 
 
 async def _stream(nc: Any, names: dict[str, str], messages: int) -> Any:

@@ -32,7 +32,7 @@ from chanalytics.ingest.drift import find_drift
 from chanalytics.natsserver import LocalNatsServer, free_port
 from chanalytics.storage import Storage
 
-pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
+pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 
 TENANTS = [f"tenant_{i}" for i in range(6)]
 EVENTS = 6_000

@@ -87,12 +87,13 @@ def test_unsupported_url_schemes_are_refused(variable: str, value: str) -> None:
         load_settings({variable: value})
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("CHANALYTICS_CLICKHOUSE_URL", "https://user:pw@ch.example.com:8443"),
-    ("CHANALYTICS_NATS_URL", "nats://a:4222,tls://b:4222"),
+@pytest.mark.parametrize(("variable", "field", "value"), [
+    ("CHANALYTICS_CLICKHOUSE_URL", "clickhouse_url", "https://user:pw@ch.example.com:8443"),
+    ("CHANALYTICS_NATS_URL", "nats_url", "nats://a:4222,tls://b:4222"),
 ])
-def test_supported_url_schemes_are_taken(variable: str, value: str) -> None:
-    load_settings({variable: value})
+def test_supported_url_schemes_are_taken(variable: str, field: str, value: str) -> None:
+    """A supported URL is kept as given, credentials and every server of a list included."""
+    assert getattr(load_settings({variable: value}), field) == value
 
 
 class TestConnectionOptions:
