@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("event", help="the JSON envelope; id and timestamp default to new/now")
     publish.add_argument("--nats", help=f"NATS URL (default CHANALYTICS_NATS_URL, else "
                          f"{DEFAULT_NATS_URL})")
+    publish.add_argument("--allow-invalid", action="store_true",
+                         help="send an event ingest's decoder rejects anyway (to try the "
+                         "dead-letter stream); without it such an event is refused, exit 2")
     return parser
 
 
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                                 cluster=args.remote_cluster, shards=args.shard)
     if args.command == "publish":
         return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
-                        args.event, nats_options(settings))
+                        args.event, nats_options(settings), allow_invalid=args.allow_invalid)
     if args.command in ("run", "serve") and (busy := _port_taken(settings)):
         print(f"chanalytics: {busy}", file=sys.stderr)
         return 2
@@ -205,17 +208,16 @@ def _port_taken(settings: Settings) -> str | None:
             "CHANALYTICS_HTTP_PORT")
 
 
-def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any]) -> int:
-    from chanalytics.publish import publish_one
+def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any], *,
+             allow_invalid: bool) -> int:
+    from chanalytics.publish import PublishError, publish_one
 
     try:
-        print(asyncio.run(publish_one(nats_url, subject, event, options)))
-    except ValueError as exc:
+        print(asyncio.run(publish_one(nats_url, subject, event, options,
+                                      allow_invalid=allow_invalid)))
+    except PublishError as exc:
         print(f"chanalytics: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # no server, no stream: say so, not a traceback
-        print(f"chanalytics: could not publish to {nats_url}: {exc!r}", file=sys.stderr)
-        return 1
+        return exc.status
     return 0
 
 
