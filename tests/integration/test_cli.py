@@ -73,11 +73,17 @@ class TestRun:
         assert f"http://127.0.0.1:{port}" in out.decode()
 
     def test_migrate_is_idempotent(self, tmp_path: Path) -> None:
-        """`chanalytics migrate` run twice succeeds both times."""
+        """`chanalytics migrate` run twice succeeds both times, and says what it did: the
+        migrations it applied, then that the database is already up to date."""
+        said = []
         for _ in range(2):
             done = subprocess.run([sys.executable, "-m", "chanalytics", "migrate"],
                                   env=_env(tmp_path, 0), capture_output=True, timeout=120)
             assert done.returncode == 0, done.stderr.decode()[-2000:]
+            said.append(done.stdout.decode())
+        assert said[0].startswith("applied ") and " migrations (0001-" in said[0]
+        assert "database 'chanalytics' at chdb://" in said[0]
+        assert "is already up to date" in said[1]
 
     def test_bad_setting_fails_fast(self, tmp_path: Path) -> None:
         """A bad variable stops the command at once with a message naming it."""
@@ -121,6 +127,22 @@ class TestRun:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
+
+    def test_serve_prints_the_address_it_listens_on(self, tmp_path: Path) -> None:
+        """`serve` prints its URL once listening: with port 0, the port it was given."""
+        proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "serve"],
+                                env=_env(tmp_path, 0, CHANALYTICS_API_KEYS="tok=tenant_a"),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().decode()
+            assert line.startswith("serving the API at http://127.0.0.1:"), line
+            url = line.split()[4]
+            assert not url.endswith(":0") and _get(f"{url}/health/live")[0] == 200
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        assert proc.returncode == 0
 
     def test_serve_without_keys_warns(self, tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "serve"],
