@@ -8,8 +8,9 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
 from importlib import metadata
 from pathlib import Path
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("event", help="the JSON envelope; id and timestamp default to new/now")
     publish.add_argument("--nats", help=f"NATS URL (default CHANALYTICS_NATS_URL, else "
                          f"{DEFAULT_NATS_URL})")
+    publish.add_argument("--allow-invalid", action="store_true",
+                         help="send an event ingest's decoder rejects anyway (to try the "
+                         "dead-letter stream); without it such an event is refused, exit 2")
     return parser
 
 
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                                 cluster=args.remote_cluster, shards=args.shard)
     if args.command == "publish":
         return _publish(args.nats or settings.nats_url or DEFAULT_NATS_URL, args.subject,
-                        args.event, nats_options(settings))
+                        args.event, nats_options(settings), allow_invalid=args.allow_invalid)
     if args.command in ("run", "serve") and (busy := _port_taken(settings)):
         print(f"chanalytics: {busy}", file=sys.stderr)
         return 2
@@ -160,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         if args.command == "migrate":
-            open_storage(settings).close()
-            return 0
+            return _migrate(settings)
         if args.command == "serve" and not settings.api_keys:
             print("chanalytics: WARNING: CHANALYTICS_API_KEYS is not set, so every API "
                   "request will be refused with 401; set token=tenantId pairs",
@@ -205,17 +208,16 @@ def _port_taken(settings: Settings) -> str | None:
             "CHANALYTICS_HTTP_PORT")
 
 
-def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any]) -> int:
-    from chanalytics.publish import publish_one
+def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any], *,
+             allow_invalid: bool) -> int:
+    from chanalytics.publish import PublishError, publish_one
 
     try:
-        print(asyncio.run(publish_one(nats_url, subject, event, options)))
-    except ValueError as exc:
+        print(asyncio.run(publish_one(nats_url, subject, event, options,
+                                      allow_invalid=allow_invalid)))
+    except PublishError as exc:
         print(f"chanalytics: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # no server, no stream: say so, not a traceback
-        print(f"chanalytics: could not publish to {nats_url}: {exc!r}", file=sys.stderr)
-        return 1
+        return exc.status
     return 0
 
 
@@ -243,6 +245,24 @@ def schema_ddl(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _migrate(settings: Settings) -> int:
+    """`migrate`: apply what is missing and say what that was."""
+    storage = open_storage_client(settings)
+    storage.connect()
+    try:
+        applied = storage.migrate(raw_ttl_days=settings.raw_ttl_days)
+    finally:
+        storage.close()
+    where = f"database {storage.database!r} at {storage.shown_dsn}"
+    if not applied:
+        print(f"{where} is already up to date ({len(schema_files())} migrations)")
+    else:
+        span = applied[0] if len(applied) == 1 else f"{applied[0]}-{applied[-1]}"
+        print(f"applied {len(applied)} migration{'s' if len(applied) > 1 else ''} ({span}) "
+              f"to {where}")
+    return 0
+
+
 def open_storage(settings: Settings) -> Storage:
     storage = open_storage_client(settings)
     storage.connect()
@@ -252,16 +272,29 @@ def open_storage(settings: Settings) -> Storage:
 
 class _ApiServer(uvicorn.Server):
     """uvicorn, minus its signal capture: it re-raises a caught SIGTERM after serving, which
-    would kill the process before ingest flushes and acks. The CLI owns the signals."""
+    would kill the process before ingest flushes and acks. The CLI owns the signals.
+    `announce` is told the URL once the socket listens (its real port, also for port 0)."""
+
+    def __init__(self, config: uvicorn.Config,
+                 announce: Callable[[str], None] | None = None) -> None:
+        super().__init__(config)
+        self.announce = announce
 
     def capture_signals(self) -> AbstractContextManager[None]:  # type: ignore[override]
         return nullcontext()
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.announce is not None and self.servers:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self.announce(f"http://{f'[{host}]' if ':' in host else host}:{port}")
 
-async def _serve_until_signal(settings: Settings, app: object) -> None:
+
+async def _serve_until_signal(settings: Settings, app: object,
+                              announce: Callable[[str], None] | None = None) -> None:
     config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,  # type: ignore[arg-type]
                             log_level="warning", access_log=False, lifespan="on")
-    server = _ApiServer(config)
+    server = _ApiServer(config, announce)
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for requests
@@ -275,7 +308,12 @@ async def _serve_until_signal(settings: Settings, app: object) -> None:
 
 
 async def serve(settings: Settings, storage: Storage) -> int:
-    await _serve_until_signal(settings, create_app(settings, storage=storage, probe_nats=False))
+    def announce(url: str) -> None:
+        print(f"serving the API at {url} (docs: {url}/schema/swagger; ClickHouse: "
+              f"{storage.shown_dsn})", flush=True)
+
+    await _serve_until_signal(settings, create_app(settings, storage=storage, probe_nats=False),
+                              announce)
     return 0
 
 

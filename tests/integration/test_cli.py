@@ -1,4 +1,4 @@
-"""The commands as a user runs them: `chanalytics run` and `chanalytics migrate`."""
+"""The commands as a user runs them: `run`, `serve`, `migrate` and `publish`."""
 
 from __future__ import annotations
 
@@ -73,11 +73,17 @@ class TestRun:
         assert f"http://127.0.0.1:{port}" in out.decode()
 
     def test_migrate_is_idempotent(self, tmp_path: Path) -> None:
-        """`chanalytics migrate` run twice succeeds both times."""
+        """`chanalytics migrate` run twice succeeds both times, and says what it did: the
+        migrations it applied, then that the database is already up to date."""
+        said = []
         for _ in range(2):
             done = subprocess.run([sys.executable, "-m", "chanalytics", "migrate"],
                                   env=_env(tmp_path, 0), capture_output=True, timeout=120)
             assert done.returncode == 0, done.stderr.decode()[-2000:]
+            said.append(done.stdout.decode())
+        assert said[0].startswith("applied ") and " migrations (0001-" in said[0]
+        assert "database 'chanalytics' at chdb://" in said[0]
+        assert "is already up to date" in said[1]
 
     def test_bad_setting_fails_fast(self, tmp_path: Path) -> None:
         """A bad variable stops the command at once with a message naming it."""
@@ -121,6 +127,22 @@ class TestRun:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
+
+    def test_serve_prints_the_address_it_listens_on(self, tmp_path: Path) -> None:
+        """`serve` prints its URL once listening: with port 0, the port it was given."""
+        proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "serve"],
+                                env=_env(tmp_path, 0, CHANALYTICS_API_KEYS="tok=tenant_a"),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().decode()
+            assert line.startswith("serving the API at http://127.0.0.1:"), line
+            url = line.split()[4]
+            assert not url.endswith(":0") and _get(f"{url}/health/live")[0] == 200
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        assert proc.returncode == 0
 
     def test_serve_without_keys_warns(self, tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "serve"],
@@ -231,6 +253,77 @@ def test_publish_authenticates_to_a_nats_that_requires_it(tmp_path: Path) -> Non
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _publish(*args: str, nats_url: str) -> tuple[subprocess.CompletedProcess[bytes], float]:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "chanalytics", "publish", "--nats", nats_url,
+                           *args], capture_output=True, timeout=60,
+                          env={k: v for k, v in os.environ.items()
+                               if not k.startswith("CHANALYTICS_")})
+    return done, time.monotonic() - started
+
+
+SENT_FAX = '{"tenantId": "t", "data": {"messageId": "m", "channel": "fax"}}'
+
+
+class TestPublish:
+    def test_a_closed_port_fails_fast_with_a_sentence(self) -> None:
+        """No server at the URL: exit 1 within a few seconds (nats-py's own retries once
+        took 121 s), saying that no server answers there and what to check."""
+        url = f"nats://127.0.0.1:{free_port()}"
+        done, took = _publish("pipeline.message.sent", '{"tenantId": "t", "data": '
+                              '{"messageId": "m", "channel": "sms"}}', nats_url=url)
+        assert took < 10  # a correctness bound: the failure must not wait out retries
+        assert done.returncode == 1
+        assert f"no NATS server answers at {url} (connection refused)".encode() in done.stderr
+        assert b"chanalytics run" in done.stderr and b"Traceback" not in done.stderr
+
+    def test_an_unknown_subject_names_the_accepted_ones(self, nats_url: str) -> None:
+        """Refused before connecting (exit 2); sent anyway, JetStream's "no stream" is the
+        same sentence (exit 1). Both list the source stream's subjects."""
+        sentence = b"no stream takes subject 'x.y'; the accepted subjects are: " \
+                   b"pipeline.message.sent, "
+        refused, _ = _publish("x.y", SENT_FAX, nats_url=f"nats://127.0.0.1:{free_port()}")
+        sent, _ = _publish("x.y", SENT_FAX, "--allow-invalid", nats_url=nats_url)
+        for done, status in ((refused, 2), (sent, 1)):
+            assert done.returncode == status, done.stderr.decode()
+            assert sentence in done.stderr and b"contact.updated" in done.stderr
+
+    def test_an_invalid_event_is_refused_with_the_reason_unless_allowed(
+            self, nats_url: str) -> None:
+        """`channel: "fax"`: refused with ingest's reason and nothing sent (exit 2);
+        `--allow-invalid` sends it, saying ingest will dead-letter it."""
+        stream = f"PUBLISH_{os.getpid()}"
+
+        async def stream_messages(create: bool = False, delete: bool = False) -> int:
+            nc = await nats.connect(nats_url)
+            try:
+                js = nc.jetstream()
+                if create:
+                    await js.add_stream(name=stream, subjects=["pipeline.message.sent"])
+                count = (await js.stream_info(stream)).state.messages
+                if delete:
+                    await js.delete_stream(stream)
+                return count
+            finally:
+                await nc.close()
+
+        asyncio.run(stream_messages(create=True))
+        try:
+            refused, _ = _publish("pipeline.message.sent", SENT_FAX, nats_url=nats_url)
+            assert refused.returncode == 2
+            assert (b"the event is invalid (invalid-data): Invalid enum value 'fax' - at "
+                    b"`$.data.channel`") in refused.stderr
+            assert b"--allow-invalid" in refused.stderr
+            assert asyncio.run(stream_messages()) == 0
+            sent, _ = _publish("pipeline.message.sent", SENT_FAX, "--allow-invalid",
+                               nats_url=nats_url)
+            assert sent.returncode == 0, sent.stderr.decode()
+            assert f"to {stream} #1 (invalid, invalid-data:".encode() in sent.stdout
+            assert asyncio.run(stream_messages()) == 1
+        finally:
+            asyncio.run(stream_messages(delete=True))  # the subject, free for other tests
 
 
 def test_sigterm_while_starting_is_a_clean_stop(tmp_path: Path) -> None:

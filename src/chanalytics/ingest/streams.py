@@ -12,6 +12,8 @@ from chanalytics.events import SUBJECTS
 log = structlog.get_logger(__name__)
 
 DLQ_SUBJECT_PREFIX = "analytics.dlq."
+# The source stream takes exactly the subjects the decoder knows (`publish` names them).
+SOURCE_SUBJECTS: tuple[str, ...] = SUBJECTS
 
 async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str],
                         replicas: int = 1) -> None:
@@ -61,6 +63,6 @@ async def ensure_all(
     js: JetStreamContext, *, stream: str, dlq_stream: str, durable: str, max_ack_pending: int,
     ack_wait: float, replicas: int = 1,
 ) -> None:
-    await ensure_stream(js, stream, list(SUBJECTS), replicas)
+    await ensure_stream(js, stream, list(SOURCE_SUBJECTS), replicas)
     await ensure_stream(js, dlq_stream, [DLQ_SUBJECT_PREFIX + ">"], replicas)
     await ensure_consumer(js, stream, durable, max_ack_pending, ack_wait)
