@@ -20,7 +20,9 @@ from chanalytics.api.auth import AUTH
 from chanalytics.api.dependencies import ENGINE, WINDOW_1D
 from chanalytics.api.examples import answered
 from chanalytics.api.exports import ExportOperation, export_format, stream, stream_bytes
+from chanalytics.query.body import BodyDecoder
 from chanalytics.query.clock import TimeWindow
+from chanalytics.query.compare import changes
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.events import (
@@ -38,8 +40,10 @@ from chanalytics.query.report import (
     Line,
     Report,
     ReportBody,
+    ReportComparison,
     cursor,
     parse_report,
+    previous_totals,
     series_lines,
     sorted_lines,
     totals,
@@ -57,12 +61,16 @@ EXPORT_SETTINGS = {"max_threads": 1, "max_bytes_before_external_sort": 64 << 20}
 _MS = timedelta(milliseconds=1)
 
 
-class ReportData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class ReportData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                 omit_defaults=True):
     time_range: TimeRange
     columns: list[Column]
     rows: list[Line]
     totals: dict[str, Any]
     next_cursor: str | None
+    # With `compare`: the previous window's totals, and the change of each total.
+    comparison: ReportComparison | None = None
+    change: dict[str, float | None] | None = None
 
 
 class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -71,16 +79,7 @@ class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     next_cursor: str | None
 
 
-_body_decoder = msgspec.json.Decoder(ReportBody)
-
-
-def _decode(raw: bytes) -> ReportBody:
-    try:
-        return _body_decoder.decode(raw)
-    except msgspec.DecodeError as exc:  # ValidationError too: it names `$.field`
-        text = str(exc)
-        field = text.rpartition("$.")[2].split("`")[0].split("[")[0] if "$." in text else "body"
-        raise BadParameter("invalid_body", text[:300], field or "body") from None
+_body_decoder = BodyDecoder(ReportBody)
 
 
 async def _lines(engine: Engine, report: Report, *, page: bool) -> tuple[list[Line], int]:
@@ -156,17 +155,21 @@ class ReportsController(Controller):
                     ) -> Envelope[ReportData] | Stream:
         """Metrics per combination of dimension values, with totals; pages of JSON rows,
         or every row as CSV / NDJSON."""
-        body = _decode(await request.body())
+        body = _body_decoder.decode(await request.body())
         window = parse_window(time_range=body.time_range, start_date=body.start_date,
                               end_date=body.end_date, timezone=body.timezone,
                               default_range="30d", now=request.app.state.clock())
         report = parse_report(body, tenant_id, window)
         kind = export_format(request, format)
         if kind is not None:
+            if report.compare is not None:  # an export has no place for it: never drop it
+                raise BadParameter("invalid_compare", "compare answers JSON only, not an "
+                                   "export (format=csv|ndjson)", "compare")
             names = [c.name for c in report.columns]
             return stream(kind, names, _all_lines(engine, report), "report")
-        (rows, count), total = await asyncio.gather(
-            _lines(engine, report, page=True), totals(engine, report))
+        (rows, count), total, before = await asyncio.gather(
+            _lines(engine, report, page=True), totals(engine, report),
+            previous_totals(engine, report))
         if count > MAX_JSON_ROWS:
             raise BadParameter("too_many_rows", f"the result holds {count:,} rows, over "
                                f"{MAX_JSON_ROWS:,}: export it (format=csv|ndjson) or narrow "
@@ -174,7 +177,8 @@ class ReportsController(Controller):
         following = report.offset + report.limit
         return Envelope(data=ReportData(
             time_range=TimeRange.of(window), columns=report.columns, rows=rows, totals=total,
-            next_cursor=cursor(following, report.digest) if following < count else None))
+            next_cursor=cursor(following, report.digest) if following < count else None,
+            comparison=before, change=None if before is None else changes(total, before.totals)))
 
     @get("/events", summary="The tenant's events, newest first (drill-down)",
          responses=answered("events", Envelope[EventsData]), dependencies={"window": WINDOW_1D},

@@ -4,6 +4,7 @@ change of every summary number (`API.md`, common rules)."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -61,12 +62,17 @@ def compared(current: Data, previous: Data) -> Data:
     summary = getattr(current, "summary", None)
     change: dict[str, float | None] = {}
     if summary is not None:
-        now = msgspec.to_builtins(summary)
         before = msgspec.to_builtins(getattr(previous, "summary", None))
-        change = {key: _change(key, value, before[key]) for key, value in now.items()
-                  if value is None or (isinstance(value, int | float)
-                  and not isinstance(value, bool))}
+        change = changes(msgspec.to_builtins(summary), before)
     return msgspec.structs.replace(current, comparison=previous, change=change)
+
+
+def changes(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, float | None]:
+    """The change of every number of `now` (a summary, or a report's totals) from
+    `before`: relative, in percent, or for a rate the difference in points."""
+    return {key: _change(key, value, before[key]) for key, value in now.items()
+            if value is None or (isinstance(value, int | float)
+                                 and not isinstance(value, bool))}
 
 
 def _change(key: str, now: Any, before: Any) -> float | None:
