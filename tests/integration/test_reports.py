@@ -265,6 +265,29 @@ class TestCompare:
         assert data["comparison"] == want["comparison"]
         assert data["change"] == want["change"]
 
+    async def test_berlin_week_over_the_spring_change_compares_with_seven_local_days(
+            self, loaded: tuple[Storage, Any]) -> None:
+        """23-29 March 2026 in Berlin (167 hours) compares with 16-22 March, all seven
+        local days (168 hours): the message at 00:30 on Monday 16 March is counted."""
+        storage, events = loaded
+        body = {"startDate": "2026-03-23", "endDate": "2026-03-29", "timezone": "Europe/Berlin",
+                "metrics": ["sent", "delivered", "deliveryRate", "totalCost", "opened"],
+                "dimensions": ["channel"], "compare": "previous_period"}
+        response = await post(storage, body)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["timeRange"] == {"start": "2026-03-22T23:00:00Z",
+                                     "end": "2026-03-29T22:00:00Z"}
+        assert data["comparison"]["timeRange"] == {"start": "2026-03-15T23:00:00Z",
+                                                   "end": "2026-03-22T23:00:00Z"}
+        assert data["comparison"]["totals"] == {"sent": 3, "delivered": 2, "deliveryRate": 66.67,
+                                                "totalCost": 0.75, "opened": 0}
+        tz = ZoneInfo("Europe/Berlin")
+        want = oracle(events, "t_alpha").compared(
+            "t_alpha", body, bound("2026-03-23", tz, False), bound("2026-03-29", tz, True), tz)
+        check(data, want)
+        assert (data["comparison"], data["change"]) == (want["comparison"], want["change"])
+
     async def test_rows_pages_and_cursor_are_those_without_compare(
             self, loaded: tuple[Storage, Any]) -> None:
         """A cursor of the answer without `compare` pages the one with it, and back."""

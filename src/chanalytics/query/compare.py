@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -33,13 +33,30 @@ def parse_compare(value: str | None) -> Compare | None:
 
 
 def previous_window(window: TimeWindow, compare: Compare) -> TimeWindow:
-    """The window of the same length ending at `start`, or the same local dates and
-    times one year earlier (29 February → 28 February)."""
+    """The window of the same length on the local clock ending at `start`, or the same
+    local dates and times one year earlier (29 February → 28 February)."""
     if compare is Compare.PREVIOUS_PERIOD:
-        return msgspec.structs.replace(window, start=window.start - (window.end - window.start),
-                                       end=window.start)
+        return msgspec.structs.replace(window, start=_period_before(window), end=window.start)
     return msgspec.structs.replace(window, start=_year_before(window.start, window),
                                    end=_year_before(window.end, window))
+
+
+def _period_before(window: TimeWindow) -> datetime:
+    """Where the previous period starts: as far before `start` on the local clock as
+    `end` is after it. A week of local dates that spans a clock change (167 or 169
+    hours) compares with the seven whole local days before it (168 hours, say): the
+    length is the wall-clock difference, not the elapsed time.
+
+    Where the local clock cannot measure the window — it reads no later at `end` than at
+    `start` (a window inside a repeated hour), or the wall-clock start falls in a gap the
+    clock jumps over right before `start` — the elapsed time is the length."""
+    start = window.start.astimezone(window.tz).replace(tzinfo=None)
+    length = window.end.astimezone(window.tz).replace(tzinfo=None) - start
+    if length > timedelta(0):
+        before = first_instant((start - length).replace(tzinfo=window.tz), window.tz)
+        if before < window.start:
+            return before
+    return window.start - (window.end - window.start)
 
 
 def _year_before(instant: datetime, window: TimeWindow) -> datetime:
