@@ -20,19 +20,21 @@ from chanalytics.budgets import BudgetBody
 from chanalytics.config import load_settings
 from chanalytics.query.body import BodyDecoder, field_of
 from chanalytics.query.errors import BadParameter
-from chanalytics.query.report import ReportBody
+from chanalytics.query.report import ReportBody, parse_report
+from chanalytics.query.timerange import parse_window
 from chanalytics.storage import Storage
 
 AUTH = {"Authorization": "Bearer tok-1"}
 QUERY = "/api/v1/analytics/query"
 BUDGET = "/api/v1/analytics/budget"
+NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient[Any]]:
     storage = Storage("http://127.0.0.1:9", "never_connected")
     app = create_app(load_settings({"CHANALYTICS_API_KEYS": "tok-1=t1"}), storage=storage,
-                     clock=lambda: datetime(2026, 3, 20, 12, tzinfo=UTC))
+                     clock=lambda: NOW)
     with TestClient(app) as test_client:
         yield test_client
     storage.close()
@@ -154,3 +156,38 @@ class TestBudgetBody:
         response = client.put(BUDGET, json=body, headers=AUTH)
         assert response.status_code == 400, response.text
         assert response.json()["error"]["field"] == field
+
+
+class TestOpenAPIRequestBodies:
+    @pytest.mark.parametrize(("path", "method", "body_type"), [
+        (QUERY, "post", ReportBody), (BUDGET, "put", BudgetBody)])
+    def test_the_body_is_documented_with_examples_that_are_valid_bodies(
+            self, client: TestClient[Any], path: str, method: str,
+            body_type: type[msgspec.Struct]) -> None:
+        """Swagger's "Try it out" sends an example as it is: each must be a body the
+        handler's own decoder accepts; the schema names every key and no other."""
+        doc = client.get("/schema/openapi.json").json()
+        body = doc["paths"][path][method]["requestBody"]
+        assert body["required"] is True
+        media = body["content"]["application/json"]
+        schema = media["schema"]
+        assert schema["additionalProperties"] is False
+        keys = {f.encode_name for f in msgspec.structs.fields(body_type)}
+        assert set(schema["properties"]) == keys
+        examples = [e["value"] for e in media["examples"].values()]
+        assert examples
+        decoder = BodyDecoder(body_type)
+        for example in examples:
+            decoder.decode(msgspec.json.encode(example))
+
+    def test_the_query_examples_pass_every_check_of_the_handler(
+            self, client: TestClient[Any]) -> None:
+        """Each query example is a valid question: its window and every part of it."""
+        doc = client.get("/schema/openapi.json").json()
+        media = doc["paths"][QUERY]["post"]["requestBody"]["content"]["application/json"]
+        for example in media["examples"].values():
+            body = BodyDecoder(ReportBody).decode(msgspec.json.encode(example["value"]))
+            window = parse_window(time_range=body.time_range, start_date=body.start_date,
+                                  end_date=body.end_date, timezone=body.timezone,
+                                  default_range="30d", now=NOW)
+            parse_report(body, "t1", window)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from litestar.response import Stream
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.auth import AUTH
+from chanalytics.api.body_docs import request_body
 from chanalytics.api.dependencies import ENGINE, WINDOW_1D
 from chanalytics.api.examples import answered
 from chanalytics.api.exports import ExportOperation, export_format, stream, stream_bytes
@@ -80,6 +82,29 @@ class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 _body_decoder = BodyDecoder(ReportBody)
+QUERY_BODY = request_body(ReportBody, {
+    "Sent, delivery rate, p95 latency and cost by channel and provider": {
+        "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
+        "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3},
+    "Email and SMS per Berlin day, against the week before": {
+        "metrics": ["sent", "delivered", "deliveryRate", "openRate", "totalCost"],
+        "dimensions": ["time:day"], "filters": [["is", "channel", ["email", "sms"]]],
+        "timeRange": "7d", "timezone": "Europe/Berlin", "compare": "previous_period"},
+    "Campaigns named like spring, most sent first": {
+        "metrics": ["sent", "opened", "clickRate", "uniqueContacts"],
+        "dimensions": ["campaign"], "filters": [["contains", "campaign", "spring"]],
+        "startDate": "2026-03-01", "endDate": "2026-03-31", "timezone": "Europe/Berlin",
+        "orderBy": [["sent", "desc"]], "limit": 100, "cursor": None}},
+    "The question (API-REPORTS.md). A key not listed here answers 400 naming it.")
+
+
+@dataclass
+class QueryOperation(ExportOperation):
+    """The export answers of `ExportOperation`, and the body the handler reads itself."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.request_body = QUERY_BODY
 
 
 async def _lines(engine: Engine, report: Report, *, page: bool) -> tuple[list[Line], int]:
@@ -149,7 +174,7 @@ class ReportsController(Controller):
 
     @post("/query", summary="Any metrics by any dimensions (report builder)",
           responses=answered("query", Envelope[ReportData]),
-          status_code=200, operation_class=ExportOperation)
+          status_code=200, operation_class=QueryOperation)
     async def query(self, request: Request[Any, Any, State], engine: NamedDependency[Engine],
                     tenant_id: NamedDependency[str], format: Format = None,
                     ) -> Envelope[ReportData] | Stream:

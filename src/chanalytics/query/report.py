@@ -38,8 +38,8 @@ def _doc(text: str) -> msgspec.Meta:
 
 
 class ReportBody(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
-    """The JSON body, as sent. A key it does not name is refused (400 naming the key):
-    a misspelled `filter` must never be answered as if no filter were asked for."""
+    """The question, as sent. A key not named here answers 400 naming it (a misspelled
+    `filter` must never be answered as if no filter were asked for)."""
 
     metrics: Annotated[list[str], _doc("1 to 20 metric names (API-REPORTS.md)")]
     dimensions: Annotated[list[str], _doc(
@@ -59,9 +59,11 @@ class ReportBody(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fi
     )] = msgspec.field(default_factory=list)
     limit: Annotated[int, _doc("rows per page, 1 to 10,000")] = 1000
     cursor: Annotated[str | None, _doc("`nextCursor` of the previous page")] = None
-    compare: Annotated[str | None, _doc(
-        "`previous_period` or `previous_year`: adds `comparison{totals, timeRange}` and "
-        "`change` (JSON answers only)")] = None
+    # A string, not an enum type: `parse_compare` answers a bad value as every endpoint does.
+    compare: Annotated[str | None, msgspec.Meta(
+        description="`previous_period` or `previous_year`: adds `comparison{totals, "
+                    "timeRange}` and `change` (JSON answers only)",
+        extra_json_schema={"enum": [*(c.value for c in Compare), None]})] = None
 
 
 class Column(msgspec.Struct, frozen=True):
