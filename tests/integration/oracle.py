@@ -151,8 +151,14 @@ def previous(start: datetime, end: datetime, tz: ZoneInfo, mode: str) -> tuple[d
     `previous_year`: the same local dates and times a year earlier (29 February -> 28
     February)."""
     if mode == "previous_period":
-        wall = start.astimezone(tz).replace(tzinfo=None)
-        length = end.astimezone(tz).replace(tzinfo=None) - wall
+        def clock(at: datetime) -> datetime:  # a day's first instant reads as midnight
+            local = at.astimezone(tz)
+            if midnight(local.date(), tz) == at:
+                return datetime.combine(local.date(), time(0))
+            return local.replace(tzinfo=None)
+
+        wall = clock(start)
+        length = clock(end) - wall
         earlier = shown(wall - length, tz)
         if length > timedelta(0) and earlier < start:
             return earlier, start

@@ -675,6 +675,14 @@ class TestPreviousPeriod:
         start, end = previous(asked)
         assert [local_date(start, LORD_HOWE), end - start] == ["2026-04-04", timedelta(hours=24)]
 
+    def test_a_day_that_begins_at_one_still_ends_whole_days(self) -> None:
+        """Santiago skips midnight on 7 September 2025 (that day begins at 01:00): 1 August
+        to 6 September, 37 local days, compares with the 37 before, from midnight."""
+        asked = window(start="2025-08-01", end="2025-09-06", tz="America/Santiago")
+        start, end = previous(asked)
+        assert (start, end) == (utc(2025, 6, 25, 4), utc(2025, 8, 1, 4))
+        assert local_clock([start, asked.end], SANTIAGO) == ["00:00-0400", "01:00-0300"]
+
     def test_a_window_the_local_clock_reads_backwards_falls_back_to_elapsed_time(self) -> None:
         """02:50 summer time to 02:05 winter time: 15 minutes, the clock 45 back."""
         asked = span(utc(2026, 10, 25, 0, 50), utc(2026, 10, 25, 1, 5), BERLIN)

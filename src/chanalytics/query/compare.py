@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import msgspec
 
-from chanalytics.query.clock import TimeWindow, first_instant
+from chanalytics.query.clock import TimeWindow, day_start, first_instant
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.metrics import round_decimal
 
@@ -50,13 +51,23 @@ def _period_before(window: TimeWindow) -> datetime:
     Where the local clock cannot measure the window — it reads no later at `end` than at
     `start` (a window inside a repeated hour), or the wall-clock start falls in a gap the
     clock jumps over right before `start` — the elapsed time is the length."""
-    start = window.start.astimezone(window.tz).replace(tzinfo=None)
-    length = window.end.astimezone(window.tz).replace(tzinfo=None) - start
+    start = _clock(window.start, window.tz)
+    length = _clock(window.end, window.tz) - start
     if length > timedelta(0):
         before = first_instant((start - length).replace(tzinfo=window.tz), window.tz)
         if before < window.start:
             return before
     return window.start - (window.end - window.start)
+
+
+def _clock(instant: datetime, tz: ZoneInfo) -> datetime:
+    """What the local clock shows at `instant` (naive), where the first instant of a day
+    reads as its midnight even where the clock skipped midnight (Santiago's first day of
+    summer time begins at 01:00): whole local days then measure as whole days."""
+    local = instant.astimezone(tz)
+    if day_start(local.date(), tz) == instant:
+        return datetime.combine(local.date(), time())
+    return local.replace(tzinfo=None)
 
 
 def _year_before(instant: datetime, window: TimeWindow) -> datetime:
