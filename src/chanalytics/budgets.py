@@ -16,8 +16,8 @@ from typing import Annotated
 
 import msgspec
 
+from chanalytics.query.body import BodyDecoder
 from chanalytics.query.clock import first_instant
-from chanalytics.query.errors import BadParameter
 from chanalytics.query.timerange import parse_timezone
 from chanalytics.storage import Storage
 
@@ -35,22 +35,12 @@ class BudgetBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
     timezone: str | None = None
 
 
-_decoder = msgspec.json.Decoder(BudgetBody)
+_decoder = BodyDecoder(BudgetBody, "invalid_budget")
 
 
 def parse_budget(raw: bytes) -> Budget:
     """A PUT body as a Budget; every bad value a BadParameter naming its field."""
-    try:
-        body = _decoder.decode(raw)
-    except msgspec.DecodeError as exc:  # ValidationError too: it names `$.field`
-        text = str(exc)
-        if "Object missing required field `monthlyBudget`" in text:
-            field = "monthlyBudget"
-        elif "unknown field `" in text:
-            field = text.split("unknown field `")[1].split("`")[0]
-        else:
-            field = text.rpartition("$.")[2].split("`")[0] if "$." in text else "body"
-        raise BadParameter("invalid_budget", text[:300], field or "body") from None
+    body = _decoder.decode(raw)
     zone = parse_timezone(body.timezone).key if body.timezone is not None else "UTC"
     return Budget(monthly_budget=body.monthly_budget, timezone=zone)
 

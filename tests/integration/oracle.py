@@ -133,10 +133,37 @@ def bound(text: str, tz: ZoneInfo, is_end: bool) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def shown(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The first instant the local clock shows `wall`, or, when the clock skips it, the
+    first instant after that (found minute by minute: transitions are on whole minutes)."""
+    at = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if at.astimezone(tz).replace(tzinfo=None) == wall:
+        return at
+    at = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    while at.astimezone(tz).replace(tzinfo=None) < wall:
+        at += timedelta(minutes=1)
+    return at
+
+
 def previous(start: datetime, end: datetime, tz: ZoneInfo, mode: str) -> tuple[datetime, datetime]:
-    """`previous_period`: as long, ending at start; `previous_year`: the same local dates
-    and times a year earlier (29 February -> 28 February)."""
+    """`previous_period`: as long on the local clock, ending at start (a week of local
+    dates compares with the seven local dates before it, whatever the clock changes);
+    `previous_year`: the same local dates and times a year earlier (29 February -> 28
+    February)."""
     if mode == "previous_period":
+        def clock(at: datetime) -> datetime:  # a day's first instant reads as midnight
+            local = at.astimezone(tz)
+            if midnight(local.date(), tz) == at:
+                return datetime.combine(local.date(), time(0))
+            return local.replace(tzinfo=None)
+
+        wall = clock(start)
+        length = clock(end) - wall
+        earlier = shown(wall - length, tz)
+        if length > timedelta(0) and earlier < start:
+            return earlier, start
+        # the clock cannot measure it (it reads backwards, or skipped the previous
+        # start): the service documents the elapsed time then
         return start - (end - start), start
 
     def year_before(at: datetime) -> datetime:

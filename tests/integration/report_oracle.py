@@ -18,7 +18,17 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from oracle import WEEKDAYS, Event, _campaign_of, bucket_of, buckets, rate, utc_text
+from oracle import (
+    WEEKDAYS,
+    Event,
+    _campaign_of,
+    bucket_of,
+    buckets,
+    change,
+    previous,
+    rate,
+    utc_text,
+)
 
 MESSAGE = ("message_sent", "message_delivered", "message_opened", "message_clicked",
            "message_bounced", "message_complained", "message_unsubscribed", "message_failed")
@@ -256,6 +266,18 @@ class ReportOracle:
                     row.append(self.names(d, v) if v else None)
             rows.append(row + [value_of(m, groups[k]) for m in metrics])
         return {"rows": rows, "totals": {m: value_of(m, mine) for m in metrics}}
+
+    def compared(self, tenant: str, body: Mapping[str, Any], start: datetime, end: datetime,
+                 tz: ZoneInfo) -> dict[str, Any]:
+        """The answer with `compare` (API-REPORTS.md): the rows and totals as without it,
+        `comparison{totals, timeRange}` of the previous window (the common rules of API.md,
+        as `oracle.previous` reads them) and `change` over the totals."""
+        now = self.answer(tenant, body, start, end, tz)
+        before_start, before_end = previous(start, end, tz, body["compare"])
+        before = self.answer(tenant, body, before_start, before_end, tz)["totals"]
+        return {**now, "comparison": {
+            "timeRange": {"start": utc_text(before_start), "end": utc_text(before_end)},
+            "totals": before}, "change": change(now["totals"], before)}
 
 
 ENTITY = ("campaign", "template", "workflow", "sequence")

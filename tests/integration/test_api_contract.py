@@ -181,6 +181,25 @@ async def test_compare_matches_oracle(
     await matches_oracle(*loaded, endpoint, range_name, {**query, "compare": compare}, tenant)
 
 
+async def test_berlin_week_over_the_spring_change_compares_with_seven_local_days(
+        loaded: tuple[Storage, Oracle]) -> None:
+    """23-29 March 2026 in Berlin (167 hours, 167 hour buckets) compares with 16-22 March,
+    the seven whole local days before it (168 hours and buckets), not with 167 hours
+    starting at 01:00."""
+    storage, oracle = loaded
+    query = {"startDate": "2026-03-23", "endDate": "2026-03-29", "timezone": "Europe/Berlin",
+             "granularity": "hour", "compare": "previous_period"}
+    status, expected = oracle.answer("messages", "t_alpha", query, SPRING_NOW)
+    before = expected["data"]["comparison"]
+    assert before["timeRange"] == {"start": "2026-03-15T23:00:00Z",
+                                   "end": "2026-03-22T23:00:00Z"}
+    assert (len(expected["data"]["timeSeries"]), len(before["timeSeries"])) == (167, 168)
+    async with api(storage, SPRING_NOW) as client:
+        response = await client.get("/api/v1/analytics/messages", params=query,
+                                    headers=bearer("t_alpha"))
+    assert (response.status_code, response.json()) == (status, expected)
+
+
 async def test_unknown_compare_is_400(loaded: tuple[Storage, Oracle]) -> None:
     storage, _ = loaded
     async with api(storage, FALL_NOW) as client:

@@ -50,6 +50,18 @@ def engagement(make: Maker) -> None:
                      url=f"https://example.com/{i % 2}", **extra)
 
 
+def week_before_spring(make: Maker) -> None:
+    """Three messages in the Berlin week of 16-22 March 2026, the one before the week of
+    the clock change: at its first local hour (00:30, which a window 167 hours long
+    misses), inside it, and at its last hour."""
+    for i, (at, channel) in enumerate([("2026-03-15T23:30:00Z", "email"),
+                                       ("2026-03-20T10:00:00Z", "email"),
+                                       ("2026-03-22T22:30:00Z", "sms")]):
+        make.message("t_alpha", utc(at), "sent", f"msg-wk-{i}", channel, cost=0.25)
+        if channel == "email":
+            make.message("t_alpha", utc(at), "delivered", f"msg-wk-{i}", channel)
+
+
 @pytest.fixture(scope="module")
 async def loaded(clickhouse_dsn: str) -> AsyncIterator[tuple[Storage, Any]]:
     store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
@@ -57,6 +69,7 @@ async def loaded(clickhouse_dsn: str) -> AsyncIterator[tuple[Storage, Any]]:
     store.migrate(raw_ttl_days=36500)
     make = Maker("ua")
     engagement(make)
+    week_before_spring(make)
     pairs = [*build_events(), *make.pairs]
     await store_events(store, pairs)
     yield store, events_from(pairs)
@@ -204,6 +217,11 @@ class TestBadInput:
         ({"metrics": ["sent"], "limit": 0}, "limit"),
         ({"metrics": ["sent"], "cursor": "not-a-cursor"}, "cursor"),
         ({"metrics": ["sent"], "timezone": "Mars/Base"}, "timezone"),
+        # a misspelled key is refused, never read as absent (the unfiltered total)
+        ({"metrics": ["sent"], "filter": [["is", "channel", ["email"]]]}, "filter"),
+        ({"metrics": ["sent"], "startdate": "2026-10-19", "endDate": "2026-10-28"},
+         "startdate"),
+        ({"metrics": ["sent"], "compare": "bogus"}, "compare"),
     ])
     async def test_400_names_the_field(self, loaded: tuple[Storage, Any], body: dict[str, Any],
                                        field: str) -> None:
@@ -220,6 +238,69 @@ class TestBadInput:
         response = await post(storage, {**body, "cursor": theirs})
         assert response.status_code == 400
         assert response.json()["error"]["field"] == "cursor"
+
+
+class TestCompare:
+    @pytest.mark.parametrize("body", [
+        {**WINDOW, "metrics": ["sent", "delivered", "deliveryRate", "opened", "totalCost",
+                               "avgCostPerMessage"], "dimensions": ["channel"],
+         "compare": "previous_period"},
+        {**WINDOW, "metrics": ["sent", "clickRate"], "compare": "previous_year"},
+        {"startDate": "2026-10-24T22:30:00Z", "endDate": "2026-10-28T19:52:41.5Z",
+         "timezone": "Asia/Kathmandu", "metrics": ["sent", "uniqueContacts", "openRate"],
+         "dimensions": ["time:day"], "compare": "previous_period"},
+    ])
+    async def test_compare_adds_the_previous_totals_and_their_change(
+            self, loaded: tuple[Storage, Any], body: dict[str, Any]) -> None:
+        """The rows and totals as without `compare`; `comparison{totals, timeRange}` of
+        the previous window and `change` over the totals, as the oracle reads them."""
+        storage, events = loaded
+        response = await post(storage, body)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        tz = ZoneInfo(body["timezone"])
+        start, end = bound(body["startDate"], tz, False), bound(body["endDate"], tz, True)
+        want = oracle(events, "t_alpha").compared("t_alpha", body, start, end, tz)
+        check(data, want)
+        assert data["comparison"] == want["comparison"]
+        assert data["change"] == want["change"]
+
+    async def test_berlin_week_over_the_spring_change_compares_with_seven_local_days(
+            self, loaded: tuple[Storage, Any]) -> None:
+        """23-29 March 2026 in Berlin (167 hours) compares with 16-22 March, all seven
+        local days (168 hours): the message at 00:30 on Monday 16 March is counted."""
+        storage, events = loaded
+        body = {"startDate": "2026-03-23", "endDate": "2026-03-29", "timezone": "Europe/Berlin",
+                "metrics": ["sent", "delivered", "deliveryRate", "totalCost", "opened"],
+                "dimensions": ["channel"], "compare": "previous_period"}
+        response = await post(storage, body)
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["timeRange"] == {"start": "2026-03-22T23:00:00Z",
+                                     "end": "2026-03-29T22:00:00Z"}
+        assert data["comparison"]["timeRange"] == {"start": "2026-03-15T23:00:00Z",
+                                                   "end": "2026-03-22T23:00:00Z"}
+        assert data["comparison"]["totals"] == {"sent": 3, "delivered": 2, "deliveryRate": 66.67,
+                                                "totalCost": 0.75, "opened": 0}
+        tz = ZoneInfo("Europe/Berlin")
+        want = oracle(events, "t_alpha").compared(
+            "t_alpha", body, bound("2026-03-23", tz, False), bound("2026-03-29", tz, True), tz)
+        check(data, want)
+        assert (data["comparison"], data["change"]) == (want["comparison"], want["change"])
+
+    async def test_rows_pages_and_cursor_are_those_without_compare(
+            self, loaded: tuple[Storage, Any]) -> None:
+        """A cursor of the answer without `compare` pages the one with it, and back."""
+        storage, _ = loaded
+        body = {**TestPagesAndExports.BODY, "limit": 3}
+        plain = (await post(storage, body)).json()["data"]
+        both = (await post(storage, {**body, "compare": "previous_period"})).json()["data"]
+        assert both["rows"] == plain["rows"]
+        assert both["nextCursor"] == plain["nextCursor"]
+        following = await post(storage, {**body, "cursor": plain["nextCursor"],
+                                          "compare": "previous_year"})
+        assert following.status_code == 200, following.text
+        assert "comparison" not in plain and "change" not in plain
 
 
 FILTERS = st.sampled_from([

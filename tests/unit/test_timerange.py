@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chanalytics.query.clock import Granularity, TimeWindow, bucket_of, bucket_starts, local_date
+from chanalytics.query.compare import Compare, previous_window
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.timerange import parse_granularity, parse_timezone, parse_window
 
@@ -622,3 +623,97 @@ class TestBucketProperties:
             before,
             bucket,
         ]
+
+
+def previous(w: TimeWindow) -> tuple[datetime, datetime]:
+    before = previous_window(w, Compare.PREVIOUS_PERIOD)
+    assert (before.tz, before.tz_name) == (w.tz, w.tz_name)
+    return before.start, before.end
+
+
+class TestPreviousPeriod:
+    """`compare=previous_period`: the window of the same length on the local clock of
+    `timezone`, ending at `start` (API.md)."""
+
+    def test_berlin_week_over_the_spring_change_compares_with_seven_local_days(self) -> None:
+        """23-29 March 2026 lasts 167 hours; the week before it, 16-22 March, 168: the
+        comparison starts at its local midnight, not at 01:00."""
+        asked = window(start="2026-03-23", end="2026-03-29", tz="Europe/Berlin")
+        assert asked.end - asked.start == timedelta(hours=167)
+        start, end = previous(asked)
+        assert (start, end) == (utc(2026, 3, 15, 23), asked.start)
+        assert local_clock([start], BERLIN) == ["00:00+0100"]
+        assert end - start == timedelta(hours=168)
+
+    def test_berlin_week_over_the_autumn_change(self) -> None:
+        """19-25 October 2026 lasts 169 hours; the week before it, 168."""
+        start, end = previous(window(start="2026-10-19", end="2026-10-25", tz="Europe/Berlin"))
+        assert (start, end) == (utc(2026, 10, 11, 22), utc(2026, 10, 18, 22))
+
+    def test_the_week_after_a_change_compares_with_the_short_week(self) -> None:
+        start, end = previous(window(start="2026-03-30", end="2026-04-05", tz="Europe/Berlin"))
+        assert (start, end) == (utc(2026, 3, 22, 23), utc(2026, 3, 29, 22))
+        assert end - start == timedelta(hours=167)
+
+    def test_instants_keep_their_local_length(self) -> None:
+        """Noon to noon over the change is 23 hours; the day before it, noon to noon, 24."""
+        asked = window(start="2026-03-28T12:00:00+01:00", end="2026-03-29T12:00:00+02:00",
+                       tz="Europe/Berlin")
+        assert asked.end - asked.start == timedelta(hours=23)
+        assert previous(asked) == (utc(2026, 3, 27, 11), utc(2026, 3, 28, 11))
+
+    def test_in_utc_and_fixed_offsets_it_is_the_elapsed_time(self) -> None:
+        for zone in ("UTC", "Asia/Kathmandu"):
+            asked = window(start="2026-03-29T00:52:30.5Z", end="2026-03-31T01:07:00Z", tz=zone)
+            assert previous(asked) == (asked.start - (asked.end - asked.start), asked.start)
+
+    def test_lord_howe_half_hour_change(self) -> None:
+        """The day Lord Howe turns its clock back half an hour lasts 24.5 hours; the day
+        before it, 24."""
+        asked = window(start="2026-04-05", end="2026-04-05", tz="Australia/Lord_Howe")
+        assert asked.end - asked.start == timedelta(hours=24, minutes=30)
+        start, end = previous(asked)
+        assert [local_date(start, LORD_HOWE), end - start] == ["2026-04-04", timedelta(hours=24)]
+
+    def test_a_day_that_begins_at_one_still_ends_whole_days(self) -> None:
+        """Santiago skips midnight on 7 September 2025 (that day begins at 01:00): 1 August
+        to 6 September, 37 local days, compares with the 37 before, from midnight."""
+        asked = window(start="2025-08-01", end="2025-09-06", tz="America/Santiago")
+        start, end = previous(asked)
+        assert (start, end) == (utc(2025, 6, 25, 4), utc(2025, 8, 1, 4))
+        assert local_clock([start, asked.end], SANTIAGO) == ["00:00-0400", "01:00-0300"]
+
+    def test_a_window_the_local_clock_reads_backwards_falls_back_to_elapsed_time(self) -> None:
+        """02:50 summer time to 02:05 winter time: 15 minutes, the clock 45 back."""
+        asked = span(utc(2026, 10, 25, 0, 50), utc(2026, 10, 25, 1, 5), BERLIN)
+        assert previous(asked) == (utc(2026, 10, 25, 0, 35), asked.start)
+
+    def test_a_start_right_after_a_gap_falls_back_to_elapsed_time(self) -> None:
+        """30 minutes from 03:00 on 29 March: 02:30 never showed, so the clock cannot
+        measure back from 03:00; the previous 30 minutes are taken."""
+        asked = span(utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 30), BERLIN)
+        assert previous(asked) == (utc(2026, 3, 29, 0, 30), asked.start)
+
+    @settings(max_examples=200, deadline=None)
+    @given(zone=st.sampled_from(ZONES), first=st.dates(datetime(2025, 1, 1).date(),
+                                                         datetime(2027, 12, 31).date()),
+           days=st.integers(1, 60))
+    def test_whole_local_days_compare_with_as_many_local_days(
+            self, zone: str, first: date, days: int) -> None:
+        """N local dates compare with the N local dates before them, in every zone."""
+        last = first + timedelta(days=days - 1)
+        asked = window(start=first.isoformat(), end=last.isoformat(), tz=zone)
+        earlier = window(start=(first - timedelta(days=days)).isoformat(),
+                         end=(first - timedelta(days=1)).isoformat(), tz=zone)
+        assert previous(asked) == (earlier.start, earlier.end)
+
+    @settings(max_examples=300, deadline=None)
+    @given(zone=st.sampled_from(ZONES), start_seconds=st.integers(0, 3 * 366 * 86400),
+           length_seconds=st.integers(1, 100 * 86400))
+    def test_the_previous_window_ends_at_start_and_is_not_empty(
+            self, zone: str, start_seconds: int, length_seconds: int) -> None:
+        tz = ZoneInfo(zone)
+        start = utc(2025, 1, 1) + timedelta(seconds=start_seconds)
+        before_start, before_end = previous(span(start, start + timedelta(
+            seconds=length_seconds), tz))
+        assert before_start < before_end == start

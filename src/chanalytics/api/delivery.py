@@ -3,6 +3,7 @@ a preset, as in `analytics.py`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -12,10 +13,11 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import Operation
 
 from chanalytics.api.analytics import Envelope, answer
 from chanalytics.api.auth import AUTH
+from chanalytics.api.body_docs import request_body
 from chanalytics.api.dependencies import BUDGETS, ENGINE, WINDOW_30D
 from chanalytics.api.errors import ErrorEnvelope
 from chanalytics.api.examples import answered
@@ -32,7 +34,7 @@ from chanalytics.api.parameters import (
     SuppressionReason,
     error_example,
 )
-from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore, parse_budget
+from chanalytics.budgets import Budget, BudgetBody, BudgetStore, parse_budget
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_limit, parse_provider
@@ -54,18 +56,20 @@ BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
     examples=error_example("not_found", "no budget is set"))}
 
 
+BUDGET_BODY = request_body(BudgetBody, {
+    "1,500 USD a month, months of Berlin": {"monthlyBudget": 1500.0,
+                                           "timezone": "Europe/Berlin"},
+    "25 USD a month, UTC months": {"monthlyBudget": 25.0}},
+    "`monthlyBudget` above 0, at most 1e12 (USD); `timezone` the IANA zone of its months, "
+    "default UTC. Any other key answers 400 naming it.")
+
+
+@dataclass
 class BudgetOperation(Operation):
     """PUT /budget reads its body itself (to name a bad field in a 400); this documents it."""
 
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(required=True, content={"application/json": (
-            OpenAPIMediaType(schema=Schema(
-                type=OpenAPIType.OBJECT, required=["monthlyBudget"], properties={
-                    "monthlyBudget": Schema(type=OpenAPIType.NUMBER, exclusive_minimum=0,
-                                            maximum=MAX_BUDGET),
-                    "timezone": Schema(type=OpenAPIType.STRING, examples=["Europe/Berlin"],
-                                       description="IANA zone of the month; default UTC")},
-                examples=[{"monthlyBudget": 1500.0, "timezone": "Europe/Berlin"}])))})
+        self.request_body = BUDGET_BODY
 
 
 class DeliveryController(Controller):

@@ -95,9 +95,11 @@ TemplateId = Annotated[str | None, QueryParameter(
 
 Compare = Annotated[str | None, QueryParameter(
     name="compare",
-    description="`previous_period` (the window of the same length before) or "
-                "`previous_year` (the same local dates a year earlier): adds `comparison` "
-                "and `change`.", schema_extra={"enum": ["previous_period", "previous_year"]})]
+    description="`previous_period` (the window as long on the local clock of `timezone`, "
+                "ending at the start: a week of local dates compares with the seven local "
+                "days before it, across a clock change too) or `previous_year` (the same "
+                "local dates a year earlier): adds `comparison` and `change`.",
+    schema_extra={"enum": ["previous_period", "previous_year"]})]
 
 def error_example(code: str, message: str, field: str | None = None) -> list[Example]:
     error = {"code": code, "message": message, **({"field": field} if field else {})}

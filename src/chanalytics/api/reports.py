@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -17,10 +18,13 @@ from litestar.response import Stream
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.auth import AUTH
+from chanalytics.api.body_docs import request_body
 from chanalytics.api.dependencies import ENGINE, WINDOW_1D
 from chanalytics.api.examples import answered
 from chanalytics.api.exports import ExportOperation, export_format, stream, stream_bytes
+from chanalytics.query.body import BodyDecoder
 from chanalytics.query.clock import TimeWindow
+from chanalytics.query.compare import changes
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.events import (
@@ -38,8 +42,10 @@ from chanalytics.query.report import (
     Line,
     Report,
     ReportBody,
+    ReportComparison,
     cursor,
     parse_report,
+    previous_totals,
     series_lines,
     sorted_lines,
     totals,
@@ -57,12 +63,16 @@ EXPORT_SETTINGS = {"max_threads": 1, "max_bytes_before_external_sort": 64 << 20}
 _MS = timedelta(milliseconds=1)
 
 
-class ReportData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class ReportData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                 omit_defaults=True):
     time_range: TimeRange
     columns: list[Column]
     rows: list[Line]
     totals: dict[str, Any]
     next_cursor: str | None
+    # With `compare`: the previous window's totals, and the change of each total.
+    comparison: ReportComparison | None = None
+    change: dict[str, float | None] | None = None
 
 
 class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -71,16 +81,30 @@ class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     next_cursor: str | None
 
 
-_body_decoder = msgspec.json.Decoder(ReportBody)
+_body_decoder = BodyDecoder(ReportBody)
+QUERY_BODY = request_body(ReportBody, {
+    "Sent, delivery rate, p95 latency and cost by channel and provider": {
+        "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
+        "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3},
+    "Email and SMS per Berlin day, against the week before": {
+        "metrics": ["sent", "delivered", "deliveryRate", "openRate", "totalCost"],
+        "dimensions": ["time:day"], "filters": [["is", "channel", ["email", "sms"]]],
+        "timeRange": "7d", "timezone": "Europe/Berlin", "compare": "previous_period"},
+    "Campaigns named like spring, most sent first": {
+        "metrics": ["sent", "opened", "clickRate", "uniqueContacts"],
+        "dimensions": ["campaign"], "filters": [["contains", "campaign", "spring"]],
+        "startDate": "2026-03-01", "endDate": "2026-03-31", "timezone": "Europe/Berlin",
+        "orderBy": [["sent", "desc"]], "limit": 100, "cursor": None}},
+    "The question (API-REPORTS.md). A key not listed here answers 400 naming it.")
 
 
-def _decode(raw: bytes) -> ReportBody:
-    try:
-        return _body_decoder.decode(raw)
-    except msgspec.DecodeError as exc:  # ValidationError too: it names `$.field`
-        text = str(exc)
-        field = text.rpartition("$.")[2].split("`")[0].split("[")[0] if "$." in text else "body"
-        raise BadParameter("invalid_body", text[:300], field or "body") from None
+@dataclass
+class QueryOperation(ExportOperation):
+    """The export answers of `ExportOperation`, and the body the handler reads itself."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.request_body = QUERY_BODY
 
 
 async def _lines(engine: Engine, report: Report, *, page: bool) -> tuple[list[Line], int]:
@@ -150,23 +174,27 @@ class ReportsController(Controller):
 
     @post("/query", summary="Any metrics by any dimensions (report builder)",
           responses=answered("query", Envelope[ReportData]),
-          status_code=200, operation_class=ExportOperation)
+          status_code=200, operation_class=QueryOperation)
     async def query(self, request: Request[Any, Any, State], engine: NamedDependency[Engine],
                     tenant_id: NamedDependency[str], format: Format = None,
                     ) -> Envelope[ReportData] | Stream:
         """Metrics per combination of dimension values, with totals; pages of JSON rows,
         or every row as CSV / NDJSON."""
-        body = _decode(await request.body())
+        body = _body_decoder.decode(await request.body())
         window = parse_window(time_range=body.time_range, start_date=body.start_date,
                               end_date=body.end_date, timezone=body.timezone,
                               default_range="30d", now=request.app.state.clock())
         report = parse_report(body, tenant_id, window)
         kind = export_format(request, format)
         if kind is not None:
+            if report.compare is not None:  # an export has no place for it: never drop it
+                raise BadParameter("invalid_compare", "compare answers JSON only, not an "
+                                   "export (format=csv|ndjson)", "compare")
             names = [c.name for c in report.columns]
             return stream(kind, names, _all_lines(engine, report), "report")
-        (rows, count), total = await asyncio.gather(
-            _lines(engine, report, page=True), totals(engine, report))
+        (rows, count), total, before = await asyncio.gather(
+            _lines(engine, report, page=True), totals(engine, report),
+            previous_totals(engine, report))
         if count > MAX_JSON_ROWS:
             raise BadParameter("too_many_rows", f"the result holds {count:,} rows, over "
                                f"{MAX_JSON_ROWS:,}: export it (format=csv|ndjson) or narrow "
@@ -174,7 +202,8 @@ class ReportsController(Controller):
         following = report.offset + report.limit
         return Envelope(data=ReportData(
             time_range=TimeRange.of(window), columns=report.columns, rows=rows, totals=total,
-            next_cursor=cursor(following, report.digest) if following < count else None))
+            next_cursor=cursor(following, report.digest) if following < count else None,
+            comparison=before, change=None if before is None else changes(total, before.totals)))
 
     @get("/events", summary="The tenant's events, newest first (drill-down)",
          responses=answered("events", Envelope[EventsData]), dependencies={"window": WINDOW_1D},

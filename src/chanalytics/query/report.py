@@ -13,11 +13,12 @@ import base64
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from chanalytics.query.clock import Granularity, TimeWindow
+from chanalytics.query.compare import Compare, parse_compare, previous_window
 from chanalytics.query.dimensions import DIMENSIONS, WEEKDAYS
 from chanalytics.query.engine import Engine, measure_value
 from chanalytics.query.errors import BadParameter
@@ -26,25 +27,43 @@ from chanalytics.query.measures import MEASURES
 from chanalytics.query.metrics import METRICS, ColumnType, Metric
 from chanalytics.query.model import Filter, Query
 from chanalytics.query.planner import plan
-from chanalytics.query.request import utc_text
+from chanalytics.query.request import TimeRange, utc_text
 
 MAX_METRICS, MAX_DIMENSIONS, MAX_LIMIT, MAX_JSON_ROWS = 20, 3, 10_000, 1_000_000
 PAGE = 5_000  # rows an export reads per block, at most
 
 
-class ReportBody(msgspec.Struct, kw_only=True, rename="camel"):
-    """The JSON body, as sent."""
+def _doc(text: str) -> msgspec.Meta:
+    return msgspec.Meta(description=text)
 
-    metrics: list[str]
-    dimensions: list[str] = msgspec.field(default_factory=list)
-    filters: list[list[Any]] = msgspec.field(default_factory=list)
-    time_range: str | None = None
-    start_date: str | None = None
-    end_date: str | None = None
-    timezone: str | None = None
-    order_by: list[list[str]] = msgspec.field(default_factory=list)
-    limit: int = 1000
-    cursor: str | None = None
+
+class ReportBody(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """The question, as sent. A key not named here answers 400 naming it (a misspelled
+    `filter` must never be answered as if no filter were asked for)."""
+
+    metrics: Annotated[list[str], _doc("1 to 20 metric names (API-REPORTS.md)")]
+    dimensions: Annotated[list[str], _doc(
+        "0 to 3: `time:hour|day|week|month`, `hourOfDay`, `dayOfWeek`, `channel`, "
+        "`provider`, `campaign`, …")] = msgspec.field(default_factory=list)
+    filters: Annotated[list[list[Any]], _doc(
+        'AND-ed: `["is"|"isNot", dimension, [values…]]` or `["contains", dimension, '
+        '"text"]`')] = msgspec.field(default_factory=list)
+    time_range: Annotated[str | None, _doc("`1d|7d|30d|90d`; default `30d`")] = None
+    start_date: Annotated[str | None, _doc(
+        "`YYYY-MM-DD` or RFC 3339, inclusive; with endDate")] = None
+    end_date: Annotated[str | None, _doc(
+        "`YYYY-MM-DD` (the end of that day) or RFC 3339, exclusive")] = None
+    timezone: Annotated[str | None, _doc("IANA zone; default UTC")] = None
+    order_by: Annotated[list[list[str]], _doc(
+        "`[[metric or dimension, asc|desc], …]`; default the dimensions ascending",
+    )] = msgspec.field(default_factory=list)
+    limit: Annotated[int, _doc("rows per page, 1 to 10,000")] = 1000
+    cursor: Annotated[str | None, _doc("`nextCursor` of the previous page")] = None
+    # A string, not an enum type: `parse_compare` answers a bad value as every endpoint does.
+    compare: Annotated[str | None, msgspec.Meta(
+        description="`previous_period` or `previous_year`: adds `comparison{totals, "
+                    "timeRange}` and `change` (JSON answers only)",
+        extra_json_schema={"enum": [*(c.value for c in Compare), None]})] = None
 
 
 class Column(msgspec.Struct, frozen=True):
@@ -65,6 +84,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     limit: int
     offset: int
     digest: str
+    compare: Compare | None = None
 
     @property
     def columns(self) -> list[Column]:
@@ -114,12 +134,15 @@ def parse_report(body: ReportBody, tenant_id: str, window: TimeWindow) -> Report
     query = Query(tenant_id=tenant_id, window=window, measures=measures,
                   groupings=(tuple(dims),) if dims else ((),), filters=filters,
                   granularity=granularity)
-    canonical = msgspec.json.encode([tenant_id, msgspec.structs.replace(body, cursor=None)])
+    compare = parse_compare(body.compare)
+    # Rows are the same with or without `compare`: a cursor serves both.
+    canonical = msgspec.json.encode([tenant_id, msgspec.structs.replace(
+        body, cursor=None, compare=None)])
     digest = hashlib.blake2b(canonical, digest_size=12).hexdigest()
     offset = _offset(body.cursor, digest) if body.cursor else 0
     plan(query)  # every filter and dimension checked before anything runs
     return Report(query=query, metrics=metrics, dimensions=tuple(dims), order=tuple(order),
-                  limit=body.limit, offset=offset, digest=digest)
+                  limit=body.limit, offset=offset, digest=digest, compare=compare)
 
 
 def _filter(item: list[Any]) -> Filter:
@@ -183,6 +206,24 @@ def line(report: Report, key: Sequence[Any], names: Mapping[str, Any],
 async def totals(engine: Engine, report: Report) -> dict[str, Any]:
     result = await engine.run(msgspec.structs.replace(report.query, groupings=((),)))
     return {m.name: m.value(result.total()) for m in report.metrics}
+
+
+class ReportComparison(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """`comparison` of a JSON answer: the totals of the previous window (rows are not
+    compared)."""
+
+    time_range: TimeRange
+    totals: dict[str, Any]
+
+
+async def previous_totals(engine: Engine, report: Report) -> ReportComparison | None:
+    """With `compare`, the totals of the previous window (`compare.py`); else None."""
+    if report.compare is None:
+        return None
+    window = previous_window(report.query.window, report.compare)
+    before = msgspec.structs.replace(
+        report, query=msgspec.structs.replace(report.query, window=window))
+    return ReportComparison(time_range=TimeRange.of(window), totals=await totals(engine, before))
 
 
 async def series_lines(engine: Engine, report: Report) -> list[Line]:
