@@ -1,4 +1,4 @@
-"""Source events as they arrive on NATS JetStream (see `contract/EVENTS.md`).
+"""Source events as they arrive on NATS JetStream (see `docs/events.md`).
 
 Each subject family has one envelope type whose `data` is that family's struct, so
 a single `msgspec` pass decodes and validates the envelope and the data together.
@@ -6,7 +6,7 @@ The validation rules live in the types (`Literal` enums, `Meta` bounds); the one
 rule msgspec cannot express — the `timestamp` range — is checked by the mapper
 entry point. Attribute names are snake_case; the wire names are camelCase.
 Unknown fields are ignored. An optional field that is absent or `null` decodes to
-`None` (publishers often serialise a missing value as `null`, and EVENTS.md counts that
+`None` (publishers often serialise a missing value as `null`, and docs/events.md counts that
 as absent); a `null` in a required field is a wrong type, so the event is invalid.
 """
 

@@ -1,4 +1,4 @@
-"""Delivery quality and money under `/api/v1/analytics` (`API-DELIVERY.md`): parameters to
+"""Delivery quality and money under `/api/v1/analytics` (`docs/delivery.md`): parameters to
 a preset, as in `analytics.py`."""
 
 from __future__ import annotations

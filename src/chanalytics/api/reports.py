@@ -95,7 +95,7 @@ QUERY_BODY = request_body(ReportBody, {
         "dimensions": ["campaign"], "filters": [["contains", "campaign", "spring"]],
         "startDate": "2026-03-01", "endDate": "2026-03-31", "timezone": "Europe/Berlin",
         "orderBy": [["sent", "desc"]], "limit": 100, "cursor": None}},
-    "The question (API-REPORTS.md). A key not listed here answers 400 naming it.")
+    "The question (docs/reports.md). A key not listed here answers 400 naming it.")
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """`compare=previous_period|previous_year`: the same answer for an earlier window, and the
-change of every summary number, or of a report's totals (`API.md`, common rules)."""
+change of every summary number, or of a report's totals (`docs/api.md`, common rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The report metrics of `API-REPORTS.md`: each a name over the measures, defined once.
+"""The report metrics of `docs/reports.md`: each a name over the measures, defined once.
 
 A metric reads one or more measures (`measures.py`) of a result row and gives its value
 as the contract states it: a count, a rate (percent, 2 decimals, 0.0 for a zero

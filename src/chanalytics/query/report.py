@@ -41,7 +41,7 @@ class ReportBody(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fi
     """The question, as sent. A key not named here answers 400 naming it (a misspelled
     `filter` must never be answered as if no filter were asked for)."""
 
-    metrics: Annotated[list[str], _doc("1 to 20 metric names (API-REPORTS.md)")]
+    metrics: Annotated[list[str], _doc("1 to 20 metric names (docs/reports.md)")]
     dimensions: Annotated[list[str], _doc(
         "0 to 3: `time:hour|day|week|month`, `hourOfDay`, `dayOfWeek`, `channel`, "
         "`provider`, `campaign`, …")] = msgspec.field(default_factory=list)

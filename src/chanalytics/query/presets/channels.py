@@ -1,6 +1,6 @@
 """`GET /channels`: channel and provider performance — outcomes, latency percentiles, cost,
 a composite score per provider, the commonest error codes and a series with p95 latency
-(`API-DELIVERY.md`)."""
+(`docs/delivery.md`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`GET /costs`: spend in total, per channel, provider and campaign, a series, and the
-tenant's monthly budget as of now (`API-DELIVERY.md`)."""
+tenant's monthly budget as of now (`docs/delivery.md`)."""
 
 from __future__ import annotations
 

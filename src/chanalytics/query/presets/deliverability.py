@@ -1,6 +1,6 @@
 """`GET /deliverability`: bounces, complaints, unsubscribes and failures, in total and per
 channel, the bounce reasons, a series, and the contacts suppressed by the range's end
-(`API-DELIVERY.md`)."""
+(`docs/delivery.md`)."""
 
 from __future__ import annotations
 
