@@ -58,7 +58,8 @@ def prepare(subject: str, text: str, now: datetime, *,
         envelope = None
     if not isinstance(envelope, dict):
         if not allow_invalid:
-            raise PublishError("the event must be a JSON object (the envelope of docs/events.md)", 2)
+            raise PublishError("the event must be a JSON object (the envelope of "
+                               "docs/events.md)", 2)
         payload = text.encode()  # as typed, to see how ingest dead-letters it
         return payload, None, _invalid(subject, payload)
     envelope = complete(envelope, now)
