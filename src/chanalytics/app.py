@@ -22,7 +22,7 @@ from chanalytics.api.timing import request_timing
 from chanalytics.budgets import BudgetStore
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
-from chanalytics.metrics import Metrics
+from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
 from chanalytics.readiness import NatsCheck, NatsProbe
 from chanalytics.storage import Storage
@@ -34,7 +34,7 @@ def create_app(
     settings: Settings,
     *,
     storage: Storage | None = None,
-    metrics: Metrics | None = None,
+    metrics: ApiMetrics | None = None,
     nats_check: NatsCheck | None = None,
     clock: Callable[[], datetime] = analytics.system_clock,
     engine: Engine | None = None,
@@ -42,7 +42,8 @@ def create_app(
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
-    `chanalytics serve` does not use NATS, so its readiness checks storage only."""
+    `chanalytics serve` does not use NATS, so its readiness checks storage only. Without
+    `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -89,7 +90,7 @@ def create_app(
         cors_config=_cors(settings.cors_origins),
         debug=False,
     )
-    app.state.metrics = metrics or Metrics()
+    app.state.metrics = metrics or ApiMetrics()
     app.state.nats_check = nats_check
     app.state.uses_nats = nats_check is not None or bool(settings.nats_url and probe_nats)
     if storage is not None:

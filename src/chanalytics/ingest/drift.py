@@ -169,5 +169,6 @@ async def check_rollups(storage: Storage, metrics: Metrics, *, hours: int = 3,
         log.error("ingest.rollup.drift", table=d.table, tenant_id=d.tenant_id,
                   period=d.period.isoformat(), raw=d.raw, derived=d.derived)
         metrics.rollup_drift.labels(table=d.table).inc()
+    metrics.rollup_checked.set(metrics.clock())
     log.info("ingest.rollup_check.done", tables=len(TABLES), drifting=len(drift))
     return len(drift)
