@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from chanalytics.api import analytics, delivery, operations, reports
 from chanalytics.api.errors import EXCEPTION_HANDLERS
+from chanalytics.api.limits import url_limit
 from chanalytics.api.timing import request_timing
 from chanalytics.budgets import BudgetStore
 from chanalytics.config import Settings
@@ -74,7 +75,7 @@ def create_app(
                         delivery.DeliveryController, reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_timing],
+        middleware=[request_timing, url_limit],
         openapi_config=OpenAPIConfig(
             title="chanalytics", version="0.1.0", path="/schema",
             description="Dashboard analytics for multi-channel messaging.",
@@ -105,7 +106,7 @@ def create_app(
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:
     """`/health/live`, `/health/ready` and `/metrics` alone: what an `ingest` process serves."""
     app = Litestar(route_handlers=operations.ROUTES, exception_handlers=EXCEPTION_HANDLERS,
-                   middleware=[request_timing], openapi_config=None, debug=False)
+                   middleware=[request_timing, url_limit], openapi_config=None, debug=False)
     app.state.metrics = metrics
     app.state.nats_check = nats_check
     app.state.uses_nats = True
