@@ -90,6 +90,7 @@ def create_app(
         ),
         cors_config=_cors(settings.cors_origins),
         debug=False,
+        logging_config=None,  # Litestar's default replaces the root handler: ours renders
     )
     app.state.metrics = metrics or ApiMetrics()
     app.state.nats_check = nats_check
@@ -106,7 +107,8 @@ def create_app(
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:
     """`/health/live`, `/health/ready` and `/metrics` alone: what an `ingest` process serves."""
     app = Litestar(route_handlers=operations.ROUTES, exception_handlers=EXCEPTION_HANDLERS,
-                   middleware=[request_timing, url_limit], openapi_config=None, debug=False)
+                   middleware=[request_timing, url_limit], openapi_config=None, debug=False,
+                   logging_config=None)
     app.state.metrics = metrics
     app.state.nats_check = nats_check
     app.state.uses_nats = True

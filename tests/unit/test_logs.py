@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import structlog
 
+from chanalytics.app import create_app
+from chanalytics.config import load_settings
 from chanalytics.httpserver import server_config
 from chanalytics.logs import configure_logging
 
@@ -75,6 +77,14 @@ class TestJsonLog:
         logging.getLogger("nats.aio.client").info("connected")
         structlog.get_logger().info("ingest.started")
         assert [line["event"] for line in lines(json_log)] == ["ingest.started"]
+
+    def test_building_the_api_keeps_our_rendering(self, json_log: io.StringIO) -> None:
+        """Litestar's default logging config would replace the root handler with its
+        plain-text one when the app is built; the app is built without it."""
+        create_app(load_settings({}, api_keys="tok=t"))
+        logging.getLogger("nats.aio.client").error("nats: encountered error")
+        [line] = lines(json_log)
+        assert line["logger"] == "nats.aio.client" and line["level"] == "error"
 
     def test_uvicorn_logs_through_ours(self, json_log: io.StringIO) -> None:
         """The server's config gives uvicorn no plain-text handlers of its own."""
