@@ -26,20 +26,24 @@ async def update_consumer_gauges(js: Any, stream: str, consumer: str, metrics: M
     been in the stream. Two small requests, every few seconds."""
     try:
         info = await js.consumer_info(stream, consumer)
-        pending, ack_pending = info.num_pending or 0, info.num_ack_pending or 0
-        lag = 0.0
-        if pending or ack_pending:
-            floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
-            # `next`: the first message at or after floor + 1 (one may have been deleted).
-            oldest = await js.get_msg(stream, seq=floor + 1, subject=">", next=True)
-            if oldest.time is not None:
-                lag = max(0.0, metrics.clock() - oldest.time.timestamp())
     except Exception as exc:  # gauges are best-effort; a NATS outage is logged elsewhere
         log.debug("ingest.consumer_info.failed", error=repr(exc))
         return
+    pending, ack_pending = info.num_pending or 0, info.num_ack_pending or 0
     metrics.consumer_pending.set(pending)
     metrics.consumer_ack_pending.set(ack_pending)
-    metrics.lag.set(lag)
+    if not pending and not ack_pending:
+        metrics.lag.set(0)
+        return
+    floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
+    try:
+        # `next`: the first message at or after floor + 1 (one may have been deleted).
+        oldest = await js.get_msg(stream, seq=floor + 1, subject=">", next=True)
+    except Exception as exc:  # e.g. an account not allowed to read messages directly
+        log.debug("ingest.lag.failed", error=repr(exc))
+        return
+    if oldest.time is not None:
+        metrics.lag.set(max(0.0, metrics.clock() - oldest.time.timestamp()))
 
 
 def build_scheduler(
