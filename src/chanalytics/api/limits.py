@@ -19,7 +19,9 @@ URL_LIMIT = 64 * 1024  # bytes of path and query string, as sent (percent-encode
 
 
 def url_length(scope: Scope) -> int:
-    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    # uvicorn's raw_path is the path alone; some clients' (httpx's test transport) carry
+    # the query too, which the query_string already counts.
+    raw_path: bytes = (scope.get("raw_path") or scope["path"].encode()).partition(b"?")[0]
     query: bytes = scope.get("query_string", b"")
     return len(raw_path) + (1 + len(query) if query else 0)
 
