@@ -6,7 +6,9 @@ change. Each derived table is described here independently of its view (the view
 is in `clickhouse/schema/`): what a raw event contributes, and how to add the table's
 rows up to the same number. The check compares both per tenant and period for recent
 whole periods — hours for 15-minute tables, the previous UTC day for daily ones — and
-reports each disagreement in the logs and in `chanalytics_rollup_drift{table=…}`.
+reports each disagreement in the logs and in `chanalytics_rollup_drift{table=…}` (0 for
+every table until one is found). It runs a minute after ingest starts, then hourly
+(`jobs.py`); `chanalytics_rollup_check_timestamp_seconds` says when it last completed.
 """
 
 from __future__ import annotations
