@@ -86,18 +86,24 @@ def get_line(target: bytes) -> bytes:
 
 class TestLongUrls:
     async def test_a_url_over_the_limit_is_an_envelope_400(self, port: int) -> None:
-        """A 100 KB URL is refused in the envelope, read whole or in small pieces (then
-        the HTTP parser refuses it, naming its limit); a URL under the limit is served."""
+        """A 100 KB URL is refused in the envelope, whether the server read it whole (the
+        app refuses it) or in pieces (the HTTP parser does); a URL under the limit is
+        served."""
         long = get_line(b"/api/v1/analytics/overview?channel=" + b"x" * 100_000)
-        status, body = await exchange(port, long)
-        assert status == 400
-        assert body["success"] is False
-        assert body["error"]["code"] in ("url_too_long", "request_too_large")
-        status, body = await exchange(port, long, pause=0.001)
-        assert status == 400 and body["error"]["code"] == "request_too_large"
-        assert str(HEAD_LIMIT) in body["error"]["message"]
+        for pause in (0.0, 0.001):
+            status, body = await exchange(port, long, pause)
+            assert status == 400 and body["success"] is False
+            assert body["error"]["code"] in ("url_too_long", "request_too_large")
         fits = get_line(b"/api/v1/analytics/overview?channel=sms&pad=" + b"x" * 60_000)
         assert await exchange(port, fits, pause=0.001) == (200, {"channel": "sms"})
+
+    async def test_the_parser_refuses_a_head_over_its_buffer(self, port: int) -> None:
+        """A request line that never ends within the parser's buffer is refused by the
+        parser, in the envelope, naming its limit."""
+        endless = b"GET /api/v1/analytics/overview?channel=" + b"x" * (HEAD_LIMIT + 1000)
+        status, body = await exchange(port, endless)
+        assert status == 400 and body["error"]["code"] == "request_too_large"
+        assert str(HEAD_LIMIT) in body["error"]["message"]
 
     async def test_the_app_refuses_what_the_parser_let_through(self, port: int) -> None:
         """Just over the app's limit but within the parser's buffer: the app's own 400."""
