@@ -18,11 +18,12 @@ from litestar.static_files import create_static_files_router
 
 from chanalytics.api import analytics, delivery, operations, reports
 from chanalytics.api.errors import EXCEPTION_HANDLERS
+from chanalytics.api.limits import url_limit
 from chanalytics.api.timing import request_timing
 from chanalytics.budgets import BudgetStore
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
-from chanalytics.metrics import Metrics
+from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
 from chanalytics.readiness import NatsCheck, NatsProbe
 from chanalytics.storage import Storage
@@ -34,7 +35,7 @@ def create_app(
     settings: Settings,
     *,
     storage: Storage | None = None,
-    metrics: Metrics | None = None,
+    metrics: ApiMetrics | None = None,
     nats_check: NatsCheck | None = None,
     clock: Callable[[], datetime] = analytics.system_clock,
     engine: Engine | None = None,
@@ -42,7 +43,8 @@ def create_app(
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
-    `chanalytics serve` does not use NATS, so its readiness checks storage only."""
+    `chanalytics serve` does not use NATS, so its readiness checks storage only. Without
+    `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -73,7 +75,7 @@ def create_app(
                         delivery.DeliveryController, reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_timing],
+        middleware=[request_timing, url_limit],
         openapi_config=OpenAPIConfig(
             title="chanalytics", version="0.1.0", path="/schema",
             description="Dashboard analytics for multi-channel messaging.",
@@ -90,8 +92,9 @@ def create_app(
         ),
         cors_config=_cors(settings.cors_origins),
         debug=False,
+        logging_config=None,  # Litestar's default replaces the root handler: ours renders
     )
-    app.state.metrics = metrics or Metrics()
+    app.state.metrics = metrics or ApiMetrics()
     app.state.nats_check = nats_check
     app.state.uses_nats = nats_check is not None or bool(settings.nats_url and probe_nats)
     if storage is not None:
@@ -106,7 +109,8 @@ def create_app(
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:
     """`/health/live`, `/health/ready` and `/metrics` alone: what an `ingest` process serves."""
     app = Litestar(route_handlers=operations.ROUTES, exception_handlers=EXCEPTION_HANDLERS,
-                   middleware=[request_timing], openapi_config=None, debug=False)
+                   middleware=[request_timing, url_limit], openapi_config=None, debug=False,
+                   logging_config=None)
     app.state.metrics = metrics
     app.state.nats_check = nats_check
     app.state.uses_nats = True

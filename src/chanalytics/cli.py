@@ -24,6 +24,7 @@ from chanalytics.app import create_app, create_operations_app, freeze_startup_ob
 from chanalytics.banner import banner, dev_token
 from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
 from chanalytics.connections import nats_options, open_storage_client
+from chanalytics.httpserver import server_config
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
 from chanalytics.natsserver import LocalNatsServer
@@ -289,12 +290,10 @@ class _ApiServer(uvicorn.Server):
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             self.announce(f"http://{f'[{host}]' if ':' in host else host}:{port}")
 
-
 async def _serve_until_signal(settings: Settings, app: object,
                               announce: Callable[[str], None] | None = None) -> None:
-    config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port,  # type: ignore[arg-type]
-                            log_level="warning", access_log=False, lifespan="on")
-    server = _ApiServer(config, announce)
+    server = _ApiServer(server_config(app, settings.http_host, settings.http_port,
+                                      lifespan="on"), announce)
 
     def request_exit() -> None:
         server.force_exit = server.should_exit  # a second signal: stop waiting for requests
@@ -332,9 +331,8 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
         await service.start()
         if settings.ingest_http_port is not None:  # health and metrics of this process
             app = create_operations_app(storage, metrics, service)
-            probes = _ApiServer(uvicorn.Config(app, host=settings.http_host,
-                                               port=settings.ingest_http_port,
-                                               log_level="warning", access_log=False))
+            probes = _ApiServer(server_config(app, settings.http_host,
+                                              settings.ingest_http_port))
             serving = asyncio.create_task(probes.serve())
         waiter = asyncio.create_task(service.wait())
         stopper = asyncio.create_task(stop.wait())

@@ -1,16 +1,44 @@
-"""Prometheus metrics for ingest and the API, on one registry per process."""
+"""Prometheus metrics, on one registry per process, holding only what the process does.
+
+`ApiMetrics` is what every HTTP process exports (`serve`, and the probes of `ingest`);
+`Metrics` adds ingest's, for the processes that run ingest (`run`, `ingest`). A
+`serve` process therefore shows no ingest counters: a 0 there would read as "ingest
+stored nothing" when it is simply not this process's job.
+
+Two clocks are kept apart: *store time* (when a batch was committed, and how long the
+oldest message not yet stored has waited) says whether ingest keeps up; *event time*
+(an event's own `timestamp`, whatever the publisher wrote: years back, or in 2031)
+says only what the last batch held, and never feeds freshness.
+"""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
-class Metrics:
-    """Every counter and gauge chanalytics exposes at `/metrics`."""
+class ApiMetrics:
+    """API latency per endpoint and status: every process that answers HTTP has it."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.api_seconds = Histogram(
+            "chanalytics_api_request_seconds", "API latency per endpoint", ["endpoint", "status"],
+            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class Metrics(ApiMetrics):
+    """Every counter and gauge of a process that runs ingest, plus the API's."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
         r = self.registry
+        self.clock = clock
         self.events_ingested = Counter(
             "chanalytics_events_ingested", "Events stored in analytics_events", ["event_type"],
             registry=r)
@@ -33,19 +61,48 @@ class Metrics:
         self.consumer_ack_pending = Gauge(
             "chanalytics_consumer_ack_pending", "Messages delivered but not yet acknowledged",
             registry=r)
-        self.last_event_time = Gauge(
-            "chanalytics_last_event_timestamp_seconds", "occurred_at of the newest stored event",
-            registry=r)
+        self.lag = Gauge(
+            "chanalytics_ingest_lag_seconds",
+            "Age of the oldest message in the stream not yet stored (0 when ingest has caught "
+            "up), from the consumer's ack floor every 5 s", registry=r)
+        # Store time. Before the first batch, "since" counts from the start of the process:
+        # an ingest that never stores anything must not look fresh.
+        self.last_commit = Gauge(
+            "chanalytics_ingest_last_commit_timestamp_seconds",
+            "Unix time this process last stored a batch (0 before its first)", registry=r)
+        self._stored_at = clock()
         self.freshness = Gauge(
-            "chanalytics_ingest_freshness_seconds", "Seconds since the newest stored event",
+            "chanalytics_ingest_freshness_seconds",
+            "Seconds since this process last stored a batch (since it started, before its "
+            "first); grows while no events arrive, so read it with chanalytics_ingest_lag_seconds",
             registry=r)
+        self.freshness.set_function(lambda: max(0.0, self.clock() - self._stored_at))
+        # Event time, for what the data says about itself; never used for freshness.
+        self.event_time_newest = Gauge(
+            "chanalytics_ingest_event_time_newest_seconds",
+            "Largest event timestamp (occurred_at) in the last stored batch, as the publisher "
+            "wrote it", registry=r)
+        self.event_time_oldest = Gauge(
+            "chanalytics_ingest_event_time_oldest_seconds",
+            "Smallest event timestamp (occurred_at) in the last stored batch, as the "
+            "publisher wrote it", registry=r)
         self.rollup_drift = Counter(
             "chanalytics_rollup_drift",
             "Periods (tenant and hour, or day) in which a derived table disagrees with the raw "
             "table", ["table"], registry=r)
-        self.api_seconds = Histogram(
-            "chanalytics_api_request_seconds", "API latency per endpoint", ["endpoint", "status"],
-            registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.rollup_checked = Gauge(
+            "chanalytics_rollup_check_timestamp_seconds",
+            "Unix time the drift check last completed (0 before its first)", registry=r)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def batch_stored(self, oldest_event: float, newest_event: float) -> None:
+        """A batch was committed now, holding events of these timestamps."""
+        self._stored_at = self.clock()
+        self.last_commit.set(self._stored_at)
+        self.event_time_oldest.set(oldest_event)
+        self.event_time_newest.set(newest_event)
+
+    def expose_drift(self, tables: list[str]) -> None:
+        """Show `rollup_drift` at 0 for every table checked: a labelled counter has no
+        sample until a label is used, which reads as "not measured", not "no drift"."""
+        for table in tables:
+            self.rollup_drift.labels(table=table)

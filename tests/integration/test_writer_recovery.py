@@ -132,6 +132,29 @@ class TestRollupCheck:
         await storage.command("TRUNCATE TABLE message_counts_15m")
         assert await check_rollups(storage, metrics) == 1
         assert metrics.rollup_drift.labels(table="message_counts_15m")._value.get() == 1
+        assert metrics.rollup_checked._value.get() > 0  # when the check last completed
+
+
+class TestStoreMetrics:
+    async def test_a_commit_sets_store_time_and_the_batchs_event_times(
+        self, storage: Storage
+    ) -> None:
+        """A batch dated 2019 to 2031 sets the commit time to now and the event-time
+        extremes to the batch's; a batch of duplicates commits nothing and moves neither."""
+        clock = [1_900_000_000.0]
+        metrics = Metrics(clock=lambda: clock[0])
+        writer = BatchWriter(storage, metrics)
+        dated = [msgspec.structs.replace(r, occurred_at=datetime(year, 6, 1, tzinfo=UTC))
+                 for r, year in zip(rows(3), (2031, 2019, 2026), strict=True)]
+        await writer.write(dated)
+        assert metrics.last_commit._value.get() == clock[0]
+        june = [datetime(year, 6, 1, tzinfo=UTC).timestamp() for year in (2031, 2019)]
+        assert metrics.event_time_newest._value.get() == june[0]
+        assert metrics.event_time_oldest._value.get() == june[1]
+        clock[0] += 42
+        await writer.write(dated)  # all already stored
+        assert metrics.last_commit._value.get() == clock[0] - 42
+        assert metrics.registry.get_sample_value("chanalytics_ingest_freshness_seconds") == 42
 
 
 class TestRejectedRow:

@@ -26,9 +26,12 @@ class ErrorEnvelope(msgspec.Struct, frozen=True):
     error: ErrorBody
 
 
+def error_envelope(code: str, message: str, field: str | None = None) -> ErrorEnvelope:
+    return ErrorEnvelope(success=False, error=ErrorBody(code=code, message=message, field=field))
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response[Any]:
-    body = ErrorEnvelope(success=False, error=ErrorBody(code=code, message=message, field=field))
-    return Response(body, status_code=status)
+    return Response(error_envelope(code, message, field), status_code=status)
 
 
 def _bad_parameter(_: Request[Any, Any, Any], exc: BadParameter) -> Response[Any]:
@@ -52,7 +55,9 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("api.request.failed", error=str(exc))
+    # The request's own line (`api.request.failed`, status 500) follows; this one has the
+    # traceback.
+    log.exception("api.request.crashed", error=str(exc))
     return error_response(500, "internal_error", "unexpected error")
 
 

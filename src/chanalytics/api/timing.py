@@ -1,16 +1,33 @@
 """Every request timed, counted and logged once: latency per endpoint and status in
-`/metrics`, and a log line for each (a warning for every 4xx/5xx, with its status)."""
+`/metrics`, and a log line for each: `api.request.done` (debug), `api.request.rejected`
+(info, a 4xx) or `api.request.failed` (error, a 5xx), the last two with the status and
+the error envelope's code, field and message, as the client read them."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+import msgspec
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from chanalytics.api.errors import ErrorBody, ErrorEnvelope
+
 log = structlog.get_logger(__name__)
+
+_ENVELOPE_MAX = 64 * 1024  # bytes of an error body worth reading for its code
+
+
+def _error_of(body: bytes) -> ErrorBody | None:
+    """The error an envelope body tells the client, or None for any other body."""
+    if not body.startswith(b"{") or len(body) > _ENVELOPE_MAX:
+        return None
+    try:
+        return msgspec.json.decode(body, type=ErrorEnvelope).error
+    except msgspec.MsgspecError:
+        return None
 
 
 def _endpoint(scope: Scope) -> str:
@@ -30,11 +47,17 @@ def request_timing(app: ASGIApp) -> ASGIApp:
             return
         started = time.perf_counter()
         status = 500
+        error: ErrorBody | None = None
+        first_body = True
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, error, first_body
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and first_body:
+                first_body = False
+                if status >= 400:  # an envelope is one body message
+                    error = _error_of(message.get("body", b""))
             await send(message)
 
         try:
@@ -45,12 +68,16 @@ def request_timing(app: ASGIApp) -> ASGIApp:
             scope["app"].state.metrics.api_seconds.labels(
                 endpoint=endpoint, status=str(status)).observe(seconds)
             state: Any = scope.get("state") or {}
-            fields = {"method": scope.get("method"), "path": scope.get("path"),
+            fields = {"method": scope.get("method"), "path": str(scope.get("path", ""))[:256],
                       "endpoint": endpoint, "status": status,
                       "tenant_id": state.get("tenant_id"),
                       "duration_ms": round(seconds * 1000, 2)}
-            if status >= 400:
-                log.warning("api.request.failed", **fields)
+            if error is not None:
+                fields.update(code=error.code, field=error.field, error=error.message[:300])
+            if status >= 500:
+                log.error("api.request.failed", **fields)
+            elif status >= 400:
+                log.info("api.request.rejected", **fields)
             else:
                 log.debug("api.request.done", **fields)
 

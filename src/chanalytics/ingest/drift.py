@@ -6,7 +6,9 @@ change. Each derived table is described here independently of its view (the view
 is in `clickhouse/schema/`): what a raw event contributes, and how to add the table's
 rows up to the same number. The check compares both per tenant and period for recent
 whole periods — hours for 15-minute tables, the previous UTC day for daily ones — and
-reports each disagreement in the logs and in `chanalytics_rollup_drift{table=…}`.
+reports each disagreement in the logs and in `chanalytics_rollup_drift{table=…}` (0 for
+every table until one is found). It runs a minute after ingest starts, then hourly
+(`jobs.py`); `chanalytics_rollup_check_timestamp_seconds` says when it last completed.
 """
 
 from __future__ import annotations
@@ -169,5 +171,6 @@ async def check_rollups(storage: Storage, metrics: Metrics, *, hours: int = 3,
         log.error("ingest.rollup.drift", table=d.table, tenant_id=d.tenant_id,
                   period=d.period.isoformat(), raw=d.raw, derived=d.derived)
         metrics.rollup_drift.labels(table=d.table).inc()
+    metrics.rollup_checked.set(metrics.clock())
     log.info("ingest.rollup_check.done", tables=len(TABLES), drifting=len(drift))
     return len(drift)

@@ -67,7 +67,7 @@ class IngestService:
             max_deliveries=s.ingest_max_deliveries, ack_wait=s.ingest_ack_wait_ms / 1000,
         )
         scheduler = build_scheduler(self.storage, self.metrics, self.js, s.stream_name,
-                                    s.consumer_name, lambda: writer.newest_event)
+                                    s.consumer_name)
         scheduler.start()
         self._scheduler = scheduler
         self._task = asyncio.create_task(self.consumer.run(), name="ingest-consumer")

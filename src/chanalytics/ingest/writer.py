@@ -143,7 +143,6 @@ class BatchWriter:
         self.metrics = metrics
         self.lock: InsertLock = lock if lock is not None else LocalLock()
         self.should_stop = should_stop
-        self.newest_event = 0.0
         self._summary = _Summary(time.monotonic())
 
     async def write(self, rows: Sequence[AnalyticsRow]) -> WriteResult:
@@ -245,8 +244,8 @@ class BatchWriter:
             types[r.event_type] = types.get(r.event_type, 0) + 1
         for event_type, n in types.items():
             self.metrics.events_ingested.labels(event_type=event_type).inc(n)
-        self.newest_event = max(self.newest_event, max(r.occurred_at.timestamp() for r in rows))
-        self.metrics.last_event_time.set(self.newest_event)
+        event_times = [r.occurred_at.timestamp() for r in rows]
+        self.metrics.batch_stored(min(event_times), max(event_times))
         tenants = {r.tenant_id for r in rows}
         log.debug(
             "ingest.batch.flushed", batch_size=len(rows), event_types=sorted(types),
