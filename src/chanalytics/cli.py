@@ -25,7 +25,8 @@ from chanalytics.config import ConfigError, Settings, load_settings, unknown_var
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
-from chanalytics.natsserver import LocalNatsServer
+from chanalytics.natsserver import LocalNatsServer, PortTaken
+from chanalytics.natsstore import StoreBusy
 from chanalytics.ports import port_taken
 from chanalytics.storage import (
     Storage,
@@ -74,7 +75,11 @@ def _parser() -> argparse.ArgumentParser:
                              "run, …) per minute on average; its backfill has the "
                              "same rate (default 1)")
             cmd.add_argument("--backfill-days", type=float, default=30.0, metavar="DAYS",
-                             help="days of demo history published at start (default 30)")
+                             help="days of demo history (default 30), published once per "
+                             "data directory: a restart publishes only what is missing")
+            cmd.add_argument("--nats-port", type=int, metavar="PORT",
+                             help=f"the bundled nats-server's port (default {NATS_PORT} when "
+                             "free, else the port it had last time, else any)")
     server = sub.add_parser("clickhouse-server", help="serve the data directory's embedded "
                             "engine as a ClickHouse server on 127.0.0.1 (HTTP and native TCP)")
     server.add_argument("--data-dir", help="overrides CHANALYTICS_DATA_DIR")
@@ -180,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "ingest":
                 return _run_loop(ingest(settings, storage, settings.nats_url or ""))
             demo = Demo(args.rate, args.backfill_days) if args.demo else None
-            return run_with_local_nats(settings, storage, token, demo=demo)
+            return run_with_local_nats(settings, storage, token, demo=demo,
+                                       nats_port=args.nats_port)
         finally:
             storage.close()
     except StorageError as exc:
@@ -311,13 +317,20 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
 
 
 def run_with_local_nats(settings: Settings, storage: Storage, token: str | None, *,
-                        demo: Demo | None) -> int:
-    """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
+                        demo: Demo | None, nats_port: int | None = None) -> int:
+    """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything.
+    The server is the data directory's only one: a server left by a killed `run` is
+    stopped first (and its port taken back), a live `run` on the directory refuses."""
     if settings.nats_url:
         return _run_loop(run_all(settings, storage, settings.nats_url, token, demo=demo))
-    port = None if port_taken("127.0.0.1", NATS_PORT) else NATS_PORT
-    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", port)
-    server.start()
+    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", nats_port,
+                             preferred_port=NATS_PORT)
+    try:
+        server.start()
+    except (StoreBusy, PortTaken) as exc:
+        hint = ": choose another with --nats-port" if isinstance(exc, PortTaken) else ""
+        print(f"chanalytics: {exc}{hint}", file=sys.stderr)
+        return 2
     try:
         return _run_loop(run_all(settings, storage, server.url, token, demo=demo))
     finally:

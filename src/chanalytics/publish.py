@@ -36,7 +36,11 @@ async def publish_one(nats_url: str, subject: str, text: str,
     if not isinstance(envelope, dict):
         raise ValueError("the event must be a JSON object (the envelope of EVENTS.md)")
     envelope = complete(envelope, datetime.now(UTC))
+    # Without a bound on attempts nats-py keeps trying a refusing server for two minutes
+    # (60 attempts, 2 s apart) even with allow_reconnect=False: a server that is down
+    # must be a prompt refusal, not a hang.
     client = await nats.connect(nats_servers(nats_url), connect_timeout=5, allow_reconnect=False,
+                                max_reconnect_attempts=1, reconnect_time_wait=0.25,
                                 error_cb=_quiet, **(options or {}))
     try:
         ack = await client.jetstream().publish(
