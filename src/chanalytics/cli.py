@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -341,23 +342,36 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                   demo: Demo | None) -> int:
     """Ingest and API in one process (the embedded engine allows one owner per directory);
     with `demo`, demo traffic too."""
-    from chanalytics.demo import run_demo
+    from chanalytics.demofeed import DemoFeed, run_demo
     from chanalytics.ingest.service import IngestService
 
     metrics = Metrics()
     service = IngestService(settings, storage, metrics, nats_url)
     demo_stop = asyncio.Event()
     demo_task: asyncio.Task[None] | None = None
+    history: float | None = None
     try:
         await service.start()
-        if demo is not None and service.js is not None:
-            tenants = [DEMO_TENANT, "tenant_other_1", "tenant_other_2"]
-            demo_task = asyncio.create_task(
-                run_demo(service.js, tenants, demo_stop, rate_per_minute=demo.rate,
-                         backfill_days=demo.backfill_days))
+        if demo is not None and (js := service.js) is not None:
+            try:
+                feed = DemoFeed(js, [DEMO_TENANT, "tenant_other_1", "tenant_other_2"],
+                                Path(settings.data_dir), rate_per_minute=demo.rate,
+                                backfill_days=demo.backfill_days, now=datetime.now(UTC))
+            except ValueError as exc:  # an unreadable demo marker
+                print(f"chanalytics: {exc}", file=sys.stderr)
+                return 2
+            history = feed.history_seconds
+
+            async def acked_through() -> int:
+                info = await js.consumer_info(settings.stream_name, settings.consumer_name)
+                return info.ack_floor.stream_seq if info.ack_floor else 0
+
+            demo_task = asyncio.create_task(run_demo(
+                feed, demo_stop, acked_through=acked_through,
+                announce=lambda line: print(line, flush=True)))
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
         url = f"http://{settings.http_host}:{settings.http_port}"
-        print(banner(url, nats_url, token, demo is not None), flush=True)
+        print(banner(url, nats_url, token, history), flush=True)
         await _serve_until_signal(settings, app)
     finally:
         demo_stop.set()
