@@ -155,6 +155,8 @@ def stop_process(pid: int, grace: float = 10.0) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
+        except PermissionError:  # another user's: it cannot be ours to stop, nor to share
+            raise StoreBusy(f"nats-server {pid}, of another user, runs on this store") from None
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if not alive(pid):
