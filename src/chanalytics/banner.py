@@ -27,14 +27,18 @@ def dev_token(data_dir: Path) -> str:
     return token
 
 
-def banner(url: str, nats_url: str, token: str | None, demo: bool) -> str:
-    """`token` is the development token, None when keys come from CHANALYTICS_API_KEYS."""
+def banner(url: str, nats_url: str, token: str | None,
+           demo_history: float | None = None) -> str:
+    """`token` is the development token, None when keys come from CHANALYTICS_API_KEYS;
+    `demo_history`, with `--demo`: the seconds of history still to publish."""
     shown = token or "one of CHANALYTICS_API_KEYS (not shown)"
+    demo = demo_history is not None
     lines = [
         f"chanalytics is running at {url}",
         f"  API:      {url}/api/v1/analytics/overview",
         f"  API docs: {url}/schema/swagger",
         f"  NATS:     {nats_url}" + ("  (demo traffic is being published)" if demo else ""),
+        *([f"  demo:     {demo_line(demo_history)}"] if demo_history is not None else []),
         f"  token:    {shown}",
         f"  try:      curl -H 'Authorization: Bearer {token or '<token>'}' "
         f"{url}/api/v1/analytics/overview",
@@ -43,3 +47,18 @@ def banner(url: str, nats_url: str, token: str | None, demo: bool) -> str:
         """"contactId": "c1"}}'""",
     ]
     return "\n".join(lines)
+
+
+def demo_line(seconds: float) -> str:
+    """What the demo's history is doing, for the banner."""
+    if seconds < 1:
+        return "history: nothing to load (it is published once per data directory)"
+    return (f"history: loading {_span(seconds)}… (the numbers move until \"demo history: "
+            "done\" is printed)")
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.0f} seconds"

@@ -12,6 +12,7 @@ import socket
 import sys
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,7 +28,8 @@ from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.httpserver import server_config
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
-from chanalytics.natsserver import LocalNatsServer
+from chanalytics.natsserver import LocalNatsServer, PortTaken
+from chanalytics.natsstore import StoreBusy
 from chanalytics.ports import port_taken
 from chanalytics.storage import (
     Storage,
@@ -76,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
                              "run, …) per minute on average; its backfill has the "
                              "same rate (default 1)")
             cmd.add_argument("--backfill-days", type=float, default=30.0, metavar="DAYS",
-                             help="days of demo history published at start (default 30)")
+                             help="days of demo history (default 30), published once per "
+                             "data directory: a restart publishes only what is missing")
+            cmd.add_argument("--nats-port", type=int, metavar="PORT",
+                             help=f"the bundled nats-server's port (default {NATS_PORT} when "
+                             "free, else the port it had last time, else any)")
     server = sub.add_parser("clickhouse-server", help="serve the data directory's embedded "
                             "engine as a ClickHouse server on 127.0.0.1 (HTTP and native TCP)")
     server.add_argument("--data-dir", help="overrides CHANALYTICS_DATA_DIR")
@@ -184,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "ingest":
                 return _run_loop(ingest(settings, storage, settings.nats_url or ""))
             demo = Demo(args.rate, args.backfill_days) if args.demo else None
-            return run_with_local_nats(settings, storage, token, demo=demo)
+            return run_with_local_nats(settings, storage, token, demo=demo,
+                                       nats_port=args.nats_port)
         finally:
             storage.close()
     except StorageError as exc:
@@ -347,13 +354,20 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
 
 
 def run_with_local_nats(settings: Settings, storage: Storage, token: str | None, *,
-                        demo: Demo | None) -> int:
-    """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything."""
+                        demo: Demo | None, nats_port: int | None = None) -> int:
+    """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything.
+    The server is the data directory's only one: a server left by a killed `run` is
+    stopped first (and its port taken back), a live `run` on the directory refuses."""
     if settings.nats_url:
         return _run_loop(run_all(settings, storage, settings.nats_url, token, demo=demo))
-    port = None if port_taken("127.0.0.1", NATS_PORT) else NATS_PORT
-    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", port)
-    server.start()
+    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", nats_port,
+                             preferred_port=NATS_PORT)
+    try:
+        server.start()
+    except (StoreBusy, PortTaken) as exc:
+        hint = ": choose another with --nats-port" if isinstance(exc, PortTaken) else ""
+        print(f"chanalytics: {exc}{hint}", file=sys.stderr)
+        return 2
     try:
         return _run_loop(run_all(settings, storage, server.url, token, demo=demo))
     finally:
@@ -364,23 +378,36 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                   demo: Demo | None) -> int:
     """Ingest and API in one process (the embedded engine allows one owner per directory);
     with `demo`, demo traffic too."""
-    from chanalytics.demo import run_demo
+    from chanalytics.demofeed import DemoFeed, run_demo
     from chanalytics.ingest.service import IngestService
 
     metrics = Metrics()
     service = IngestService(settings, storage, metrics, nats_url)
     demo_stop = asyncio.Event()
     demo_task: asyncio.Task[None] | None = None
+    history: float | None = None
     try:
         await service.start()
-        if demo is not None and service.js is not None:
-            tenants = [DEMO_TENANT, "tenant_other_1", "tenant_other_2"]
-            demo_task = asyncio.create_task(
-                run_demo(service.js, tenants, demo_stop, rate_per_minute=demo.rate,
-                         backfill_days=demo.backfill_days))
+        if demo is not None and (js := service.js) is not None:
+            try:
+                feed = DemoFeed(js, [DEMO_TENANT, "tenant_other_1", "tenant_other_2"],
+                                Path(settings.data_dir), rate_per_minute=demo.rate,
+                                backfill_days=demo.backfill_days, now=datetime.now(UTC))
+            except ValueError as exc:  # an unreadable demo marker
+                print(f"chanalytics: {exc}", file=sys.stderr)
+                return 2
+            history = feed.history_seconds
+
+            async def acked_through() -> int:
+                info = await js.consumer_info(settings.stream_name, settings.consumer_name)
+                return info.ack_floor.stream_seq if info.ack_floor else 0
+
+            demo_task = asyncio.create_task(run_demo(
+                feed, demo_stop, acked_through=acked_through,
+                announce=lambda line: print(line, flush=True)))
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
         url = f"http://{settings.http_host}:{settings.http_port}"
-        print(banner(url, nats_url, token, demo is not None), flush=True)
+        print(banner(url, nats_url, token, history), flush=True)
         await _serve_until_signal(settings, app)
     finally:
         demo_stop.set()

@@ -6,9 +6,10 @@ reason; workflow runs; sequence enrollments — as (subject, envelope) pairs exa
 EVENTS.md describes them. Story start times follow a daily and weekly rhythm; providers
 differ in speed, failures and price; each tenant follows a `Profile` (a busy retailer, a
 SaaS product, a delivery app), so tenants differ in channels and in what they run.
-`run_demo` publishes each event only once its time has come (`Schedule`), so the demo
-never publishes the future, and draws fresh ids on every run, so a restart adds traffic
-instead of re-sending old events.
+Events wait in a `Schedule` until their time has come, so the demo never publishes the
+future. Ids come from the generator's random state: a seed repeats them exactly (tests,
+benches, and `demofeed`, which seeds each slot of time per data directory so that a
+restart of `run --demo` re-creates, and skips, what it already published).
 """
 
 from __future__ import annotations
@@ -19,14 +20,10 @@ import math
 import random
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import msgspec
-import structlog
-
-log = structlog.get_logger(__name__)
 
 Event = tuple[str, dict[str, Any]]
 
@@ -103,7 +100,7 @@ def rhythm(at: datetime) -> float:
     return HOURS[at.hour] * (WEEKEND if at.weekday() >= 5 else 1.0)
 
 
-def _iso(at: datetime) -> str:
+def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -124,7 +121,7 @@ class DemoTraffic:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def _envelope(self, tenant: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-        return {"id": self._id(), "tenantId": tenant, "timestamp": _iso(at), "data": data}
+        return {"id": self._id(), "tenantId": tenant, "timestamp": iso(at), "data": data}
 
     def _contact(self) -> str:
         return f"contact_{self.rng.randint(1, CONTACTS)}"
@@ -293,7 +290,7 @@ class Schedule:
 
     def due(self, now: datetime) -> Iterator[Event]:
         """Remove and yield, in time order, every event at or before `now`."""
-        cutoff = _iso(now)
+        cutoff = iso(now)
         while self._heap and self._heap[0][0] <= cutoff:
             yield heapq.heappop(self._heap)[2]
 
@@ -301,30 +298,39 @@ class Schedule:
         return len(self._heap)
 
 
-async def publish(js: Any, events: Iterable[Event], *, window: int = 256) -> int:
+class Published(NamedTuple):
+    events: int
+    last_seq: int  # the newest stream sequence acknowledged (0: none, or no sequence given)
+
+
+async def publish(js: Any, events: Iterable[Event], *, window: int = 256) -> Published:
     """Publish events to JetStream with `Nats-Msg-Id`, `window` confirmations in flight."""
     encode = msgspec.json.encode
     pending: list[asyncio.Future[Any]] = []
-    sent = 0
+    sent = last_seq = 0
     try:
         for subject, envelope in events:
             pending.append(asyncio.ensure_future(js.publish(
                 subject, encode(envelope), headers={"Nats-Msg-Id": envelope["id"]})))
             sent += 1
             if len(pending) >= window:
-                await asyncio.gather(*pending)
+                acks = await asyncio.gather(*pending)
+                last_seq = max([last_seq, *(getattr(a, "seq", 0) for a in acks)])
                 pending.clear()
-        await asyncio.gather(*pending)
+        acks = await asyncio.gather(*pending)
+        last_seq = max([last_seq, *(getattr(a, "seq", 0) for a in acks)])
+        pending.clear()
     finally:
         for future in pending:
             future.cancel()
-    return sent
+    return Published(sent, last_seq)
 
 
 async def backfill(js: Any, traffic: DemoTraffic, schedule: Schedule, now: datetime, *,
                    rate_per_minute: float, days: float) -> int:
     """Publish `days` of history before `now` at the live rate and rhythm, an hour of
-    stories at a time; what lies after `now` stays in `schedule`."""
+    stories at a time; what lies after `now` stays in `schedule`. (One generator for the
+    whole span: for seeded data sets; `run --demo` uses `demofeed`.)"""
     sent = 0
     at = now - timedelta(days=days)
     while at < now:
@@ -332,24 +338,5 @@ async def backfill(js: Any, traffic: DemoTraffic, schedule: Schedule, now: datet
         for _ in range(traffic.arrivals(rate_per_minute, at, seconds)):
             schedule.add(traffic.story(at + timedelta(seconds=traffic.rng.uniform(0, seconds))))
         at += timedelta(seconds=seconds)
-        sent += await publish(js, schedule.due(min(at, now)))
+        sent += (await publish(js, schedule.due(min(at, now)))).events
     return sent
-
-
-async def run_demo(js: Any, tenants: list[str], stop: asyncio.Event, *,
-                   rate_per_minute: float = 1.0, backfill_days: float = 30) -> None:
-    """Backfill `backfill_days` of history at the live rate, then publish live traffic
-    until `stop`; every event waits in a `Schedule` until its time."""
-    traffic = DemoTraffic(tenants)
-    schedule = Schedule()
-    sent = await backfill(js, traffic, schedule, datetime.now(UTC),
-                          rate_per_minute=rate_per_minute, days=backfill_days)
-    log.info("demo.backfill.published", events=sent, waiting=len(schedule))
-    while not stop.is_set():
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
-        now = datetime.now(UTC)
-        for _ in range(traffic.arrivals(rate_per_minute, now, 1.0)):
-            schedule.add(traffic.story(now))
-        sent = await publish(js, schedule.due(now))
-        log.debug("demo.live.published", events=sent, waiting=len(schedule))

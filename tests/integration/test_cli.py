@@ -156,10 +156,10 @@ class TestRun:
             proc.communicate(timeout=30)
 
 
-def _start_run(tmp_path: Path, port: int,
+def _start_run(tmp_path: Path, port: int, *args: str,
                **extra: str) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     """`chanalytics run`, waited for until its banner is printed; returns the banner's fields."""
-    proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run"],
+    proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run", *args],
                             env=_env(tmp_path, port, **extra), stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     fields: dict[str, str] = {}

@@ -1,5 +1,6 @@
-"""The demo's stream as `run --demo` publishes it: valid, never the future, fresh ids per
-run, and shaped like a real platform (per-channel rules, rhythm, providers that differ)."""
+"""The demo's stream as `run --demo` publishes it: valid, never the future, shaped like a
+real platform (per-channel rules, rhythm, providers that differ), and published once per
+data directory however often `run --demo` restarts there."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import asyncio
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
 import pytest
 
 from chanalytics.demo import DemoTraffic, Schedule, backfill
+from chanalytics.demofeed import MARKER_FILE, DemoFeed, DemoMarker, run_demo, slot_seconds
 from chanalytics.mappers import map_event
 
 NOW = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # a Wednesday afternoon
@@ -24,10 +28,12 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    async def publish(self, subject: str, body: bytes, headers: dict[str, str]) -> None:
+    async def publish(self, subject: str, body: bytes, headers: dict[str, str]
+                      ) -> SimpleNamespace:
         envelope = msgspec.json.decode(body)
         assert headers == {"Nats-Msg-Id": envelope["id"]}
         self.events.append((subject, envelope))
+        return SimpleNamespace(seq=len(self.events))  # as JetStream's PubAck
 
 
 def published(now: datetime = NOW, days: float = 14, seed: int | None = None,
@@ -47,9 +53,20 @@ def by_type(stream: list[tuple[str, dict[str, Any]]], subject: str) -> list[dict
     return [env["data"] for s, env in stream if s == subject]
 
 
-def test_every_event_is_valid(stream: list[tuple[str, dict[str, Any]]]) -> None:
+def test_every_event_maps_to_the_row_it_describes(
+        stream: list[tuple[str, dict[str, Any]]]) -> None:
+    """Each event passes the contract's mapper (which raises InvalidEvent otherwise) and
+    becomes a row with the envelope's id, tenant, instant and type."""
+    types = Counter()
     for subject, envelope in stream:
-        map_event(subject, msgspec.json.encode(envelope))  # raises InvalidEvent if not
+        row = map_event(subject, msgspec.json.encode(envelope))
+        stamp = row.occurred_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        assert (row.id, row.tenant_id, stamp) == (
+            envelope["id"], envelope["tenantId"], envelope["timestamp"])
+        assert row.event_type == subject.removeprefix("pipeline.").replace(".", "_")
+        assert row.channel == envelope["data"].get("channel", "")
+        types[row.event_type] += 1
+    assert len(types) >= 15  # every kind of story is in two weeks
 
 
 def test_nothing_is_published_from_the_future() -> None:
@@ -62,7 +79,7 @@ def test_nothing_is_published_from_the_future() -> None:
     assert len(schedule) == 0
 
 
-def test_two_runs_share_no_event_id() -> None:
+def test_unseeded_generators_share_no_event_id() -> None:
     first = {env["id"] for _, env in published(days=2)[0]}
     second = {env["id"] for _, env in published(days=2)[0]}
     assert first and second and not first & second
@@ -148,3 +165,126 @@ def test_each_tenant_has_its_own_shape() -> None:
     assert kinds["delivery"]["sequence.enrollment.enrolled"] == 0
     runs = {t: kinds[t]["workflow.run.started"] / sum(sent[t].values()) for t in tenants}
     assert runs["saas"] > 1.5 * runs["retail"]
+
+
+def feed(data_dir: Path, now: datetime, days: float = 1, rate: float = 1.0,
+         ) -> tuple[DemoFeed, Recorder]:
+    js = Recorder()
+    return DemoFeed(js, ["tenant_demo", "tenant_b"], data_dir, rate_per_minute=rate,
+                    backfill_days=days, now=now), js
+
+
+async def run_until(demo: DemoFeed, *instants: datetime) -> None:
+    for at in instants:
+        await demo.advance(at)
+    demo.record()
+
+
+def ids(events: list[tuple[str, dict[str, Any]]]) -> set[str]:
+    return {env["id"] for _, env in events}
+
+
+class TestOncePerDataDirectory:
+    def test_a_restart_publishes_only_the_gap_with_the_ids_one_run_would_have(
+            self, tmp_path: Path) -> None:
+        """Run, stop, run again 5 hours later: the second run publishes what the first did
+        not (nothing at or before its end), and the events one uninterrupted run would
+        have published (late opens and steps of stories begun before the restart too)."""
+        first, first_js = feed(tmp_path / "d", NOW, days=1.25)  # the restart's lookback
+        asyncio.run(run_until(first, NOW))
+        later = NOW + timedelta(hours=5)
+        second, second_js = feed(tmp_path / "d", later, days=1.25)
+        assert second.history_seconds == pytest.approx(5 * 3600)
+        asyncio.run(run_until(second, later))
+        (tmp_path / "one").mkdir()
+        (tmp_path / "one" / MARKER_FILE).write_bytes(  # the same seed, nothing published
+            msgspec.json.encode(DemoMarker(seed=DemoMarker.load(tmp_path / "d").seed)))
+        one, one_js = feed(tmp_path / "one", NOW, days=1.25)
+        asyncio.run(run_until(one, NOW, later))
+
+        stamp = NOW.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        assert first_js.events and second_js.events
+        assert min(env["timestamp"] for _, env in second_js.events) > stamp
+        assert not ids(first_js.events) & ids(second_js.events)
+        assert ids(first_js.events) == ids(one_js.events[:len(first_js.events)])
+        assert ids(second_js.events) <= ids(one_js.events)
+        lost = ids(one_js.events) - ids(first_js.events) - ids(second_js.events)
+        assert len(lost) < 0.005 * len(second_js.events)
+
+    def test_a_second_run_at_once_publishes_no_history(self, tmp_path: Path) -> None:
+        first, _ = feed(tmp_path, NOW, days=0.5)
+        asyncio.run(run_until(first, NOW))
+        again, js = feed(tmp_path, NOW + timedelta(seconds=1), days=0.5)
+        asyncio.run(run_until(again, NOW + timedelta(seconds=1)))
+        assert again.history_seconds == pytest.approx(1.0)
+        assert len(js.events) <= 5  # at most the second's own events
+
+    def test_a_longer_backfill_adds_only_older_history(self, tmp_path: Path) -> None:
+        first, first_js = feed(tmp_path, NOW, days=0.5)
+        asyncio.run(run_until(first, NOW))
+        longer, js = feed(tmp_path, NOW, days=1)
+        asyncio.run(run_until(longer, NOW))
+        start = (NOW - timedelta(days=0.5)).isoformat(timespec="milliseconds")
+        assert js.events and max(env["timestamp"] for _, env in js.events) < start + "Z"
+        assert not ids(first_js.events) & ids(js.events)
+        assert DemoMarker.load(tmp_path).published == [(
+            (NOW - timedelta(days=1)).isoformat(timespec="milliseconds")[:23] + "Z",
+            NOW.isoformat(timespec="milliseconds")[:23] + "Z")]
+
+    def test_a_marker_that_lags_sends_the_same_events_again_never_new_ones(
+            self, tmp_path: Path) -> None:
+        """A kill after a publish but before its record: the next run re-sends those
+        events with the same ids and contents, which ingest stores once."""
+        first, first_js = feed(tmp_path, NOW)
+        asyncio.run(first.advance(NOW))  # no final record: the marker holds the first hour
+        assert DemoMarker.load(tmp_path).published[0][1] < NOW.isoformat()
+        again, js = feed(tmp_path, NOW)
+        asyncio.run(run_until(again, NOW))
+        before = dict((env["id"], env) for _, env in first_js.events)
+        assert js.events and all(before[env["id"]] == env for _, env in js.events)
+
+    def test_another_directory_has_other_ids(self, tmp_path: Path) -> None:
+        one, one_js = feed(tmp_path / "a", NOW, days=0.5)
+        other, other_js = feed(tmp_path / "b", NOW, days=0.5)
+        asyncio.run(run_until(one, NOW))
+        asyncio.run(run_until(other, NOW))
+        assert one_js.events and other_js.events
+        assert not ids(one_js.events) & ids(other_js.events)
+
+    def test_slots_hold_about_a_hundred_stories_at_most(self) -> None:
+        assert slot_seconds(1.0) == 3600 and slot_seconds(0.05) == 3600
+        assert slot_seconds(10) == 600 and slot_seconds(600) == 10
+        assert slot_seconds(1e6) == 1
+
+    def test_spans_merge(self) -> None:
+        marker = DemoMarker(seed="s")
+        marker.add("2026-11-01T00:00:00.000Z", "2026-11-02T00:00:00.000Z")
+        marker.add("2026-11-05T00:00:00.000Z", "2026-11-06T00:00:00.000Z")
+        marker.add("2026-11-01T12:00:00.000Z", "2026-11-03T00:00:00.000Z")
+        assert marker.published == [("2026-11-01T00:00:00.000Z", "2026-11-03T00:00:00.000Z"),
+                                    ("2026-11-05T00:00:00.000Z", "2026-11-06T00:00:00.000Z")]
+        assert marker.covers("2026-11-02T23:59:59.999Z")
+        assert not marker.covers("2026-11-04T00:00:00.000Z")
+
+
+def test_run_demo_says_when_the_history_is_ingested(tmp_path: Path) -> None:
+    """`run_demo` announces the history only once ingest has acknowledged its last
+    event, then keeps publishing live traffic until stopped."""
+    demo, js = feed(tmp_path, datetime.now(UTC), days=0.2)
+    said: list[str] = []
+    acked = [0]
+    stop = asyncio.Event()
+
+    async def acked_through() -> int:
+        acked[0] += 1
+        return len(js.events) if acked[0] >= 2 else 0  # ingest catches up on the 2nd ask
+
+    def announce(line: str) -> None:
+        said.append(line)
+        stop.set()
+
+    asyncio.run(asyncio.wait_for(run_demo(demo, stop, acked_through=acked_through,
+                                          announce=announce), timeout=20))
+    assert acked[0] == 2 and len(said) == 1
+    assert said[0].startswith(f"demo history: done ({demo.published:,} events")
+    assert DemoMarker.load(tmp_path).published  # recorded at the stop
