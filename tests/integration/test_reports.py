@@ -17,6 +17,7 @@ from api_events import FALL_NOW, Maker, build_events, store_events, utc
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
+from modes import SERVER_MODE
 from oracle import Context, bound, events_from
 from report_oracle import METRICS, PERCENTILES, RATES, ReportOracle
 
@@ -326,7 +327,8 @@ async def test_no_row_without_an_event_a_metric_counts(
     check(response.json()["data"], expected(events, body))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10 if SERVER_MODE else 40, deadline=None,
+          suppress_health_check=list(HealthCheck))
 @given(metrics=st.lists(st.sampled_from(ALL_METRICS), min_size=1, max_size=5, unique=True),
        dims=st.lists(st.sampled_from(DIMENSIONS[3:]), max_size=2, unique=True),
        time=st.sampled_from([None, "time:day", "time:hour"]),
