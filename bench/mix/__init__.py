@@ -1,0 +1,24 @@
+"""A/B bench of the dashboard mix: two checkouts side by side on the same data, one run.
+
+    git worktree add /tmp/bench-before 3506375          # the "before" version, once
+    PYTHONPATH=$PWD/src:$PWD .venv/bin/python -m bench.mix \\
+        --before /tmp/bench-before --after . --data-dir /tmp/bench-mix
+
+One `chanalytics clickhouse-server` (the after checkout's) holds the data in
+`--data-dir`; each version runs as its own `chanalytics serve` process with its
+checkout's `src/` on PYTHONPATH, both reading the same database (or, when their DDL files
+differ, a database each with identical events: `data.plan_stores`). The data: about
+150k seeded demo events over 35 days in three tenants, stored through NATS and the real
+`chanalytics ingest` once per data dir (`data.py`). Then, for each mode:
+
+- idle: every cell (10 endpoints by 3 windows, `cells.py`) asked from both versions,
+  alternating, `--reps` times; medians, p95s, speed-ups and their geometric mean;
+  every pair of answers compared; then the mix's requests/s at concurrency 16
+  (`throughput.py`), the versions alternating in slices;
+- trickle (`--trickle 4`): the same while the tenant receives 4 new events a second
+  dated inside the windows (`trickle.py`), each stored by `chanalytics ingest`; at the
+  end, both versions' answers must have grown by exactly the events published.
+
+The report (`report.py`) goes to bench/results/mix.md (`--out` elsewhere); the processes'
+logs stay in `--data-dir`/logs-<time>. Run on an otherwise quiet machine.
+"""
