@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import shlex
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -105,6 +106,7 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
             procs.stop(proc)
     finally:
         nats_server.stop()
+        shutil.rmtree(nats_server.store_dir, ignore_errors=True)
     mode.load.append(os.getloadavg())
     mode.seconds = time.monotonic() - started
     return mode

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ def ensure_loaded(procs: Processes, ch_url: str, stores: list[Store], data_dir: 
             for proc in ingests:
                 procs.stop(proc)
             nats_server.stop()
+            shutil.rmtree(nats_server.store_dir, ignore_errors=True)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
     meta_path.write_text(json.dumps(meta, indent=1))
     return meta

@@ -54,8 +54,11 @@ class Version:
         def git(*args: str) -> str:
             return subprocess.run(["git", "-C", str(self.path), *args], capture_output=True,
                                   text=True, check=False).stdout.strip()
-        dirty = "+dirty" if git("status", "--porcelain", "--untracked-files=no") else ""
-        return f"`{self.path}` @ {git('rev-parse', '--short', 'HEAD')}{dirty}"
+        commit = git("rev-parse", "--short", "HEAD")
+        if not commit:
+            return f"`{self.path}` (not a git checkout)"
+        dirty = "+dirty" if git("status", "--porcelain") else ""
+        return f"`{self.path}` @ {commit}{dirty}"
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 180) -> None:

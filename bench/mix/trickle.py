@@ -106,7 +106,8 @@ class Counted:
     rows: dict[str, tuple[int, int]]  # database → (rows added, events published)
     misses: list[str]  # "version window check: +seen, expected +n"
     checks: int
-    seconds_to_visible: float  # after the rows were stored
+    askings: int  # 1: every number was right at the first asking after the rows were stored
+    seconds: float  # from that first asking to the last
 
 
 async def counted(clients: Clients, windows: list[Window],
@@ -115,7 +116,9 @@ async def counted(clients: Clients, windows: list[Window],
     """Compare each check's growth with the events published; re-ask for up to
     `patience` seconds (the misses left then are events some answer never counted)."""
     started = time.monotonic()
+    askings = 0
     while True:
+        askings += 1
         after = await snapshot(clients, windows)
         misses = []
         for (version, window, check), value in sorted(after.items()):
@@ -125,5 +128,5 @@ async def counted(clients: Clients, windows: list[Window],
                 misses.append(f"{version} · {window} · {check}: +{grown}, expected +{expected}")
         waited = time.monotonic() - started
         if not misses or waited > patience:
-            return Counted(published, rows, misses, len(after), waited)
+            return Counted(published, rows, misses, len(after), askings, waited)
         await asyncio.sleep(0.5)
