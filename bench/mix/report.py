@@ -96,6 +96,8 @@ def counted_section(c: Counted) -> list[str]:
                 if c.askings == 1 else f" only at asking {c.askings}, {c.seconds:.1f} s "
                 "after the first")]
     lines += [f"  - {miss}" for miss in c.misses[:20]]
+    if c.askings > 1 and not c.misses:
+        lines += ["  - not yet at the first asking: " + "; ".join(c.first_misses[:12])]
     return lines
 
 

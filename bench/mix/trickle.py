@@ -107,6 +107,7 @@ class Counted:
     misses: list[str]  # "version window check: +seen, expected +n"
     checks: int
     askings: int  # 1: every number was right at the first asking after the rows were stored
+    first_misses: list[str]  # the numbers not yet right at the first asking
     seconds: float  # from that first asking to the last
 
 
@@ -116,7 +117,7 @@ async def counted(clients: Clients, windows: list[Window],
     """Compare each check's growth with the events published; re-ask for up to
     `patience` seconds (the misses left then are events some answer never counted)."""
     started = time.monotonic()
-    askings = 0
+    askings, first_misses = 0, None
     while True:
         askings += 1
         after = await snapshot(clients, windows)
@@ -126,7 +127,9 @@ async def counted(clients: Clients, windows: list[Window],
             grown, expected = value - before[(version, window, check)], published[subject]
             if grown != expected:
                 misses.append(f"{version} · {window} · {check}: +{grown}, expected +{expected}")
+        first_misses = misses if first_misses is None else first_misses
         waited = time.monotonic() - started
         if not misses or waited > patience:
-            return Counted(published, rows, misses, len(after), askings, waited)
+            return Counted(published, rows, misses, len(after), askings, first_misses,
+                           waited)
         await asyncio.sleep(0.5)
