@@ -17,7 +17,10 @@ differ, a database each with identical events: `data.plan_stores`). The data: ab
   (`throughput.py`), the versions alternating in slices;
 - trickle (`--trickle 4`): the same while the tenant receives 4 new events a second
   dated inside the windows (`trickle.py`), each stored by `chanalytics ingest`; at the
-  end, both versions' answers must have grown by exactly the events published.
+  end, once ingest has acknowledged them all, both versions' answers must have grown by
+  exactly the events published (and all 30 cells' answers must be equal again). The
+  trickled events stay in the database, for both versions alike; the report says how
+  many earlier runs added. A new `--data-dir` starts from the seeded events alone.
 
 The report (`report.py`) goes to bench/results/mix.md (`--out` elsewhere); the processes'
 logs stay in `--data-dir`/logs-<time>. Run on an otherwise quiet machine.

@@ -36,7 +36,8 @@ from bench.mix.data import (
 from bench.mix.procs import TOKEN, Processes, Version
 from bench.mix.report import Mode, write_report
 from bench.mix.throughput import measure
-from bench.mix.trickle import Trickle, counted, snapshot
+from bench.mix.trickle import Trickle, counted, drained, snapshot
+from chanalytics.config import Settings
 from chanalytics.natsserver import LocalNatsServer, free_port
 
 RESULTS = Path(__file__).parents[1] / "results" / "mix.md"
@@ -97,6 +98,8 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
         stop.set()
         await task
         total = sum(trickle.published.values())
+        if not await drained(nats_server.url, Settings().stream_name, [s.database for s in stores]):
+            print("  the ingest did not acknowledge every trickled event within 120 s")
         added = {db: (wait_rows(ch_url, db, before + total, 60, args.tenant) - before, total)
                  for db, before in rows.items()}
         mode.counted = await counted(clients, windows(end), numbers, trickle.published, added)

@@ -92,7 +92,7 @@ def counted_section(c: Counted) -> list[str]:
              f"messages sent/delivered/bounced/failed, workflow runs, enrollments, costed "
              f"messages) each grew by exactly the events published — "
              f"{verdict(not c.misses and all(a == p for a, p in c.rows.values()))}"
-             + ("" if c.misses else " at the first asking after the rows were stored"
+             + ("" if c.misses else " at the first asking after ingest acknowledged every event"
                 if c.askings == 1 else f" only at asking {c.askings}, {c.seconds:.1f} s "
                 "after the first")]
     lines += [f"  - {miss}" for miss in c.misses[:20]]

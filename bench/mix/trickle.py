@@ -79,6 +79,24 @@ class Trickle:
             await nc.close()
 
 
+async def drained(nats_url: str, stream: str, consumers: list[str],
+                  seconds: float = 120) -> bool:
+    """Until every consumer has every message delivered and acknowledged: ingest acks a
+    batch only once its insert (the views included) has returned, whereas the raw
+    table's rows are visible before the views' inserts finish."""
+    nc = await nats.connect(nats_url)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            infos = [await nc.jetstream().consumer_info(stream, c) for c in consumers]
+            if all(i.num_pending == 0 and i.num_ack_pending == 0 for i in infos):
+                return True
+            await asyncio.sleep(0.2)
+        return False
+    finally:
+        await nc.close()
+
+
 def dig(answer: Any, path: str) -> int:
     for key in ["data", *path.split(".")]:
         answer = answer[key]
