@@ -59,7 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--trickle", type=float, default=4.0,
                         help="events/s in the trickle mode; 0: idle mode only")
     parser.add_argument("--load-seconds", type=float, default=20.0,
-                        help="seconds per version of the concurrency-16 load; 0: none")
+                        help="seconds per version of the load; 0: none")
+    parser.add_argument("--concurrency", type=int, default=16, help="of the load")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args(argv)
@@ -94,7 +95,7 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
         mode.results = await time_cells(clients, cells, args.reps, args.warmups, False,
                                         progress("trickle", args.reps))
         if args.load_seconds:
-            mode.rates = await measure(ports, TOKEN, cells, args.load_seconds)
+            mode.rates = await measure(ports, TOKEN, cells, args.load_seconds, args.concurrency)
         stop.set()
         await task
         total = sum(trickle.published.values())
@@ -125,7 +126,7 @@ async def run_modes(args: argparse.Namespace, procs: Processes, ch_url: str,
         idle.results = await time_cells(clients, cells, args.reps, args.warmups, True,
                                         progress("idle", args.reps))
         if args.load_seconds:
-            idle.rates = await measure(ports, TOKEN, cells, args.load_seconds)
+            idle.rates = await measure(ports, TOKEN, cells, args.load_seconds, args.concurrency)
         idle.load.append(os.getloadavg())
         idle.seconds = time.monotonic() - started
         modes = [idle]
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "bench.mix",
                                                 *(argv or sys.argv[1:])])
     text = write_report(command, [f"{v.name}: {v.describe()}" for v in versions], layout,
-                        data, modes, args.reps, args.trickle)
+                        data, modes, args.reps, args.trickle, args.concurrency)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

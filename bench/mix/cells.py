@@ -106,7 +106,14 @@ class Clients:
     async def get(self, version: str, cell: Cell) -> tuple[float, Any]:
         """One request: milliseconds and the stripped JSON answer."""
         started = time.perf_counter()
-        response = await self.http[version].get(f"/{cell.endpoint}", params=cell.window.params)
+        try:
+            response = await self.http[version].get(f"/{cell.endpoint}",
+                                                    params=cell.window.params)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            # the server closed an idle keep-alive connection as the request went out
+            started = time.perf_counter()
+            response = await self.http[version].get(f"/{cell.endpoint}",
+                                                    params=cell.window.params)
         elapsed = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"{version} {cell.name}: {response.status_code} "

@@ -47,7 +47,7 @@ def cells_table(mode: Mode) -> list[str]:
     return lines
 
 
-def mode_section(mode: Mode, reps: int, trickle: float) -> list[str]:
+def mode_section(mode: Mode, reps: int, trickle: float, concurrency: int) -> list[str]:
     title = "Idle" if mode.name == "idle" else f"While a trickle of {trickle:g} events/s arrives"
     load = " → ".join(f"{m1:.1f}/{m5:.1f}/{m15:.1f}" for m1, m5, m15 in mode.load)
     lines = [f"## {title}", "", f"{reps} timed requests per version per cell, alternating; "
@@ -65,20 +65,22 @@ def mode_section(mode: Mode, reps: int, trickle: float) -> list[str]:
               "after the trickle stopped and every event was stored)"
               if mode.name == "trickle" else "")]
     if mode.rates:
-        lines += rates_section(mode.rates)
+        lines += rates_section(mode.rates, concurrency)
     if mode.counted:
         lines += counted_section(mode.counted)
     return [*lines, ""]
 
 
-def rates_section(rates: dict[str, Rate]) -> list[str]:
+def rates_section(rates: dict[str, Rate], concurrency: int) -> list[str]:
     b, a = rates["before"], rates["after"]
     ratio = a.per_second / b.per_second if b.per_second else 0.0
-    lines = ["", "Throughput of the mix (every cell in turn) at concurrency 16:", "",
+    lines = ["", f"Throughput of the mix (every cell in turn) at concurrency {concurrency}:", "",
              "| version | requests/s | p50 ms | p95 ms | errors | seconds |",
              "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {name} | {r.per_second:.1f} | {r.latency.p50:.1f} | {r.latency.p95:.1f} | "
               f"{r.errors} | {r.seconds:.0f} |" for name, r in rates.items()]
+    lines += [f"- {name}'s first error: `{r.first_error}`" for name, r in rates.items()
+              if r.first_error]
     return [*lines, "", f"- after / before: **{ratio:.2f}{X}** (target ≥ {THROUGHPUT_TARGET:g}{X}: "
                         f"{verdict(ratio >= THROUGHPUT_TARGET)})"]
 
@@ -102,7 +104,7 @@ def counted_section(c: Counted) -> list[str]:
 
 
 def write_report(command: str, versions: list[str], layout: str, data: str,
-                 modes: list[Mode], reps: int, trickle: float) -> str:
+                 modes: list[Mode], reps: int, trickle: float, concurrency: int) -> str:
     lines = [f"# A/B of the dashboard mix (`python -m bench.mix`), "
              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "",
              f"- Command: `{command}`", *[f"- {v}" for v in versions], f"- Store: {layout}",
@@ -110,5 +112,5 @@ def write_report(command: str, versions: list[str], layout: str, data: str,
              "per mode below", "- Speed-up = before's median / after's median (above 1: "
              "after is faster).", ""]
     for mode in modes:
-        lines += mode_section(mode, reps, trickle)
+        lines += mode_section(mode, reps, trickle, concurrency)
     return "\n".join(lines).rstrip() + "\n"

@@ -24,10 +24,20 @@ class Rate:
     errors: int = 0
     seconds: float = 0.0
     latency: Timing = field(default_factory=Timing)
+    first_error: str = ""
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+async def get(client: httpx.AsyncClient, cell: Cell) -> httpx.Response:
+    """GET the cell; once more if the server closed an idle keep-alive connection as the
+    request went out (uvicorn closes them after 5 s: a slice of the other version)."""
+    try:
+        return await client.get(f"/{cell.endpoint}", params=cell.window.params)
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+        return await client.get(f"/{cell.endpoint}", params=cell.window.params)
 
 
 async def _slice(client: httpx.AsyncClient, cells: list[Cell], seconds: float,
@@ -41,15 +51,17 @@ async def _slice(client: httpx.AsyncClient, cells: list[Cell], seconds: float,
             i += 1
             t0 = time.perf_counter()
             try:
-                response = await client.get(f"/{cell.endpoint}", params=cell.window.params)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
+                response = await get(client, cell)
+                error = "" if response.status_code == 200 else (
+                    f"{response.status_code} {response.text[:200]}")
+            except httpx.HTTPError as exc:
+                error = repr(exc)
+            if not error:
                 rate.requests += 1
                 rate.latency.samples.append((time.perf_counter() - t0) * 1000)
             else:
                 rate.errors += 1
+                rate.first_error = rate.first_error or f"{cell.name}: {error}"
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(w * len(cells) // concurrency) for w in range(concurrency)))
