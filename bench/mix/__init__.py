@@ -23,5 +23,13 @@ differ, a database each with identical events: `data.plan_stores`). The data: ab
   many earlier runs added. A new `--data-dir` starts from the seeded events alone.
 
 The report (`report.py`) goes to bench/results/mix.md (`--out` elsewhere); the processes'
-logs stay in `--data-dir`/logs-<time>. Run on an otherwise quiet machine.
+logs stay in `--data-dir`/logs-<time>. Run on an otherwise quiet machine: with the
+defaults, a one-time load through ingest, then 2 x (30 cells x 30 reps x 2 versions + 40 s of
+load) per run. Noise: both flags pointing at one checkout give ratios near 1, but on
+busy shared cores with few reps single cells ranged 0.4-3x; judge "no cell slower" with
+the defaults' 30 reps on a quiet machine, and re-run a cell that looks slower.
+
+The concurrency-16 load here is the mix's own (the 30 cells, a Python client) with both
+versions in one run; `bench/load_bench.py --src` still measures one checkout per run
+with `wrk` over its seven endpoints.
 """
