@@ -185,17 +185,17 @@ class TestShortLease:
     async def test_a_live_holder_keeps_its_lease_however_long_it_holds_it(
         self, nats_url: str
     ) -> None:
-        """The holder renews its lease in the background: held for three TTLs, nobody
+        """The holder renews its lease in the background: held for 2.5 TTLs, nobody
         else gets it, the holder can still commit, and on release the next one gets it."""
         nc = await nats.connect(nats_url)
         try:
             js = nc.jetstream()
             bucket = f"locks_{uuid.uuid4().hex[:8]}"
-            holder, other = KvLease(js, bucket=bucket, ttl=1.0), KvLease(js, bucket=bucket,
-                                                                         ttl=1.0)
+            holder, other = KvLease(js, bucket=bucket, ttl=TTL), KvLease(js, bucket=bucket,
+                                                                         ttl=TTL)
             async with holder:
                 waiting = asyncio.create_task(other.__aenter__())
-                await asyncio.sleep(3.0)
+                await asyncio.sleep(2.5 * TTL)
                 assert not waiting.done()
                 await holder.ensure_held()
             await asyncio.wait_for(waiting, 5)
