@@ -4,20 +4,27 @@ Each batch's stage → look-up → commit must not interleave with another write
 copies of one event (a publisher's re-publish fetched by two workers at once) could both
 pass the "already stored?" check, and one writer's recovery could drop the other's
 staged batch. Several `chanalytics ingest` processes on one ClickHouse server therefore
-share a lease: a KV key created only if absent, refreshed while held, freed by the
+share a lease: a KV key created only if absent, renewed while held, freed by the
 bucket's TTL when its holder dies.
+
+The TTL is short (`TTL`, 5 s) so that a killed holder costs the others seconds, not half
+a minute: while a batch is being stored its holder renews the key every `ttl / 3` in the
+background, so a live holder keeps it however long the batch takes (a slow insert,
+storage retries), and a dead one's expires at most `ttl` after its last renewal.
 
 A lease alone is not a lock: a holder that stalls (a long GC pause, a lost connection)
 may still be working after its key expired and another writer took it. So the writer
-asks `ensure_held()` right before its commit point, and the lease answers only from
-what it knows for sure:
+asks `ensure_held()` right before each attempt at its commit point, and the lease answers
+only from what it knows for sure. It renews the key with a compare-and-set on the
+revision it last wrote:
 
-- the key is still ours at the revision we last wrote (one KV read), and
-- the key cannot have expired before the commit is done: it expires `ttl` after the
-  server stored our last write, which was after we sent it, so it lives at least until
-  `sent + ttl`; the commit must start `margin` before that.
+- success proves the key never left us: an expired key, or one another writer took,
+  has another last revision, and the set fails;
+- the renewed key cannot expire before `sent + ttl` (the server stored it after we sent
+  it); the commit must start `margin` before that, so a renewal that itself took too
+  long (the process paused mid-way) does not count.
 
-A refresh that failed, or found the revision moved, marks the lease lost for good.
+A renewal that failed, or found the revision moved, marks the lease lost for good.
 """
 
 from __future__ import annotations
@@ -32,9 +39,13 @@ from typing import Any, Protocol
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
 
 log = structlog.get_logger(__name__)
+
+# Seconds a dead holder keeps the lease at most. Renewed every third of it, a live
+# holder's key has two renewals' worth of slack before it could expire.
+TTL = 5.0
 
 
 class LeaseLost(Exception):
@@ -71,7 +82,7 @@ class LocalLock:
 
 class KvLease:
     def __init__(self, js: JetStreamContext, *, bucket: str = "chanalytics_locks",
-                 key: str = "ingest-insert", ttl: float = 30.0, margin: float | None = None,
+                 key: str = "ingest-insert", ttl: float = TTL, margin: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.js, self.bucket, self.key, self.ttl = js, bucket, key, ttl
         # Time a commit needs, at most, once it is allowed to start.
@@ -83,10 +94,13 @@ class KvLease:
         self._valid_until = 0.0
         self._lost = False
         self._refresher: asyncio.Task[None] | None = None
+        # The refresher and `ensure_held` both write at `_revision`: one at a time, or
+        # the slower would find the revision moved by the other and call the lease lost.
+        self._writing = asyncio.Lock()
 
     async def _bucket(self) -> Any:
         if self._kv is None:
-            self._kv = await self.js.create_key_value(bucket=self.bucket, ttl=self.ttl)
+            self._kv = await _bucket_with_ttl(self.js, self.bucket, self.ttl)
         return self._kv
 
     async def __aenter__(self) -> KvLease:
@@ -106,41 +120,60 @@ class KvLease:
         return self
 
     async def _refresh(self) -> None:
-        kv = await self._bucket()
         while not self._lost:
             await asyncio.sleep(self.ttl / 3)
+            try:
+                await self._renew()
+            except LeaseLost as exc:
+                log.error("ingest.lease.refresh_failed", error=repr(exc.__cause__ or exc))
+                return
+
+    async def _renew(self) -> None:
+        """Write the key again at the revision we last wrote; `LeaseLost` if it moved."""
+        kv = await self._bucket()
+        async with self._writing:
+            if self._lost:
+                raise LeaseLost("the lease renewal failed")
             sent = self.clock()
             try:
                 self._revision = await kv.update(self.key, self.owner, last=self._revision)
-            except Exception as exc:  # moved on, or unknown: either way no longer provable
+            except Exception as exc:  # moved on, expired, or unknown: no longer provable
                 self._lost = True
-                log.error("ingest.lease.refresh_failed", error=repr(exc))
-                return
+                raise LeaseLost(f"the lease could not be renewed: {exc!r}") from exc
             self._valid_until = sent + self.ttl
 
     async def ensure_held(self) -> None:
-        if self._lost:
-            raise LeaseLost("the lease refresh failed")
+        await self._renew()
         if self.clock() + self.margin >= self._valid_until:
             raise LeaseLost("the lease may expire before the commit is done")
-        kv = await self._bucket()
-        try:
-            entry = await kv.get(self.key)
-        except Exception as exc:  # deleted, expired, or NATS unreachable
-            raise LeaseLost(f"the lease key cannot be read: {exc!r}") from exc
-        if entry.revision != self._revision or entry.value != self.owner:
-            self._lost = True
-            raise LeaseLost(f"the lease moved to revision {entry.revision}")
 
     async def __aexit__(self, *_: object) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._refresher
-        if self._lost:
-            return  # another writer may hold it now: deleting would free *its* lease
-        kv = await self._bucket()
-        try:
-            await kv.delete(self.key, last=self._revision)
-        except Exception as exc:  # expired or lost: the TTL frees it anyway
-            log.warning("ingest.lease.release_failed", error=repr(exc))
+        async with self._writing:  # not while a renewal is in flight: its revision is ours
+            if self._refresher is not None:
+                self._refresher.cancel()
+                with suppress(asyncio.CancelledError):
+                    await self._refresher
+            if self._lost:
+                return  # another writer may hold it now: deleting would free *its* lease
+            kv = await self._bucket()
+            try:
+                await kv.delete(self.key, last=self._revision)
+            except Exception as exc:  # expired or lost: the TTL frees it anyway
+                log.warning("ingest.lease.release_failed", error=repr(exc))
+
+
+async def _bucket_with_ttl(js: JetStreamContext, bucket: str, ttl: float) -> Any:
+    """The lease bucket, its keys expiring after `ttl`. A bucket made by an earlier
+    release (30 s) is shortened in place: every holder must assume the same TTL, so an
+    ingest process of that release must not run beside this one."""
+    try:
+        kv = await js.key_value(bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(bucket=bucket, ttl=ttl)
+    info = await js.stream_info(f"KV_{bucket}")
+    had = info.config.max_age or 0.0
+    if abs(had - ttl) > 1e-3:
+        await js.update_stream(info.config.evolve(
+            max_age=ttl, duplicate_window=min(ttl, info.config.duplicate_window or ttl)))
+        log.warning("ingest.lease.ttl_changed", bucket=bucket, ttl_s=ttl, was_s=had)
+    return kv

@@ -12,7 +12,8 @@ the block and others without. The writer therefore keeps a small write-ahead pro
    own token;
 3. the commit point: `MOVE PARTITION … TO TABLE ingest_ready`, atomic; from here the
    batch is fixed. A writer that can no longer prove it holds the insert lock
-   (`lease.py`) stops before it, and leaves the batch to redelivery;
+   (`lease.py`, asked before every attempt) stops before it, and leaves the batch to
+   redelivery;
 4. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
    `insert_deduplication_token` (and dependent-view dedup), then drop the partition.
 
@@ -195,8 +196,14 @@ class BatchWriter:
 
     async def _commit(self, batch: str, expected: int) -> None:
         """Fix the staged batch (only while the lock is certainly held), then store it."""
-        await self.lock.ensure_held()
-        await self._command(READY_SQL, batch)
+
+        async def mark_ready() -> None:
+            # Proven again before every attempt: a retry after a storage outage may come
+            # long after the first proof, and the lease lives only seconds past it.
+            await self.lock.ensure_held()
+            await self.storage.command(READY_SQL, {"batch": batch})
+
+        await self._retrying(mark_ready)
         ready = await self._retrying(
             lambda: self.storage.query(READY_IDS_SQL, {"batch": batch}))
         if ready[0][0] != expected:
