@@ -15,7 +15,7 @@ import msgspec
 from chanalytics.budgets import Budget, BudgetStore, month_bounds
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
-from chanalytics.query.metrics import CATALOGUE, metric_values
+from chanalytics.query.metrics import metric_values
 from chanalytics.query.model import Filter
 from chanalytics.query.names import all_names, latest_names
 from chanalytics.query.request import QueryRequest, TimeRange
@@ -83,14 +83,9 @@ class CostsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_
     change: dict[str, float | None] | None = None
 
 
-def _total(v: Values) -> float:
-    total: float = CATALOGUE["totalCost"].value(v)
-    return total
-
-
-def _average(v: Values) -> float | None:
-    average: float | None = CATALOGUE["avgCostPerMessage"].value(v)
-    return average
+# Each spend row's fields, by catalogue name.
+SPENT = {"total_cost": "totalCost", "messages": "sent"}
+SPEND = {**SPENT, "avg_cost_per_message": "avgCostPerMessage"}
 
 
 def _by_cost(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -147,20 +142,17 @@ async def costs(engine: Engine, request: QueryRequest, *, budgets: BudgetStore |
                                [c for c, _ in top], known)
     return CostsData(
         time_range=TimeRange.of(request.window),
-        summary=CostSummary(total_cost=_total(t), messages=t["sent"], costed_messages=t["costed"],
-                            avg_cost_per_message=_average(t)),
-        by_channel=[ChannelCost(channel=c, total_cost=_total(v), messages=v["sent"],
-                                avg_cost_per_message=_average(v))
+        summary=CostSummary(costed_messages=t["costed"], **metric_values(t, **SPEND)),
+        by_channel=[ChannelCost(channel=c, **metric_values(v, **SPEND))
                     for c, v in _by_cost([(c, v) for (c,), v in totals.by(("channel",)).items()
                                           if v["sent"]])],
-        by_provider=[ProviderCost(channel=c, provider=p, total_cost=_total(v), messages=v["sent"],
-                                  avg_cost_per_message=_average(v))
+        by_provider=[ProviderCost(channel=c, provider=p, **metric_values(v, **SPEND))
                      for c, p, v in _by_cost([(c, p, v) for (c, p), v in totals.by(
                          ("channel", "provider")).items() if v["sent"]])],
-        top_campaigns=[CampaignCost(campaign_id=c, name=names.get(c), total_cost=_total(v),
-                                    messages=v["sent"], avg_cost_per_message=_average(v))
+        top_campaigns=[CampaignCost(campaign_id=c, name=names.get(c),
+                                    **metric_values(v, **SPEND))
                        for c, v in top],
-        time_series=[CostPoint(timestamp=start, total_cost=_total(v), messages=v["sent"])
+        time_series=[CostPoint(timestamp=start, **metric_values(v, **SPENT))
                      for start, v in series.series()],
         budget=state,
     )
