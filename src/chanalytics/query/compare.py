@@ -15,7 +15,7 @@ import msgspec
 
 from chanalytics.query.clock import TimeWindow, day_start, first_instant
 from chanalytics.query.errors import BadParameter
-from chanalytics.query.metrics import round_decimal
+from chanalytics.query.metrics import entry, round_decimal
 
 
 class Compare(enum.StrEnum):
@@ -97,7 +97,9 @@ def compared(current: Data, previous: Data) -> Data:
 
 def changes(now: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, float | None]:
     """The change of every number of `now` (a summary, or a report's totals) from
-    `before`: relative, in percent, or for a rate the difference in points."""
+    `before`: relative, in percent, or for a rate the difference in points — the rule of
+    the field's catalogue entry; a field without one (a count such as `totalCampaigns`)
+    changes relatively."""
     return {key: _change(key, value, before[key]) for key, value in now.items()
             if value is None or (isinstance(value, int | float)
                                  and not isinstance(value, bool))}
@@ -108,7 +110,8 @@ def _change(key: str, now: Any, before: Any) -> float | None:
     the previous one is 0."""
     if now is None or before is None:
         return None
-    if key.endswith("Rate"):
+    metric = entry(key)
+    if metric is not None and metric.change == "points":
         return float((Decimal(repr(now)) - Decimal(repr(before))).quantize(Decimal("0.01")))
     if not before:
         return None

@@ -1,129 +1,129 @@
-"""The report metrics of `docs/reports.md`: each a name over the measures, defined once.
+"""The catalogue: every metric, rate, score and projection an answer holds, each named
+and defined once over the measures (its formula from `formulas.py`).
 
-A metric reads one or more measures (`measures.py`) of a result row and gives its value
-as the contract states it: a count, a rate (percent, 2 decimals, 0.0 for a zero
-denominator), a cost (exact decimal, rounded at the end) or a latency (null without
-samples). The endpoints' own rate fields use the same `rates.percent`.
+`METRICS` are the ones `POST /query` answers (`docs/reports.md`); `CATALOGUE` holds those
+and the endpoints' own (`hardBounceRate`, `replyRate`, the provider score, the budget's
+numbers …), `MEANS` the means of a rate over rows. Presets choose and shape: they ask
+the catalogue for a value and never compute one, so the same question gets the same
+number from every endpoint, and `compare` reads each number's change rule here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-import msgspec
-
-from chanalytics.query.rates import percent
-
-ColumnType = Literal["integer", "number", "string", "timestamp"]
-Values = Mapping[str, Any]
-
-
-Column = Callable[[str], str]  # a measure's column in the statement a report sorts
-
-
-class Metric(msgspec.Struct, frozen=True):
-    name: str
-    measures: tuple[str, ...]
-    value: Callable[[Values], Any]
-    type: ColumnType = "integer"
-    # What a report orders by: the exact (unrounded) value, as SQL over the measures'
-    # columns; nulls sort last. None: the one measure itself.
-    order: Callable[[Column], str] | None = None
-    # The same in Python, over a row's measures (for results sorted here).
-    exact: Callable[[Values], Any] | None = None
-
-    def order_value(self, values: Values) -> Any:
-        return values[self.measures[0]] if self.exact is None else self.exact(values)
-
-    def order_sql(self, column: Column) -> str:
-        return column(self.measures[0]) if self.order is None else self.order(column)
-
-
-def round_decimal(value: Decimal | Fraction, places: int) -> float:
-    """`value` rounded half up to `places` decimals, as a JSON number."""
-    exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(
-        value, Fraction) else value
-    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
-
-
-def _count(name: str, measure: str | None = None) -> Metric:
-    measure = measure or name
-    return Metric(name, (measure,), lambda v: v[measure])
-
-
-def _rate(name: str, part: str, whole: str) -> Metric:
-    return Metric(name, (part, whole), lambda v: percent(v[part], v[whole]), "number",
-                  lambda c: f"if({c(whole)} = 0, 0, {c(part)} / {c(whole)})",
-                  lambda v: Fraction(v[part], v[whole]) if v[whole] else 0)
-
-
-def _exact_mean(part: str, whole: str) -> Callable[[Values], Any]:
-    return lambda v: Fraction(Decimal(v[part])) / v[whole] if v[whole] else None
-
-
-def _exact_level(index: int) -> Callable[[Values], Any]:
-    return lambda v: None if v["latency"] is None else v["latency"][index]
-
-
-def _mean(part: str, whole: str) -> Callable[[Column], str]:
-    return lambda c: f"if({c(whole)} = 0, NULL, {c(part)} / {c(whole)})"
-
-
-def _level(index: int) -> Callable[[Column], str]:
-    return lambda c: (f"if(empty({c('latency')}) OR isNaN({c('latency')}[1]), NULL, "
-                      f"{c('latency')}[{index + 1}])")
-
-
-def _per(part: str, whole: str, places: int) -> Callable[[Values], float | None]:
-    def value(v: Values) -> float | None:
-        if not v[whole]:
-            return None
-        return round_decimal(Fraction(Decimal(v[part])) / v[whole], places)
-    return value
-
-
-def _percentile(index: int) -> Callable[[Values], float | None]:
-    def value(v: Values) -> float | None:
-        levels = v["latency"]
-        return None if levels is None else round_decimal(Decimal(repr(levels[index])), 1)
-    return value
-
-
-_METRICS = (
-    _count("sent"), _count("delivered"), _count("failed"), _count("bounced"),
-    _count("hardBounced", "hard_bounced"), _count("complained"), _count("unsubscribed"),
-    _count("opened"), _count("clicked"), _count("humanOpened", "human_opened"),
-    _count("uniqueContacts", "contacts"),
-    _rate("deliveryRate", "delivered", "sent"),
-    _rate("failureRate", "failed", "sent"),
-    _rate("bounceRate", "bounced", "sent"),
-    _rate("complaintRate", "complained", "delivered"),
-    _rate("unsubscribeRate", "unsubscribed", "delivered"),
-    _rate("openRate", "opened", "delivered"),
-    _rate("humanOpenRate", "human_opened", "delivered"),
-    _rate("clickRate", "clicked", "delivered"),
-    _rate("clickToOpenRate", "clicked", "opened"),
-    Metric("totalCost", ("cost",), lambda v: round_decimal(v["cost"], 4), "number"),
-    Metric("avgCostPerMessage", ("cost", "costed"), _per("cost", "costed", 6), "number",
-           _mean("cost", "costed"), _exact_mean("cost", "costed")),
-    Metric("avgDeliveryMs", ("duration_sum", "samples"), _per("duration_sum", "samples", 1),
-           "number", _mean("duration_sum", "samples"), _exact_mean("duration_sum", "samples")),
-    Metric("p50DeliveryMs", ("latency",), _percentile(0), "number", _level(0),
-           _exact_level(0)),
-    Metric("p95DeliveryMs", ("latency",), _percentile(1), "number", _level(1),
-           _exact_level(1)),
-    Metric("p99DeliveryMs", ("latency",), _percentile(2), "number", _level(2),
-           _exact_level(2)),
-    _count("workflowRuns", "runs_started"),
-    _count("workflowCompleted", "runs_completed"),
-    _count("workflowFailed", "runs_failed"),
-    _count("workflowGoals", "runs_goal_reached"),
-    _count("enrollments", "enrolled"),
-    _count("repliedEnrollments", "replied"),
+from chanalytics.query.formulas import (
+    ColumnType,
+    Metric,
+    RateMean,
+    Values,
+    average,
+    budget_projection,
+    budget_status,
+    budget_used,
+    cost_total,
+    count,
+    percentile,
+    provider_score,
+    rate,
+    round_decimal,
 )
 
-METRICS: Mapping[str, Metric] = MappingProxyType({m.name: m for m in _METRICS})
+__all__ = ["CATALOGUE", "FIELDS", "MEANS", "METRICS", "ColumnType", "Metric", "RateMean",
+           "entry", "metric_values", "round_decimal"]
+
+_RATES = {r.name: r for r in (
+    rate("deliveryRate", "delivered", "sent"),
+    rate("failureRate", "failed", "sent"),
+    rate("bounceRate", "bounced", "sent"),
+    rate("hardBounceRate", "hard_bounced", "sent"),
+    rate("complaintRate", "complained", "delivered"),
+    rate("unsubscribeRate", "unsubscribed", "delivered"),
+    rate("openRate", "opened", "delivered"),
+    rate("humanOpenRate", "human_opened", "delivered"),
+    rate("clickRate", "clicked", "delivered"),
+    rate("clickToOpenRate", "clicked", "opened"),
+    rate("replyRate", "replied", "enrolled"),
+    rate("completionRate", "runs_completed", "runs_started"),
+    rate("conversionRate", "runs_goal_reached", "runs_completed"),
+)}
+
+CATALOGUE: Mapping[str, Metric] = MappingProxyType({m.name: m for m in (
+    count("sent"), count("delivered"), count("failed"), count("bounced"),
+    count("hardBounced", "hard_bounced"), count("softBounced", "soft_bounced"),
+    count("complained"), count("unsubscribed"),
+    count("opened"), count("clicked"), count("humanOpened", "human_opened"),
+    count("uniqueContacts", "contacts"), count("recipients"),
+    *_RATES.values(),
+    cost_total("totalCost"),
+    count("costedMessages", "costed"),
+    average("avgCostPerMessage", "cost", "costed", 6, "cost"),
+    count("latencySamples", "samples"),
+    average("avgDeliveryMs", "duration_sum", "samples", 1, "average"),
+    percentile("p50DeliveryMs", 0), percentile("p95DeliveryMs", 1),
+    percentile("p99DeliveryMs", 2),
+    provider_score("providerScore"),
+    count("workflowRuns", "runs_started"),
+    count("workflowCompleted", "runs_completed"),
+    count("workflowFailed", "runs_failed"),
+    count("workflowGoals", "runs_goal_reached"),
+    count("enrollments", "enrolled"),
+    count("repliedEnrollments", "replied"),
+    count("completedEnrollments", "enrollments_completed"),
+    count("activeEnrollments", "active_enrollments"),
+    count("stepsExecuted", "steps_executed"),
+    # Read from the suppressions (`suppressions.py`), not from a measure.
+    count("suppressedContacts", "suppressed_contacts"),
+    budget_used("percentUsed"),
+    budget_projection("projectedSpend"),
+    budget_status("budgetStatus"),
+)})
+"""Every derived number of a result row, by name."""
+
+MEANS: Mapping[str, RateMean] = MappingProxyType({m.name: m for m in (
+    RateMean("avgOpenRate", _RATES["openRate"]),
+    RateMean("avgClickRate", _RATES["clickRate"]),
+)})
+"""Means of a rate over rows (a campaign summary's), by name."""
+
+# What `POST /query` answers, in the order of `docs/reports.md`.
+REPORTED = (
+    "sent", "delivered", "failed", "bounced", "hardBounced", "complained", "unsubscribed",
+    "opened", "clicked", "humanOpened", "uniqueContacts", "deliveryRate", "failureRate",
+    "bounceRate", "complaintRate", "unsubscribeRate", "openRate", "humanOpenRate",
+    "clickRate", "clickToOpenRate", "totalCost", "avgCostPerMessage", "avgDeliveryMs",
+    "p50DeliveryMs", "p95DeliveryMs", "p99DeliveryMs", "workflowRuns", "workflowCompleted",
+    "workflowFailed", "workflowGoals", "enrollments", "repliedEnrollments",
+)
+METRICS: Mapping[str, Metric] = MappingProxyType({n: CATALOGUE[n] for n in REPORTED})
+
+# An endpoint's field where its name is not the catalogue's (`docs/api.md`,
+# `docs/delivery.md`); every other field is named as its entry. The one place these
+# names meet, so `compare` and the tests resolve a field the same way.
+FIELDS: Mapping[str, str] = MappingProxyType({
+    "totalMessagesSent": "sent", "totalDelivered": "delivered",
+    "totalOpened": "opened", "totalClicked": "clicked",
+    "totalRecipients": "recipients", "usageCount": "sent", "messages": "sent",
+    "totalRuns": "workflowRuns", "runs": "workflowRuns",
+    "completedRuns": "workflowCompleted", "failedRuns": "workflowFailed",
+    "goalReachedRuns": "workflowGoals",
+    "avgCompletionRate": "completionRate", "avgConversionRate": "conversionRate",
+    "totalEnrollments": "enrollments", "replied": "repliedEnrollments",
+    "avgReplyRate": "replyRate", "executed": "stepsExecuted",
+    "samples": "latencySamples", "avgMs": "avgDeliveryMs", "p50Ms": "p50DeliveryMs",
+    "p95Ms": "p95DeliveryMs", "p99Ms": "p99DeliveryMs",
+    "total": "totalCost", "spent": "totalCost", "score": "providerScore",
+})
+
+
+def entry(field: str) -> Metric | RateMean | None:
+    """The catalogue entry an answer's field (or a report's metric) holds, if any."""
+    name = FIELDS.get(field, field)
+    return CATALOGUE.get(name) or MEANS.get(name)
+
+
+def metric_values(row: Values, **fields: str) -> dict[str, Any]:
+    """`{field: value}` of the catalogue's metric named for each field, over one row."""
+    return {field: CATALOGUE[name].value(row) for field, name in fields.items()}

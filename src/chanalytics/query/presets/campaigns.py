@@ -12,9 +12,9 @@ from datetime import datetime
 import msgspec
 
 from chanalytics.query.engine import Engine
+from chanalytics.query.metrics import MEANS, metric_values
 from chanalytics.query.model import Result
 from chanalytics.query.names import Names, all_names, latest_names
-from chanalytics.query.rates import mean_percent, percent
 from chanalytics.query.request import QueryRequest, TimeRange
 from chanalytics.query.tables import CAMPAIGN_MESSAGES
 
@@ -85,8 +85,7 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
     active = sorted({c for c, v in per_campaign.items() if v["message_events"]}
                     | {c for c, v in events.items() if v["campaigns_started"]})
     zero = counts.zeros
-    delivering = [per_campaign[c] for c in active if c in per_campaign
-                  and per_campaign[c]["delivered"]]
+    counted = [per_campaign[c] for c in active if c in per_campaign]
     top = sorted(active, key=lambda c: (-per_campaign.get(c, zero)["sent"], c))[: request.limit]
     names = await latest_names(engine.storage, request.tenant_id, "campaign", top, known)
 
@@ -95,8 +94,7 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
         return CampaignRow(
             campaign_id=c, name=names[c], sent=v["sent"], delivered=v["delivered"],
             opened=v["opened"], clicked=v["clicked"],
-            open_rate=percent(v["opened"], v["delivered"]),
-            click_rate=percent(v["clicked"], v["delivered"]))
+            **metric_values(v, open_rate="openRate", click_rate="clickRate"))
 
     return CampaignsData(
         time_range=TimeRange.of(request.window),
@@ -104,8 +102,8 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
             total_campaigns=len(active),
             completed_campaigns=sum(1 for v in events.values() if v["campaigns_completed"]),
             total_recipients=recipients.total()["recipients"],
-            avg_open_rate=mean_percent((v["opened"], v["delivered"]) for v in delivering),
-            avg_click_rate=mean_percent((v["clicked"], v["delivered"]) for v in delivering)),
+            avg_open_rate=MEANS["avgOpenRate"].value(counted),
+            avg_click_rate=MEANS["avgClickRate"].value(counted)),
         top_campaigns=[row(c) for c in top],
         time_series=[CampaignPoint(timestamp=start, **{name: v[name] for name in SERIES})
                      for start, v in series.series()],

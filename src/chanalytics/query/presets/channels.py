@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import msgspec
 
 from chanalytics.query.engine import Engine
-from chanalytics.query.metrics import round_decimal
-from chanalytics.query.rates import percent, ratio
+from chanalytics.query.metrics import CATALOGUE, metric_values
 from chanalytics.query.request import QueryRequest, TimeRange
 
 Values = Mapping[str, Any]
@@ -91,36 +88,18 @@ LATENCY = ("samples", "duration_sum", "latency")
 COST = ("cost", "costed")
 
 
+SCORE, P95 = CATALOGUE["providerScore"], CATALOGUE["p95DeliveryMs"]
+
+
 def latency(v: Values) -> Latency:
     """Samples, the exact mean and the sketch's percentiles of delivery durations."""
-    levels = v["latency"]
-    if not v["samples"] or levels is None:
-        return Latency(samples=0, avg_ms=None, p50_ms=None, p95_ms=None, p99_ms=None)
-    p50, p95, p99 = (_ms(level) for level in levels)
-    return Latency(samples=v["samples"], avg_ms=round_decimal(
-        Fraction(v["duration_sum"], v["samples"]), 1), p50_ms=p50, p95_ms=p95, p99_ms=p99)
+    return Latency(**metric_values(v, samples="latencySamples", avg_ms="avgDeliveryMs",
+                                   p50_ms="p50DeliveryMs", p95_ms="p95DeliveryMs",
+                                   p99_ms="p99DeliveryMs"))
 
 
 def cost(v: Values) -> Cost:
-    total: Decimal = v["cost"]
-    return Cost(total=round_decimal(total, 4), avg_cost_per_message=round_decimal(
-        total / v["costed"], 6) if v["costed"] else None)
-
-
-def score(v: Values) -> Fraction:
-    """The seed's composite, from unrounded inputs: 0.4 delivery rate + 0.3 speed +
-    0.2 price + 0.1 reliability (each 0-100)."""
-    speed = (max(Fraction(0), 100 - Fraction(v["duration_sum"], v["samples"]) / 1000)
-             if v["samples"] else Fraction(0))
-    price = (max(Fraction(0), 100 - Fraction(v["cost"]) / v["costed"] * 10000)
-             if v["costed"] else Fraction(0))
-    reliability = 100 - ratio(v["failed"], v["sent"])
-    return (Fraction(4, 10) * ratio(v["delivered"], v["sent"]) + Fraction(3, 10) * speed
-            + Fraction(2, 10) * price + Fraction(1, 10) * reliability)
-
-
-def _ms(level: float) -> float | None:
-    return round_decimal(Decimal(repr(level)), 1)
+    return Cost(**metric_values(v, total="totalCost", avg_cost_per_message="avgCostPerMessage"))
 
 
 async def channels(engine: Engine, request: QueryRequest) -> ChannelsData:
@@ -134,23 +113,22 @@ async def channels(engine: Engine, request: QueryRequest) -> ChannelsData:
     by_channel = [
         ChannelPerformance(
             channel=channel, sent=v["sent"], delivered=v["delivered"], failed=v["failed"],
-            bounced=v["bounced"], delivery_rate=percent(v["delivered"], v["sent"]),
-            failure_rate=percent(v["failed"], v["sent"]),
-            bounce_rate=percent(v["bounced"], v["sent"]), latency=latency(v), cost=cost(v))
+            bounced=v["bounced"], latency=latency(v), cost=cost(v),
+            **metric_values(v, delivery_rate="deliveryRate", failure_rate="failureRate",
+                            bounce_rate="bounceRate"))
         for (channel,), v in totals.by(("channel",)).items() if v["message_events"]]
     by_channel.sort(key=lambda row: (-row.sent, row.channel))
     ranked = sorted(
-        ((-score(v), channel, provider, v)
+        ((-SCORE.order_value(v), channel, provider, v)
          for (channel, provider), v in totals.by(("channel", "provider")).items()
          if v["message_events"]), key=lambda t: t[:3])
     providers = [
         ProviderPerformance(
             channel=channel, provider=provider, sent=v["sent"], delivered=v["delivered"],
-            failed=v["failed"], bounced=v["bounced"],
-            delivery_rate=percent(v["delivered"], v["sent"]),
-            failure_rate=percent(v["failed"], v["sent"]), latency=latency(v), cost=cost(v),
-            score=round_decimal(-negative, 2))
-        for negative, channel, provider, v in ranked]
+            failed=v["failed"], bounced=v["bounced"], latency=latency(v), cost=cost(v),
+            score=SCORE.value(v), **metric_values(v, delivery_rate="deliveryRate",
+                                                  failure_rate="failureRate"))
+        for _, channel, provider, v in ranked]
     codes = sorted(
         ((-v["failed_or_bounced"], channel, provider, code)
          for (channel, provider, code), v in errors.by(("channel", "provider", "errorCode")).items()
@@ -163,7 +141,6 @@ async def channels(engine: Engine, request: QueryRequest) -> ChannelsData:
                 for n, channel, provider, code in codes],
         time_series=[
             ChannelsPoint(timestamp=start, sent=v["sent"], delivered=v["delivered"],
-                          failed=v["failed"], p95_ms=None if v["latency"] is None
-                          else _ms(v["latency"][1]))
+                          failed=v["failed"], p95_ms=P95.value(v))
             for start, v in series.series()],
     )

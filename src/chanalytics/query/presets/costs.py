@@ -15,7 +15,7 @@ import msgspec
 from chanalytics.budgets import Budget, BudgetStore, month_bounds
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
-from chanalytics.query.metrics import round_decimal
+from chanalytics.query.metrics import metric_values
 from chanalytics.query.model import Filter
 from chanalytics.query.names import all_names, latest_names
 from chanalytics.query.request import QueryRequest, TimeRange
@@ -83,12 +83,9 @@ class CostsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_
     change: dict[str, float | None] | None = None
 
 
-def _total(v: Values) -> float:
-    return round_decimal(v["cost"], 4)
-
-
-def _average(v: Values) -> float | None:
-    return round_decimal(v["cost"] / v["costed"], 6) if v["costed"] else None
+# Each spend row's fields, by catalogue name.
+SPENT = {"total_cost": "totalCost", "messages": "sent"}
+SPEND = {**SPENT, "avg_cost_per_message": "avgCostPerMessage"}
 
 
 def _by_cost(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -106,17 +103,15 @@ async def budget_state(engine: Engine, tenant_id: str, budget: Budget,
                             tz_name=budget.timezone)
         request = QueryRequest(tenant_id=tenant_id, window=window)
         spent = (await engine.run(request.query(("cost",)))).total()["cost"]
-    amount = Decimal(repr(budget.monthly_budget))
-    used = Fraction(spent) * 100 / Fraction(amount)
-    elapsed = Fraction(int((now - start).total_seconds() * 1_000_000),
-                       int((end - start).total_seconds() * 1_000_000))
-    status: BudgetStatus = ("exceeded" if used >= 100 else "90%" if used >= 90
-                            else "75%" if used >= 75 else "ok")
+    # The month's spend against the budget and the elapsed part of the month (to the
+    # microsecond), the inputs of the catalogue's budget numbers.
+    inputs = {"cost": spent, "monthly_budget": Decimal(repr(budget.monthly_budget)),
+              "elapsed": Fraction(int((now - start).total_seconds() * 1_000_000),
+                                  int((end - start).total_seconds() * 1_000_000))}
     return BudgetState(
-        monthly_budget=budget.monthly_budget, month=month, spent=round_decimal(spent, 4),
-        percent_used=round_decimal(used, 2),
-        projected_spend=round_decimal(Fraction(spent) / elapsed if elapsed else Fraction(0), 4),
-        status=status)
+        monthly_budget=budget.monthly_budget, month=month,
+        **metric_values(inputs, spent="totalCost", percent_used="percentUsed",
+                        projected_spend="projectedSpend", status="budgetStatus"))
 
 
 async def current_budget(engine: Engine, budgets: BudgetStore, tenant_id: str,
@@ -147,20 +142,17 @@ async def costs(engine: Engine, request: QueryRequest, *, budgets: BudgetStore |
                                [c for c, _ in top], known)
     return CostsData(
         time_range=TimeRange.of(request.window),
-        summary=CostSummary(total_cost=_total(t), messages=t["sent"], costed_messages=t["costed"],
-                            avg_cost_per_message=_average(t)),
-        by_channel=[ChannelCost(channel=c, total_cost=_total(v), messages=v["sent"],
-                                avg_cost_per_message=_average(v))
+        summary=CostSummary(costed_messages=t["costed"], **metric_values(t, **SPEND)),
+        by_channel=[ChannelCost(channel=c, **metric_values(v, **SPEND))
                     for c, v in _by_cost([(c, v) for (c,), v in totals.by(("channel",)).items()
                                           if v["sent"]])],
-        by_provider=[ProviderCost(channel=c, provider=p, total_cost=_total(v), messages=v["sent"],
-                                  avg_cost_per_message=_average(v))
+        by_provider=[ProviderCost(channel=c, provider=p, **metric_values(v, **SPEND))
                      for c, p, v in _by_cost([(c, p, v) for (c, p), v in totals.by(
                          ("channel", "provider")).items() if v["sent"]])],
-        top_campaigns=[CampaignCost(campaign_id=c, name=names.get(c), total_cost=_total(v),
-                                    messages=v["sent"], avg_cost_per_message=_average(v))
+        top_campaigns=[CampaignCost(campaign_id=c, name=names.get(c),
+                                    **metric_values(v, **SPEND))
                        for c, v in top],
-        time_series=[CostPoint(timestamp=start, total_cost=_total(v), messages=v["sent"])
+        time_series=[CostPoint(timestamp=start, **metric_values(v, **SPENT))
                      for start, v in series.series()],
         budget=state,
     )

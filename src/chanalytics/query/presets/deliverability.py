@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from chanalytics.query.engine import Engine
-from chanalytics.query.rates import percent
+from chanalytics.query.metrics import metric_values
 from chanalytics.query.request import QueryRequest, TimeRange
 from chanalytics.query.suppressions import RAW_SOURCE, SOURCE, suppressed_contacts
 
@@ -77,12 +77,9 @@ def _fields(v: Values) -> dict[str, Any]:
         "bounced": v["bounced"], "hard_bounced": v["hard_bounced"],
         "soft_bounced": v["soft_bounced"], "complained": v["complained"],
         "unsubscribed": v["unsubscribed"],
-        "delivery_rate": percent(v["delivered"], v["sent"]),
-        "failure_rate": percent(v["failed"], v["sent"]),
-        "bounce_rate": percent(v["bounced"], v["sent"]),
-        "hard_bounce_rate": percent(v["hard_bounced"], v["sent"]),
-        "complaint_rate": percent(v["complained"], v["delivered"]),
-        "unsubscribe_rate": percent(v["unsubscribed"], v["delivered"]),
+        **metric_values(v, delivery_rate="deliveryRate", failure_rate="failureRate",
+                        bounce_rate="bounceRate", hard_bounce_rate="hardBounceRate",
+                        complaint_rate="complaintRate", unsubscribe_rate="unsubscribeRate"),
     }
 
 

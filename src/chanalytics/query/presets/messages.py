@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from chanalytics.query.engine import Engine
-from chanalytics.query.rates import percent
+from chanalytics.query.metrics import metric_values
 from chanalytics.query.request import QueryRequest, TimeRange
 
 
@@ -67,9 +67,8 @@ async def messages(engine: Engine, request: QueryRequest) -> MessagesData:
     channels = [
         ChannelRates(
             channel=channel, sent=c["sent"], delivered=c["delivered"], opened=c["opened"],
-            clicked=c["clicked"], delivery_rate=percent(c["delivered"], c["sent"]),
-            open_rate=percent(c["opened"], c["delivered"]),
-            click_rate=percent(c["clicked"], c["delivered"]))
+            clicked=c["clicked"], **metric_values(
+                c, delivery_rate="deliveryRate", open_rate="openRate", click_rate="clickRate"))
         for (channel,), c in totals.by(("channel",)).items() if c["message_events"]]
     channels.sort(key=lambda row: (-row.sent, row.channel))
     return MessagesData(

@@ -7,7 +7,7 @@ import msgspec
 from chanalytics.query.clock import Granularity, local_date
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import CHANNELS
-from chanalytics.query.rates import percent
+from chanalytics.query.metrics import metric_values
 from chanalytics.query.request import QueryRequest, TimeRange
 
 
@@ -63,9 +63,8 @@ async def overview(engine: Engine, request: QueryRequest) -> OverviewData:
         summary=OverviewSummary(
             total_messages_sent=t["sent"], total_delivered=t["delivered"],
             total_opened=t["opened"], total_clicked=t["clicked"],
-            delivery_rate=percent(t["delivered"], t["sent"]),
-            open_rate=percent(t["opened"], t["delivered"]),
-            click_rate=percent(t["clicked"], t["delivered"])),
+            **metric_values(t, delivery_rate="deliveryRate", open_rate="openRate",
+                            click_rate="clickRate")),
         by_channel={
             channel: ChannelTotals(sent=c["sent"], delivered=c["delivered"],
                                    opened=c["opened"], clicked=c["clicked"])

@@ -7,9 +7,9 @@ import asyncio
 import msgspec
 
 from chanalytics.query.engine import Engine
+from chanalytics.query.metrics import CATALOGUE
 from chanalytics.query.model import Result
 from chanalytics.query.names import Names, all_names, latest_names
-from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange
 
 
@@ -49,6 +49,7 @@ class SequencesData(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
 
 PER_SEQUENCE = ("enrolled", "enrollments_completed", "sequence_events", "replied",
                 "active_enrollments")
+REPLY_RATE = CATALOGUE["replyRate"]
 
 
 async def sequences(engine: Engine, request: QueryRequest) -> SequencesData:
@@ -74,11 +75,11 @@ async def sequences(engine: Engine, request: QueryRequest) -> SequencesData:
         summary=SequencesSummary(
             total_enrollments=t["enrolled"], active_enrollments=t["active_enrollments"],
             completed_enrollments=t["enrollments_completed"], replied_enrollments=t["replied"],
-            avg_reply_rate=percent(t["replied"], t["enrolled"])),
+            avg_reply_rate=REPLY_RATE.value(t)),
         step_funnel=[StepRow(step_number=step, executed=v["steps_executed"],
                              replied=v["replied"]) for step, v in funnel],
         top_sequences=[SequenceRow(
             sequence_id=q, name=names[q], enrollments=v["enrolled"], replied=v["replied"],
-            reply_rate=percent(v["replied"], v["enrolled"]))
+            reply_rate=REPLY_RATE.value(v))
             for q in top for v in (per_sequence[q],)],
     )

@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections.abc import Mapping
-from fractions import Fraction
 from typing import Any
 
 import msgspec
 
 from chanalytics.query.engine import Engine
+from chanalytics.query.metrics import CATALOGUE, metric_values
 from chanalytics.query.model import Filter, Result
 from chanalytics.query.names import Names, all_names, latest_names
-from chanalytics.query.rates import percent, ratio
 from chanalytics.query.request import QueryRequest, TimeRange
 
 TEMPLATE_MESSAGES = Filter("template", "isNot", (None,))
 MEASURES = ("message_events", "sent", "delivered", "opened", "clicked")
+OPEN_RATE = CATALOGUE["openRate"]
 
 
 class TemplateRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -56,8 +56,8 @@ async def templates(engine: Engine, request: QueryRequest) -> TemplatesData:
     def usage(t: str) -> int:
         return int(per_template[t]["sent"])
 
-    def open_ratio(t: str) -> Fraction:
-        return ratio(per_template[t]["opened"], per_template[t]["delivered"])
+    def open_ratio(t: str) -> Any:
+        return OPEN_RATE.order_value(per_template[t])
 
     top = heapq.nsmallest(request.limit, per_template, key=lambda t: (-usage(t), t))
     # Ordered by the exact open rate: two rates that round alike still rank apart.
@@ -71,8 +71,7 @@ async def templates(engine: Engine, request: QueryRequest) -> TemplatesData:
     def row(t: str, v: Mapping[str, Any]) -> TemplateRow:
         return TemplateRow(template_id=t, name=names[t], usage_count=v["sent"],
                            delivered=v["delivered"], opened=v["opened"], clicked=v["clicked"],
-                           open_rate=percent(v["opened"], v["delivered"]),
-                           click_rate=percent(v["clicked"], v["delivered"]))
+                           **metric_values(v, open_rate="openRate", click_rate="clickRate"))
 
     return TemplatesData(time_range=TimeRange.of(request.window),
                          top_templates=[row(t, per_template[t]) for t in top],

@@ -8,9 +8,9 @@ from datetime import datetime
 import msgspec
 
 from chanalytics.query.engine import Engine
+from chanalytics.query.metrics import metric_values
 from chanalytics.query.model import Result
 from chanalytics.query.names import Names, all_names, latest_names
-from chanalytics.query.rates import percent
 from chanalytics.query.request import QueryRequest, TimeRange
 
 
@@ -77,14 +77,14 @@ async def workflows(engine: Engine, request: QueryRequest) -> WorkflowsData:
         summary=WorkflowsSummary(
             total_runs=t["runs_started"], completed_runs=t["runs_completed"],
             failed_runs=t["runs_failed"], goal_reached_runs=t["runs_goal_reached"],
-            avg_completion_rate=percent(t["runs_completed"], t["runs_started"]),
-            avg_conversion_rate=percent(t["runs_goal_reached"], t["runs_completed"])),
+            **metric_values(t, avg_completion_rate="completionRate",
+                            avg_conversion_rate="conversionRate")),
         top_workflows=[WorkflowRow(
             workflow_id=w, name=names[w], runs=c["runs_started"],
             completed_runs=c["runs_completed"], failed_runs=c["runs_failed"],
             goal_reached_runs=c["runs_goal_reached"],
-            completion_rate=percent(c["runs_completed"], c["runs_started"]),
-            conversion_rate=percent(c["runs_goal_reached"], c["runs_completed"]))
+            **metric_values(c, completion_rate="completionRate",
+                            conversion_rate="conversionRate"))
             for w in top for c in (per_workflow[w],)],
         time_series=[WorkflowPoint(
             timestamp=start, started=v["runs_started"], completed=v["runs_completed"],
