@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation
 
-from chanalytics.api.analytics import Envelope, answer
+from chanalytics.api.analytics import Envelope
 from chanalytics.api.auth import AUTH
 from chanalytics.api.body_docs import request_body
 from chanalytics.api.dependencies import BUDGETS, ENGINE, WINDOW_30D
@@ -35,6 +35,7 @@ from chanalytics.api.parameters import (
     error_example,
 )
 from chanalytics.budgets import Budget, BudgetBody, BudgetStore, parse_budget
+from chanalytics.query.answer import answer
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_limit, parse_provider
@@ -93,7 +94,7 @@ class DeliveryController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
-        return await answer("channels", channels, engine, request, compare)
+        return Envelope(data=await answer("channels", channels, engine, request, compare))
 
     @get("/deliverability", summary="Bounces, complaints, unsubscribes, failures, suppressions",
          responses=answered("deliverability", Envelope[DeliverabilityData]),
@@ -108,7 +109,8 @@ class DeliveryController(Controller):
         request = QueryRequest(
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             limit=parse_limit(limit), granularity=parse_granularity(granularity, Granularity.DAY))
-        return await answer("deliverability", deliverability, engine, request, compare)
+        data = await answer("deliverability", deliverability, engine, request, compare)
+        return Envelope(data=data)
 
     @get("/suppressions", summary="Contacts that must not be messaged again, per channel",
          responses=answered("suppressions", Envelope[SuppressionsData]))
@@ -138,7 +140,7 @@ class DeliveryController(Controller):
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
         preset = partial(costs, budgets=budgets, now=state.clock())
-        return await answer("costs", preset, engine, request, compare)
+        return Envelope(data=await answer("costs", preset, engine, request, compare))
 
     @get("/budget", summary="The tenant's monthly budget",
          responses=answered("budget", Budget, "The budget", BUDGET_RESPONSES))
