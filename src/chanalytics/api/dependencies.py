@@ -7,6 +7,8 @@ handlers only map the rest of their parameters.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from litestar.datastructures import State
 from litestar.di import Provide
 
@@ -32,6 +34,12 @@ def provide_engine(state: State) -> Engine:
 def provide_budgets(state: State) -> BudgetStore:
     budgets: BudgetStore = state.budgets
     return budgets
+
+
+def provide_now(state: State) -> datetime:
+    """Now, from the app's clock: what `timeRange` presets and budgets' months end at."""
+    now: datetime = state.clock()
+    return now
 
 
 def _window(state: State, default: str, time_range: str | None, start_date: str | None,
@@ -61,3 +69,4 @@ WINDOW_7D = Provide(window_7d, sync_to_thread=False)
 WINDOW_30D = Provide(window_30d, sync_to_thread=False)
 ENGINE = Provide(provide_engine, sync_to_thread=False)
 BUDGETS = Provide(provide_budgets, sync_to_thread=False)
+NOW = Provide(provide_now, sync_to_thread=False)
