@@ -17,6 +17,7 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
 from chanalytics.api import analytics, delivery, operations, reports
+from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
 from chanalytics.api.timing import request_timing
@@ -74,6 +75,7 @@ def create_app(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
                         delivery.DeliveryController, reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
+        dependencies=dict(SERVICES),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_timing, url_limit],
         openapi_config=OpenAPIConfig(
@@ -108,7 +110,8 @@ def create_app(
 
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:
     """`/health/live`, `/health/ready` and `/metrics` alone: what an `ingest` process serves."""
-    app = Litestar(route_handlers=operations.ROUTES, exception_handlers=EXCEPTION_HANDLERS,
+    app = Litestar(route_handlers=operations.ROUTES, dependencies=dict(SERVICES),
+                   exception_handlers=EXCEPTION_HANDLERS,
                    middleware=[request_timing, url_limit], openapi_config=None, debug=False,
                    logging_config=None)
     app.state.metrics = metrics

@@ -10,15 +10,13 @@ preset (`query/presets/`) to `query.answer`, which also runs the previous window
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Generic, TypeVar
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from chanalytics.api.auth import AUTH
-from chanalytics.api.dependencies import ENGINE, WINDOW_7D, WINDOW_30D
+from chanalytics.api.dependencies import WINDOW_7D, WINDOW_30D
 from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
     CampaignChannel,
@@ -62,7 +60,6 @@ class AnalyticsController(Controller):
 
     path = "/api/v1/analytics"
     tags = ("analytics",)
-    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE})
     security = ({"bearerAuth": []},)
 
     @get("/overview", summary="Totals, per-channel totals and a daily trend",

@@ -4,8 +4,8 @@ a preset, as in `analytics.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
-from types import MappingProxyType
 from typing import Any
 
 from litestar import Controller, Request, delete, get, put
@@ -16,9 +16,8 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation
 
 from chanalytics.api.analytics import Envelope
-from chanalytics.api.auth import AUTH
 from chanalytics.api.body_docs import request_body
-from chanalytics.api.dependencies import BUDGETS, ENGINE, WINDOW_30D
+from chanalytics.api.dependencies import WINDOW_30D
 from chanalytics.api.errors import ErrorEnvelope
 from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
@@ -78,7 +77,6 @@ class DeliveryController(Controller):
 
     path = "/api/v1/analytics"
     tags = ("delivery",)
-    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE, "budgets": BUDGETS})
     security = ({"bearerAuth": []},)
 
     @get("/channels", summary="Channel and provider performance: rates, latency, cost, score",
@@ -128,7 +126,7 @@ class DeliveryController(Controller):
 
     @get("/costs", summary="Spend per channel, provider and campaign, and the monthly budget",
          responses=answered("costs", Envelope[CostsData]), dependencies={"window": WINDOW_30D})
-    async def costs(self, state: State, engine: NamedDependency[Engine],
+    async def costs(self, now: NamedDependency[datetime], engine: NamedDependency[Engine],
                     budgets: NamedDependency[BudgetStore], tenant_id: NamedDependency[str],
                     window: NamedDependency[TimeWindow], granularity: GranularityDay = None,
                     channel: Channel = None, provider: Provider = None, limit: Limit = None,
@@ -139,7 +137,7 @@ class DeliveryController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
-        preset = partial(costs, budgets=budgets, now=state.clock())
+        preset = partial(costs, budgets=budgets, now=now)
         return Envelope(data=await answer("costs", preset, engine, request, compare))
 
     @get("/budget", summary="The tenant's monthly budget",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -15,9 +14,8 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from chanalytics.api.analytics import Envelope
-from chanalytics.api.auth import AUTH
 from chanalytics.api.body_docs import request_body
-from chanalytics.api.dependencies import ENGINE, NOW, WINDOW_1D
+from chanalytics.api.dependencies import WINDOW_1D
 from chanalytics.api.examples import answered
 from chanalytics.api.exports import ExportOperation, export_format, stream, stream_bytes
 from chanalytics.query.body import BodyDecoder
@@ -64,7 +62,6 @@ class QueryOperation(ExportOperation):
 class ReportsController(Controller):
     path = "/api/v1/analytics"
     tags = ("reports",)
-    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE, "now": NOW})
     security = ({"bearerAuth": []},)
 
     @post("/query", summary="Any metrics by any dimensions (report builder)",
