@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -33,8 +34,9 @@ from chanalytics.api.parameters import (
     SuppressionReason,
     error_example,
 )
-from chanalytics.budgets import Budget, BudgetBody, BudgetStore, parse_budget
+from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore
 from chanalytics.query.answer import answer
+from chanalytics.query.body import BodyDecoder
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_limit, parse_provider
@@ -49,11 +51,27 @@ from chanalytics.query.suppressions import (
     parse_suppressions_query,
     suppressions,
 )
-from chanalytics.query.timerange import parse_granularity
+from chanalytics.query.timerange import parse_granularity, parse_timezone
 
 BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
     data_container=ErrorEnvelope, generate_examples=False, description="No budget is set.",
     examples=error_example("not_found", "no budget is set"))}
+
+
+class BudgetBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                 forbid_unknown_fields=True):
+    monthly_budget: Annotated[float, msgspec.Meta(gt=0, le=MAX_BUDGET)]
+    timezone: str | None = None
+
+
+_budget_decoder = BodyDecoder(BudgetBody, "invalid_budget")
+
+
+def parse_budget(raw: bytes) -> Budget:
+    """A PUT body as a Budget; every bad value a BadParameter naming its field."""
+    body = _budget_decoder.decode(raw)
+    zone = parse_timezone(body.timezone).key if body.timezone is not None else "UTC"
+    return Budget(monthly_budget=body.monthly_budget, timezone=zone)
 
 
 BUDGET_BODY = request_body(BudgetBody, {
