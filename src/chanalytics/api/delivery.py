@@ -45,11 +45,9 @@ from chanalytics.query.presets.costs import CostsData, costs
 from chanalytics.query.presets.deliverability import DeliverabilityData, deliverability
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.suppressions import (
-    RAW_SOURCE,
-    SOURCE,
     SuppressionsData,
     parse_suppressions_query,
-    suppressions,
+    suppressions_page,
 )
 from chanalytics.query.timerange import parse_granularity, parse_timezone
 
@@ -139,8 +137,7 @@ class DeliveryController(Controller):
         and message of its earliest suppressing event; newest first, by cursor pages."""
         query = parse_suppressions_query(tenant_id, channel=channel, reason=reason,
                                          contact_id=contact_id, limit=limit, cursor=cursor)
-        source = RAW_SOURCE if engine.raw_only else SOURCE
-        return Envelope(data=await suppressions(engine.storage, query, source))
+        return Envelope(data=await suppressions_page(engine, query))
 
     @get("/costs", summary="Spend per channel, provider and campaign, and the monthly budget",
          responses=answered("costs", Envelope[CostsData]), dependencies={"window": WINDOW_30D})
