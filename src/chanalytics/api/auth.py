@@ -11,6 +11,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 
+from chanalytics.api.services import services
+
 _SCHEME = "bearer"
 
 
@@ -31,7 +33,7 @@ def authenticate(request: Request[Any, Any, Any], state: State) -> str:
     token = token.strip()
     if scheme.lower() != _SCHEME or not token:
         raise NotAuthorizedException("missing bearer token")
-    tenant = tenant_for_token(token, state.tokens)
+    tenant = tenant_for_token(token, services(state).tokens)
     if tenant is None:
         raise NotAuthorizedException("unknown token")
     request.state.tenant_id = tenant  # for the request's log line

@@ -1,6 +1,7 @@
 """What handlers receive through `Provide`: the services, the tenant, the window.
 
-Only these dependencies (and `auth.authenticate`) read `app.state`; `SERVICES` is
+Only these dependencies (and `auth.authenticate`) read `app.state` (its one `Services`
+object, `api/services.py`); `SERVICES` is
 registered once, on the app (`create_app`, `create_operations_app`), and a handler names
 what it needs as a typed parameter.
 
@@ -28,6 +29,7 @@ from chanalytics.api.parameters import (
     TimeRange30d,
     Timezone,
 )
+from chanalytics.api.services import required, services
 from chanalytics.budgets import BudgetStore
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
@@ -39,29 +41,27 @@ Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
 
 def provide_engine(state: State) -> Engine:
-    engine: Engine = state.engine
-    return engine
+    return required(services(state).engine, "engine")
 
 
 def provide_budgets(state: State) -> BudgetStore:
-    budgets: BudgetStore = state.budgets
-    return budgets
+    return required(services(state).budgets, "budgets")
 
 
 def provide_readiness(state: State) -> Readiness:
     """The process's readiness checks (storage, and NATS where the process uses it)."""
-    return partial(readiness, state.storage, state.nats_check, state.uses_nats)
+    found = services(state)
+    return partial(readiness, required(found.storage, "storage"), found.nats_check,
+                   found.uses_nats)
 
 
 def provide_metrics(state: State) -> ApiMetrics:
-    metrics: ApiMetrics = state.metrics
-    return metrics
+    return services(state).metrics
 
 
 def provide_now(state: State) -> datetime:
     """Now, from the app's clock: what `timeRange` presets and budgets' months end at."""
-    now: datetime = state.clock()
-    return now
+    return services(state).clock()
 
 
 def _window(now: datetime, default: str, time_range: str | None, start_date: str | None,
