@@ -17,10 +17,11 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
 from chanalytics.api import analytics, delivery, operations, reports
+from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
+from chanalytics.api.services import Services
 from chanalytics.api.timing import request_timing
-from chanalytics.budgets import BudgetStore
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.metrics import ApiMetrics, Metrics
@@ -46,22 +47,27 @@ def create_app(
     `chanalytics serve` does not use NATS, so its readiness checks storage only. Without
     `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest."""
 
+    served = Services(
+        metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
+        nats_check=nats_check,
+        uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats))
+    if storage is not None:
+        served.open(storage, engine)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        """Build and close only what this app owns; shared parts are already on its state."""
+        """Build and close only what this app owns; shared parts are already served."""
         store: Storage | None = None
         if storage is None:
             store = open_storage_client(settings)
             store.connect()
-            app.state.storage = store
-            app.state.engine = Engine(store)
-            app.state.budgets = BudgetStore(store)
+            served.open(store)
         probe: NatsProbe | None = None
         if nats_check is None and settings.nats_url and probe_nats:
             probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name,
                               nats_options(settings))
             await probe.start()
-            app.state.nats_check = probe
+            served.nats_check = probe
         try:
             yield
         finally:
@@ -74,6 +80,7 @@ def create_app(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
                         delivery.DeliveryController, reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
+        dependencies=dict(SERVICES),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_timing, url_limit],
         openapi_config=OpenAPIConfig(
@@ -94,27 +101,18 @@ def create_app(
         debug=False,
         logging_config=None,  # Litestar's default replaces the root handler: ours renders
     )
-    app.state.metrics = metrics or ApiMetrics()
-    app.state.nats_check = nats_check
-    app.state.uses_nats = nats_check is not None or bool(settings.nats_url and probe_nats)
-    if storage is not None:
-        app.state.storage = storage
-        app.state.engine = engine or Engine(storage)
-        app.state.budgets = BudgetStore(storage)
-    app.state.tokens = settings.tenant_tokens()
-    app.state.clock = clock  # what `timeRange` presets end at; tests pass a fixed one
+    app.state.services = served
     return app
 
 
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:
     """`/health/live`, `/health/ready` and `/metrics` alone: what an `ingest` process serves."""
-    app = Litestar(route_handlers=operations.ROUTES, exception_handlers=EXCEPTION_HANDLERS,
+    app = Litestar(route_handlers=operations.ROUTES, dependencies=dict(SERVICES),
+                   exception_handlers=EXCEPTION_HANDLERS,
                    middleware=[request_timing, url_limit], openapi_config=None, debug=False,
                    logging_config=None)
-    app.state.metrics = metrics
-    app.state.nats_check = nats_check
-    app.state.uses_nats = True
-    app.state.storage = storage
+    app.state.services = Services(metrics=metrics, clock=analytics.system_clock,
+                                  nats_check=nats_check, uses_nats=True, storage=storage)
     return app
 
 

@@ -5,6 +5,9 @@ ClickHouse rather than a NATS KV bucket: every API process already holds a Click
 client and none needs NATS (`serve` runs without it), the budget survives restarts with the
 data it is measured against, and an alert evaluator reads every tenant's budget in one
 statement (`all`).
+
+A read model below the engine: the costs preset reads it, so it imports nothing of
+`query/` (a PUT body is parsed by the API, `api/delivery.py`).
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import msgspec
 
-from chanalytics.query.body import BodyDecoder
-from chanalytics.query.clock import first_instant
-from chanalytics.query.timerange import parse_timezone
+from chanalytics.localtime import first_instant
 from chanalytics.storage import Storage
 
 MAX_BUDGET = 10**12
@@ -27,22 +28,6 @@ MAX_BUDGET = 10**12
 class Budget(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     monthly_budget: float
     timezone: str = "UTC"
-
-
-class BudgetBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
-                 forbid_unknown_fields=True):
-    monthly_budget: Annotated[float, msgspec.Meta(gt=0, le=MAX_BUDGET)]
-    timezone: str | None = None
-
-
-_decoder = BodyDecoder(BudgetBody, "invalid_budget")
-
-
-def parse_budget(raw: bytes) -> Budget:
-    """A PUT body as a Budget; every bad value a BadParameter naming its field."""
-    body = _decoder.decode(raw)
-    zone = parse_timezone(body.timezone).key if body.timezone is not None else "UTC"
-    return Budget(monthly_budget=body.monthly_budget, timezone=zone)
 
 
 _READ = ("SELECT tenant_id, monthly_budget, timezone FROM budgets FINAL "
@@ -87,9 +72,9 @@ def _budget(row: tuple[object, ...]) -> Budget:
 
 
 def month_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime, str]:
-    """The local month of `now` in `timezone`: its first and next month's first instant
-    (UTC), and "YYYY-MM"."""
-    tz = parse_timezone(timezone)
+    """The local month of `now` in `timezone` (a stored budget's, an IANA key): its first
+    and next month's first instant (UTC), and "YYYY-MM"."""
+    tz = ZoneInfo(timezone)
     local = now.astimezone(tz)
     start = first_instant(datetime(local.year, local.month, 1, tzinfo=tz), tz)
     following = first_instant(

@@ -24,7 +24,7 @@ import uvicorn
 from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
 from chanalytics.banner import banner, dev_token
 from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
-from chanalytics.connections import nats_options, open_storage_client
+from chanalytics.connections import nats_options, open_storage_client, schema_layout
 from chanalytics.httpserver import server_config
 from chanalytics.logs import configure_logging
 from chanalytics.metrics import Metrics
@@ -241,7 +241,7 @@ def _run_loop(main: Coroutine[Any, Any, int]) -> int:
 
 def schema_ddl(settings: Settings) -> str:
     """Every statement `migrate` would run on a new database, as a script."""
-    layout = open_storage_client(settings).layout
+    layout = schema_layout(settings)
     lines = [f"-- chanalytics schema, database {layout.database}"
              + (f", cluster {layout.cluster}" if layout.cluster else "")
              + (" (replicated)" if layout.replicated else "")]

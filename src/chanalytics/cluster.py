@@ -26,9 +26,12 @@ object's name, both matched exactly; anything else in an unexpected shape is ref
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import msgspec
+
+from chanalytics.storage import Statement
 
 # Tables the ingest writer keeps on the node it is connected to.
 NODE_LOCAL_TABLES = frozenset({"ingest_staging", "ingest_ready"})
@@ -49,11 +52,6 @@ _IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 REPLICA_PATH = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 
 
-class Statement(msgspec.Struct, frozen=True):
-    database: str  # the database the statement's unqualified names resolve in
-    sql: str
-
-
 class Layout(msgspec.Struct, frozen=True):
     """Where the schema lives: one database, or shards of a cluster."""
 
@@ -67,6 +65,11 @@ class Layout(msgspec.Struct, frozen=True):
                 raise ValueError(f"not a ClickHouse identifier: {name!r}")
         if self.replicated and not self.cluster:
             raise ValueError("a replicated layout needs a cluster name")
+
+    @property
+    def client_settings(self) -> Mapping[str, Any] | None:
+        """What every client of this layout sends (`storage.Placement`)."""
+        return CLIENT_SETTINGS if self.cluster else None
 
     @property
     def shard_database(self) -> str:

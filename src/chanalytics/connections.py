@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+from chanalytics.cluster import Layout
 from chanalytics.config import Settings
 from chanalytics.storage import Storage
 
@@ -33,8 +34,13 @@ def nats_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def schema_layout(settings: Settings) -> Layout:
+    """Where the settings place the schema: one database, or shards of a cluster."""
+    return Layout(settings.clickhouse_database, settings.clickhouse_cluster,
+                  settings.clickhouse_replicated)
+
+
 def open_storage_client(settings: Settings) -> Storage:
     """The storage the settings name (not yet connected)."""
     return Storage(settings.clickhouse_dsn, settings.clickhouse_database,
-                   ca_cert=settings.clickhouse_ca_file, cluster=settings.clickhouse_cluster,
-                   replicated=settings.clickhouse_replicated)
+                   ca_cert=settings.clickhouse_ca_file, placement=schema_layout(settings))

@@ -19,14 +19,13 @@ from contextlib import contextmanager
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import clickhouse_connect
+import msgspec
 import structlog
 from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
 from clickhouse_connect.driver.exceptions import OperationalError as _OperationalError
-
-from chanalytics.cluster import CLIENT_SETTINGS, Layout, Statement
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +41,40 @@ INSERT_SETTINGS: dict[str, Any] = {
 
 
 _END = object()  # the end of a stream
+
+
+class Statement(msgspec.Struct, frozen=True):
+    database: str  # the database the statement's unqualified names resolve in
+    sql: str
+
+
+class Placement(Protocol):
+    """Where the schema's statements run and what every client sends: one database
+    (`OneDatabase`), or the shards of a cluster (`cluster.Layout`, passed in by whoever
+    reads the settings; storage knows no cluster)."""
+
+    @property
+    def client_settings(self) -> Mapping[str, Any] | None: ...
+
+    def databases(self) -> list[Statement]: ...
+
+    def statements(self, ddl: str) -> list[Statement]: ...
+
+
+class OneDatabase(msgspec.Struct, frozen=True):
+    """Every file applied as written in one database, on one server."""
+
+    database: str
+
+    @property
+    def client_settings(self) -> Mapping[str, Any] | None:
+        return None
+
+    def databases(self) -> list[Statement]:
+        return [Statement(self.database, f"CREATE DATABASE IF NOT EXISTS `{self.database}`")]
+
+    def statements(self, ddl: str) -> list[Statement]:
+        return [Statement(self.database, ddl.strip())]
 
 
 class StorageError(Exception):
@@ -90,12 +123,11 @@ class Storage:
     """
 
     def __init__(self, dsn: str, database: str, *, threads: int = 4,
-                 ca_cert: str | None = None, cluster: str | None = None,
-                 replicated: bool = False) -> None:
+                 ca_cert: str | None = None, placement: Placement | None = None) -> None:
         self.dsn = dsn
         self._ca_cert = ca_cert  # verifies an https:// server (else the system's CAs)
         self.database = database
-        self.layout = Layout(database, cluster, replicated)  # one server, or shards
+        self.placement = placement or OneDatabase(database)  # one server, or shards
         self.embedded = dsn.startswith("chdb:")
         self._threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="clickhouse")
@@ -118,7 +150,7 @@ class Storage:
             if self.embedded:
                 os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)  # before chDB loads
             client = self._open_client()
-            for statement in self.layout.databases():
+            for statement in self.placement.databases():
                 client.command(statement.sql)
             clients = [client, *(self._open_client() for _ in range(self._threads))]
             for each in clients:
@@ -143,7 +175,7 @@ class Storage:
         return clickhouse_connect.get_client(
             dsn=self.dsn, autogenerate_session_id=False, connect_timeout=5,
             send_receive_timeout=60, ca_cert=self._ca_cert,
-            settings=CLIENT_SETTINGS if self.layout.cluster else None,
+            settings=dict(self.placement.client_settings or {}) or None,
         )
 
     def close(self) -> None:
@@ -357,7 +389,7 @@ class Storage:
             version = path.name[:4]
             if version in done:
                 continue
-            for statement in migration_statements(path, self.layout, raw_ttl_days):
+            for statement in migration_statements(path, self.placement, raw_ttl_days):
                 self._command_in(statement)
             self.command_sync(
                 "INSERT INTO schema_migrations (version, name) VALUES ({v:String}, {n:String})",
@@ -383,11 +415,12 @@ class Storage:
             client.database = self.database
 
 
-def migration_statements(path: Path, layout: Layout, raw_ttl_days: int) -> list[Statement]:
-    """What one schema file runs in a layout (`migrate --print` shows them all)."""
+def migration_statements(path: Path, placement: Placement,
+                         raw_ttl_days: int) -> list[Statement]:
+    """What one schema file runs in a placement (`migrate --print` shows them all)."""
     # The one templated value is an integer from validated settings, never user input.
     ddl = path.read_text().replace("{raw_ttl_days}", str(int(raw_ttl_days)))
-    return layout.statements(ddl)
+    return placement.statements(ddl)
 
 
 def _insert_target(sql: str) -> str | None:

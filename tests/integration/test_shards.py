@@ -27,6 +27,7 @@ from tests.integration.test_cli import _get
 from tests.integration.test_crash_loop import _PUBLISH_SCRIPT, consumer_idle
 from tests.integration.test_multiprocess import _env, _wait
 
+from chanalytics.cluster import Layout
 from chanalytics.demo import DemoTraffic
 from chanalytics.ingest.drift import find_drift
 from chanalytics.natsserver import LocalNatsServer, free_port
@@ -101,7 +102,7 @@ def test_two_shards_one_database(tmp_path: Path) -> None:
                     local.close()
             assert set(placed) == set(TENANTS) and set(placed.values()) == {0, 1}
 
-            storage = Storage(urls[1], "chanalytics", cluster="shop")
+            storage = Storage(urls[1], "chanalytics", placement=Layout("chanalytics", "shop"))
             storage.connect()
             try:
                 rows, ids = storage.query_sync(

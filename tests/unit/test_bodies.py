@@ -15,8 +15,8 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from chanalytics.api.delivery import BudgetBody
 from chanalytics.app import create_app
-from chanalytics.budgets import BudgetBody
 from chanalytics.config import load_settings
 from chanalytics.query.body import BodyDecoder, field_of
 from chanalytics.query.errors import BadParameter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chanalytics.cluster import Layout, Statement
+from chanalytics.storage import OneDatabase
 
 TABLE = ("CREATE TABLE IF NOT EXISTS message_counts_15m\n(\n    tenant_id String\n)\n"
          "ENGINE = AggregatingMergeTree\nORDER BY tenant_id")
@@ -16,6 +17,14 @@ STAGING = "CREATE TABLE IF NOT EXISTS ingest_ready AS ingest_staging"
 def test_one_server_applies_the_files_as_written() -> None:
     assert Layout("db").statements(TABLE) == [Statement("db", TABLE)]
     assert Layout("db").databases() == [Statement("db", "CREATE DATABASE IF NOT EXISTS `db`")]
+
+
+def test_storage_default_places_the_schema_as_a_one_server_layout() -> None:
+    """Storage's own placement (it imports no cluster) is the layout without a cluster."""
+    for ddl in (TABLE, VIEW, STAGING):
+        assert OneDatabase("db").statements(ddl) == Layout("db").statements(ddl)
+    assert OneDatabase("db").databases() == Layout("db").databases()
+    assert OneDatabase("db").client_settings == Layout("db").client_settings
 
 
 def test_sharded_tables_get_a_distributed_front_and_views_stay_on_the_shard() -> None:

@@ -9,6 +9,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from structlog.testing import capture_logs
 
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import URL_LIMIT, url_limit
+from chanalytics.api.services import Services
 from chanalytics.api.timing import request_timing
 from chanalytics.httpserver import HEAD_LIMIT, server_config
 from chanalytics.metrics import ApiMetrics
@@ -36,7 +38,7 @@ def small_app() -> Litestar:
     """The API's middleware and error handlers around one handler (no storage needed)."""
     app = Litestar([overview], exception_handlers=EXCEPTION_HANDLERS,
                    middleware=[request_timing, url_limit], openapi_config=None)
-    app.state.metrics = ApiMetrics()
+    app.state.services = Services(metrics=ApiMetrics(), clock=lambda: datetime.now(UTC))
     return app
 
 

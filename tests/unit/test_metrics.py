@@ -64,17 +64,17 @@ class TestRoles:
     def test_serve_exports_no_ingest_metrics(self) -> None:
         """The API alone (`chanalytics serve`) shows API latency and no ingest counter."""
         app = create_app(load_settings({}, api_keys="tok=t"))
-        names = {name for name, _ in samples(app.state.metrics)}
+        names = {name for name, _ in samples(app.state.services.metrics)}
         assert not any(n.startswith(("chanalytics_events_", "chanalytics_ingest_",
                                      "chanalytics_batches", "chanalytics_rollup_"))
                        for n in names), names
-        assert not isinstance(app.state.metrics, Metrics)
+        assert not isinstance(app.state.services.metrics, Metrics)
 
     def test_an_ingest_process_exports_both(self) -> None:
         """`run` passes its ingest metrics to the API: one registry with both."""
         metrics = Metrics()
         app = create_app(load_settings({}, api_keys="tok=t"), metrics=metrics)
-        assert app.state.metrics is metrics
+        assert app.state.services.metrics is metrics
         assert "chanalytics_ingest_freshness_seconds" in {n for n, _ in samples(metrics)}
 
 

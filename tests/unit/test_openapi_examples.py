@@ -11,10 +11,10 @@ import pytest
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.examples import EXAMPLES
-from chanalytics.api.reports import EventsData, ReportData
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
+from chanalytics.query.pages import EventsData, ReportData
 from chanalytics.query.presets.campaigns import CampaignsData
 from chanalytics.query.presets.channels import ChannelsData
 from chanalytics.query.presets.costs import CostsData

@@ -2,26 +2,21 @@
 
 A handler receives the engine, the tenant (from the bearer token alone) and the window
 through `Provide`, validates its own parameters into a `QueryRequest` (every bad value a
-`BadParameter` naming the parameter, raised before any query runs) and hands it to its
-preset (`query/presets/`), once more for the previous window with `compare`.
+`BadParameter` naming the parameter, raised before any query runs) and hands it with its
+preset (`query/presets/`) to `query.answer`, which also runs the previous window with
+`compare`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Generic, TypeVar
 
 import msgspec
-import structlog
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
-from chanalytics.api.auth import AUTH
-from chanalytics.api.dependencies import ENGINE, WINDOW_7D, WINDOW_30D
+from chanalytics.api.dependencies import WINDOW_7D, WINDOW_30D
 from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
     CampaignChannel,
@@ -36,8 +31,8 @@ from chanalytics.api.parameters import (
     TemplateId,
     WorkflowId,
 )
+from chanalytics.query.answer import answer
 from chanalytics.query.clock import Granularity, TimeWindow
-from chanalytics.query.compare import compared, parse_compare, previous_window
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_entity_id, parse_limit, parse_min_usage
 from chanalytics.query.presets.campaigns import CampaignsData, campaigns
@@ -47,13 +42,10 @@ from chanalytics.query.presets.sequences import SequencesData, sequences
 from chanalytics.query.presets.templates import TemplatesData, templates
 from chanalytics.query.presets.traffic import TrafficData, traffic
 from chanalytics.query.presets.workflows import WorkflowsData, workflows
-from chanalytics.query.request import QueryRequest, utc_text
+from chanalytics.query.request import QueryRequest
 from chanalytics.query.timerange import parse_granularity
 
-log = structlog.get_logger(__name__)
-
 T = TypeVar("T", bound=msgspec.Struct)
-Preset = Callable[[Engine, QueryRequest], Awaitable[T]]
 
 
 class Envelope(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
@@ -63,30 +55,11 @@ class Envelope(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     data: T
 
 
-async def answer(name: str, preset: Preset[T], engine: Engine, request: QueryRequest,
-                 compare: str | None) -> Envelope[T]:
-    """Run one preset (twice, at once, with `compare`) and log the query."""
-    started = time.perf_counter()
-    mode = parse_compare(compare)
-    if mode is None:
-        data = await preset(engine, request)
-    else:
-        before = msgspec.structs.replace(request, window=previous_window(request.window, mode))
-        now, then = await asyncio.gather(preset(engine, request), preset(engine, before))
-        data = compared(now, then)
-    log.info("query.executed", tenant_id=request.tenant_id, query_type=name,
-             start=utc_text(request.window.start), end=utc_text(request.window.end),
-             timezone=request.window.tz_name, granularity=request.granularity.value,
-             compare=compare, duration_ms=round((time.perf_counter() - started) * 1000, 2))
-    return Envelope(data=data)
-
-
 class AnalyticsController(Controller):
     """Dashboard analytics of the caller's tenant."""
 
     path = "/api/v1/analytics"
     tags = ("analytics",)
-    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE})
     security = ({"bearerAuth": []},)
 
     @get("/overview", summary="Totals, per-channel totals and a daily trend",
@@ -97,7 +70,7 @@ class AnalyticsController(Controller):
                        ) -> Envelope[OverviewData]:
         """Messages sent, delivered, opened and clicked, with rates, per channel and per day."""
         request = QueryRequest(tenant_id=tenant_id, window=window, channel=parse_channel(channel))
-        return await answer("overview", overview, engine, request, compare)
+        return Envelope(data=await answer("overview", overview, engine, request, compare))
 
     @get("/messages", summary="Message counts, time series and per-channel rates",
          responses=answered("messages", Envelope[MessagesData]), dependencies={"window": WINDOW_7D})
@@ -109,7 +82,7 @@ class AnalyticsController(Controller):
         request = QueryRequest(
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             granularity=parse_granularity(granularity, Granularity.DAY))
-        return await answer("messages", messages, engine, request, compare)
+        return Envelope(data=await answer("messages", messages, engine, request, compare))
 
     @get("/campaigns", summary="Campaign totals, top campaigns and a time series",
          responses=answered("campaigns", Envelope[CampaignsData]),
@@ -124,7 +97,7 @@ class AnalyticsController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             granularity=parse_granularity(granularity, Granularity.DAY),
             entity_id=parse_entity_id(campaign_id, "campaignId"), limit=parse_limit(limit))
-        return await answer("campaigns", campaigns, engine, request, compare)
+        return Envelope(data=await answer("campaigns", campaigns, engine, request, compare))
 
     @get("/workflows", summary="Workflow run totals, top workflows and a time series",
          responses=answered("workflows", Envelope[WorkflowsData]),
@@ -139,7 +112,7 @@ class AnalyticsController(Controller):
             tenant_id=tenant_id, window=window,
             granularity=parse_granularity(granularity, Granularity.DAY),
             entity_id=parse_entity_id(workflow_id, "workflowId"), limit=parse_limit(limit))
-        return await answer("workflows", workflows, engine, request, compare)
+        return Envelope(data=await answer("workflows", workflows, engine, request, compare))
 
     @get("/sequences", summary="Enrollment totals, step funnel and top sequences",
          responses=answered("sequences", Envelope[SequencesData]),
@@ -152,7 +125,7 @@ class AnalyticsController(Controller):
         request = QueryRequest(
             tenant_id=tenant_id, window=window,
             entity_id=parse_entity_id(sequence_id, "sequenceId"), limit=parse_limit(limit))
-        return await answer("sequences", sequences, engine, request, compare)
+        return Envelope(data=await answer("sequences", sequences, engine, request, compare))
 
     @get("/templates", summary="Most used and worst performing templates",
          responses=answered("templates", Envelope[TemplatesData]),
@@ -167,7 +140,7 @@ class AnalyticsController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             entity_id=parse_entity_id(template_id, "templateId"), limit=parse_limit(limit),
             min_usage=parse_min_usage(min_usage))
-        return await answer("templates", templates, engine, request, compare)
+        return Envelope(data=await answer("templates", templates, engine, request, compare))
 
     @get("/traffic", summary="Messages sent by local hour, weekday and over time",
          responses=answered("traffic", Envelope[TrafficData]), dependencies={"window": WINDOW_7D})
@@ -179,7 +152,7 @@ class AnalyticsController(Controller):
         request = QueryRequest(
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             granularity=parse_granularity(granularity, Granularity.HOUR))
-        return await answer("traffic", traffic, engine, request, compare)
+        return Envelope(data=await answer("traffic", traffic, engine, request, compare))
 
 
 def system_clock() -> datetime:

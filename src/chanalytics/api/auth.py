@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
+
+from chanalytics.api.services import services
 
 _SCHEME = "bearer"
 
@@ -24,13 +27,13 @@ def tenant_for_token(token: str, tokens: Mapping[str, str]) -> str | None:
     return found
 
 
-def authenticate(request: Request[Any, Any, Any]) -> str:
+def authenticate(request: Request[Any, Any, Any], state: State) -> str:
     """Dependency: the tenant id of `Authorization: Bearer <token>`, else 401."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != _SCHEME or not token:
         raise NotAuthorizedException("missing bearer token")
-    tenant = tenant_for_token(token, request.app.state.tokens)
+    tenant = tenant_for_token(token, services(state).tokens)
     if tenant is None:
         raise NotAuthorizedException("unknown token")
     request.state.tenant_id = tenant  # for the request's log line

@@ -4,10 +4,11 @@ a preset, as in `analytics.py`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
-from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -15,10 +16,9 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation
 
-from chanalytics.api.analytics import Envelope, answer
-from chanalytics.api.auth import AUTH
+from chanalytics.api.analytics import Envelope
 from chanalytics.api.body_docs import request_body
-from chanalytics.api.dependencies import BUDGETS, ENGINE, WINDOW_30D
+from chanalytics.api.dependencies import WINDOW_30D
 from chanalytics.api.errors import ErrorEnvelope
 from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
@@ -34,7 +34,9 @@ from chanalytics.api.parameters import (
     SuppressionReason,
     error_example,
 )
-from chanalytics.budgets import Budget, BudgetBody, BudgetStore, parse_budget
+from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore
+from chanalytics.query.answer import answer
+from chanalytics.query.body import BodyDecoder
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.filters import parse_channel, parse_limit, parse_provider
@@ -43,17 +45,31 @@ from chanalytics.query.presets.costs import CostsData, costs
 from chanalytics.query.presets.deliverability import DeliverabilityData, deliverability
 from chanalytics.query.request import QueryRequest
 from chanalytics.query.suppressions import (
-    RAW_SOURCE,
-    SOURCE,
     SuppressionsData,
     parse_suppressions_query,
-    suppressions,
+    suppressions_page,
 )
-from chanalytics.query.timerange import parse_granularity
+from chanalytics.query.timerange import parse_granularity, parse_timezone
 
 BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
     data_container=ErrorEnvelope, generate_examples=False, description="No budget is set.",
     examples=error_example("not_found", "no budget is set"))}
+
+
+class BudgetBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
+                 forbid_unknown_fields=True):
+    monthly_budget: Annotated[float, msgspec.Meta(gt=0, le=MAX_BUDGET)]
+    timezone: str | None = None
+
+
+_budget_decoder = BodyDecoder(BudgetBody, "invalid_budget")
+
+
+def parse_budget(raw: bytes) -> Budget:
+    """A PUT body as a Budget; every bad value a BadParameter naming its field."""
+    body = _budget_decoder.decode(raw)
+    zone = parse_timezone(body.timezone).key if body.timezone is not None else "UTC"
+    return Budget(monthly_budget=body.monthly_budget, timezone=zone)
 
 
 BUDGET_BODY = request_body(BudgetBody, {
@@ -77,7 +93,6 @@ class DeliveryController(Controller):
 
     path = "/api/v1/analytics"
     tags = ("delivery",)
-    dependencies = MappingProxyType({"tenant_id": AUTH, "engine": ENGINE, "budgets": BUDGETS})
     security = ({"bearerAuth": []},)
 
     @get("/channels", summary="Channel and provider performance: rates, latency, cost, score",
@@ -93,7 +108,7 @@ class DeliveryController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
-        return await answer("channels", channels, engine, request, compare)
+        return Envelope(data=await answer("channels", channels, engine, request, compare))
 
     @get("/deliverability", summary="Bounces, complaints, unsubscribes, failures, suppressions",
          responses=answered("deliverability", Envelope[DeliverabilityData]),
@@ -108,7 +123,8 @@ class DeliveryController(Controller):
         request = QueryRequest(
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             limit=parse_limit(limit), granularity=parse_granularity(granularity, Granularity.DAY))
-        return await answer("deliverability", deliverability, engine, request, compare)
+        data = await answer("deliverability", deliverability, engine, request, compare)
+        return Envelope(data=data)
 
     @get("/suppressions", summary="Contacts that must not be messaged again, per channel",
          responses=answered("suppressions", Envelope[SuppressionsData]))
@@ -121,12 +137,11 @@ class DeliveryController(Controller):
         and message of its earliest suppressing event; newest first, by cursor pages."""
         query = parse_suppressions_query(tenant_id, channel=channel, reason=reason,
                                          contact_id=contact_id, limit=limit, cursor=cursor)
-        source = RAW_SOURCE if engine.raw_only else SOURCE
-        return Envelope(data=await suppressions(engine.storage, query, source))
+        return Envelope(data=await suppressions_page(engine, query))
 
     @get("/costs", summary="Spend per channel, provider and campaign, and the monthly budget",
          responses=answered("costs", Envelope[CostsData]), dependencies={"window": WINDOW_30D})
-    async def costs(self, state: State, engine: NamedDependency[Engine],
+    async def costs(self, now: NamedDependency[datetime], engine: NamedDependency[Engine],
                     budgets: NamedDependency[BudgetStore], tenant_id: NamedDependency[str],
                     window: NamedDependency[TimeWindow], granularity: GranularityDay = None,
                     channel: Channel = None, provider: Provider = None, limit: Limit = None,
@@ -137,8 +152,8 @@ class DeliveryController(Controller):
             tenant_id=tenant_id, window=window, channel=parse_channel(channel),
             provider=parse_provider(provider), limit=parse_limit(limit),
             granularity=parse_granularity(granularity, Granularity.DAY))
-        preset = partial(costs, budgets=budgets, now=state.clock())
-        return await answer("costs", preset, engine, request, compare)
+        preset = partial(costs, budgets=budgets, now=now)
+        return Envelope(data=await answer("costs", preset, engine, request, compare))
 
     @get("/budget", summary="The tenant's monthly budget",
          responses=answered("budget", Budget, "The budget", BUDGET_RESPONSES))

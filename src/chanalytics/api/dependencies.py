@@ -1,4 +1,9 @@
-"""What handlers receive through `Provide`: the engine, the tenant, the window.
+"""What handlers receive through `Provide`: the services, the tenant, the window.
+
+Only these dependencies (and `auth.authenticate`) read `app.state` (its one `Services`
+object, `api/services.py`); `SERVICES` is
+registered once, on the app (`create_app`, `create_operations_app`), and a handler names
+what it needs as a typed parameter.
 
 One window dependency per default range parses `timeRange`, `startDate`, `endDate` and
 `timezone` (every bad value a BadParameter naming its parameter, before any query runs);
@@ -7,9 +12,15 @@ handlers only map the rest of their parameters.
 
 from __future__ import annotations
 
-from litestar.datastructures import State
-from litestar.di import Provide
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from functools import partial
+from types import MappingProxyType
 
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+
+from chanalytics.api.auth import AUTH
 from chanalytics.api.parameters import (
     EndDate,
     StartDate,
@@ -18,46 +29,77 @@ from chanalytics.api.parameters import (
     TimeRange30d,
     Timezone,
 )
+from chanalytics.api.services import required, services
 from chanalytics.budgets import BudgetStore
+from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.timerange import parse_window
+from chanalytics.readiness import readiness
+
+Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
 
 def provide_engine(state: State) -> Engine:
-    engine: Engine = state.engine
-    return engine
+    return required(services(state).engine, "engine")
 
 
 def provide_budgets(state: State) -> BudgetStore:
-    budgets: BudgetStore = state.budgets
-    return budgets
+    return required(services(state).budgets, "budgets")
 
 
-def _window(state: State, default: str, time_range: str | None, start_date: str | None,
+def provide_readiness(state: State) -> Readiness:
+    """The process's readiness checks (storage, and NATS where the process uses it)."""
+    found = services(state)
+    return partial(readiness, required(found.storage, "storage"), found.nats_check,
+                   found.uses_nats)
+
+
+def provide_metrics(state: State) -> ApiMetrics:
+    return services(state).metrics
+
+
+def provide_now(state: State) -> datetime:
+    """Now, from the app's clock: what `timeRange` presets and budgets' months end at."""
+    return services(state).clock()
+
+
+def _window(now: datetime, default: str, time_range: str | None, start_date: str | None,
             end_date: str | None, timezone: str | None) -> TimeWindow:
     return parse_window(time_range=time_range, start_date=start_date, end_date=end_date,
-                        timezone=timezone, default_range=default, now=state.clock())
+                        timezone=timezone, default_range=default, now=now)
 
 
 # One per default range: the parameters are the same, their documented default is not.
-def window_1d(state: State, time_range: TimeRange1d = None, start_date: StartDate = None,
-              end_date: EndDate = None, timezone: Timezone = None) -> TimeWindow:
-    return _window(state, "1d", time_range, start_date, end_date, timezone)
+def window_1d(now: NamedDependency[datetime], time_range: TimeRange1d = None,
+              start_date: StartDate = None, end_date: EndDate = None,
+              timezone: Timezone = None) -> TimeWindow:
+    return _window(now, "1d", time_range, start_date, end_date, timezone)
 
 
-def window_7d(state: State, time_range: TimeRange7d = None, start_date: StartDate = None,
-              end_date: EndDate = None, timezone: Timezone = None) -> TimeWindow:
-    return _window(state, "7d", time_range, start_date, end_date, timezone)
+def window_7d(now: NamedDependency[datetime], time_range: TimeRange7d = None,
+              start_date: StartDate = None, end_date: EndDate = None,
+              timezone: Timezone = None) -> TimeWindow:
+    return _window(now, "7d", time_range, start_date, end_date, timezone)
 
 
-def window_30d(state: State, time_range: TimeRange30d = None, start_date: StartDate = None,
-               end_date: EndDate = None, timezone: Timezone = None) -> TimeWindow:
-    return _window(state, "30d", time_range, start_date, end_date, timezone)
+def window_30d(now: NamedDependency[datetime], time_range: TimeRange30d = None,
+               start_date: StartDate = None, end_date: EndDate = None,
+               timezone: Timezone = None) -> TimeWindow:
+    return _window(now, "30d", time_range, start_date, end_date, timezone)
 
 
 WINDOW_1D = Provide(window_1d, sync_to_thread=False)
 WINDOW_7D = Provide(window_7d, sync_to_thread=False)
 WINDOW_30D = Provide(window_30d, sync_to_thread=False)
-ENGINE = Provide(provide_engine, sync_to_thread=False)
-BUDGETS = Provide(provide_budgets, sync_to_thread=False)
+
+# Every service a handler may name, registered once on the app. A dependency is resolved
+# only for the handlers that name it, so the operations app can register these too.
+SERVICES: Mapping[str, Provide] = MappingProxyType({
+    "tenant_id": AUTH,
+    "engine": Provide(provide_engine, sync_to_thread=False),
+    "budgets": Provide(provide_budgets, sync_to_thread=False),
+    "now": Provide(provide_now, sync_to_thread=False),
+    "readiness": Provide(provide_readiness, sync_to_thread=False),
+    "metrics": Provide(provide_metrics, sync_to_thread=False),
+})

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get, head
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
-from chanalytics.readiness import readiness
+from chanalytics.api.dependencies import Readiness
+from chanalytics.metrics import ApiMetrics
 
 
 def _ready_example(ok: bool) -> list[Example]:
@@ -40,10 +41,10 @@ def live() -> dict[str, str]:
 
 
 @get("/health/ready", tags=["operations"], responses=READY_RESPONSES)
-async def ready(state: State) -> Response[dict[str, Any]]:
+async def ready(readiness: NamedDependency[Readiness]) -> Response[dict[str, Any]]:
     """200 when storage answers and, where the process uses NATS, NATS is connected and the
     stream and consumer exist; else 503."""
-    checks = await readiness(state.storage, state.nats_check, state.uses_nats)
+    checks = await readiness()
     ok = all(checks.values())
     return Response({"status": "ok" if ok else "unavailable", "checks": checks},
                     status_code=200 if ok else 503)
@@ -55,16 +56,16 @@ def live_head() -> None:
 
 
 @head("/health/ready", tags=["operations"], responses=HEAD_READY_RESPONSES)
-async def ready_head(state: State) -> Response[None]:
+async def ready_head(readiness: NamedDependency[Readiness]) -> Response[None]:
     """`/health/ready` for load balancers that probe with HEAD: 200 or 503, no body."""
-    checks = await readiness(state.storage, state.nats_check, state.uses_nats)
+    checks = await readiness()
     return Response(None, status_code=200 if all(checks.values()) else 503)
 
 
 @get("/metrics", tags=["operations"], media_type="text/plain; version=0.0.4")
-async def metrics(state: State) -> Response[bytes]:
+async def metrics(metrics: NamedDependency[ApiMetrics]) -> Response[bytes]:
     """Prometheus text exposition."""
-    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 ROUTES = [live, live_head, ready, ready_head, metrics]

@@ -14,6 +14,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from chanalytics.api.errors import ErrorBody, ErrorEnvelope
+from chanalytics.api.services import services
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +66,7 @@ def request_timing(app: ASGIApp) -> ASGIApp:
         finally:
             seconds = time.perf_counter() - started
             endpoint = _endpoint(scope)
-            scope["app"].state.metrics.api_seconds.labels(
+            services(scope["app"].state).metrics.api_seconds.labels(
                 endpoint=endpoint, status=str(status)).observe(seconds)
             state: Any = scope.get("state") or {}
             fields = {"method": scope.get("method"), "path": str(scope.get("path", ""))[:256],

@@ -11,23 +11,18 @@ the first instant after it.
 from __future__ import annotations
 
 import enum
-import zoneinfo
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import msgspec
 
+# Imported before any zone is built: it pins the zone rules to chDB's tzdata release.
+from chanalytics.localtime import day_start as day_start
+from chanalytics.localtime import first_instant as first_instant
+from chanalytics.localtime import offset_change as _offset_change
 from chanalytics.query.errors import BadParameter
-
-# Python and ClickHouse must agree on every zone's rules, or local buckets computed here
-# (zero-fill) and in SQL (grouping) drift apart. Read zones only from the `tzdata`
-# package, pinned to the release chDB is built with — never from the machine's own
-# /usr/share/zoneinfo, which differs between hosts. tests/integration/test_bucket_sql.py
-# checks the two releases are the same.
-zoneinfo.reset_tzpath(to=[])
-ZoneInfo.clear_cache()  # zones created before this import would keep the host's rules
 
 MAX_BUCKETS = 5000
 
@@ -183,32 +178,3 @@ def _hour_start(instant: datetime, tz: ZoneInfo) -> datetime:
 
 def _hour_label(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-
-
-def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
-    """The first instant in (before, after] with the UTC offset `after` has."""
-    offset = after.astimezone(tz).utcoffset()
-    inside, outside = 0, int((after - before).total_seconds())
-    while outside - inside > 1:  # tz transitions fall on whole seconds
-        middle = (inside + outside) // 2
-        if (before + timedelta(seconds=middle)).astimezone(tz).utcoffset() == offset:
-            outside = middle
-        else:
-            inside = middle
-    return before + timedelta(seconds=outside)
-
-
-def day_start(day: date, tz: ZoneInfo) -> datetime:
-    # fold=0 picks the first of two midnights when a fall-back repeats midnight.
-    return first_instant(datetime(day.year, day.month, day.day, tzinfo=tz), tz)
-
-
-def first_instant(wall: datetime, tz: ZoneInfo) -> datetime:
-    """The UTC instant the local clock shows `wall`, or the first after it in a DST gap."""
-    instant = wall.astimezone(UTC)
-    naive = wall.replace(tzinfo=None)
-    if instant.astimezone(tz).replace(tzinfo=None) == naive:
-        return instant
-    # `wall` lies in a gap; its two readings straddle the transition that made it.
-    readings = (wall.replace(fold=0).astimezone(UTC), wall.replace(fold=1).astimezone(UTC))
-    return _offset_change(min(readings), max(readings), tz)

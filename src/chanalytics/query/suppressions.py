@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import (
     DEFAULT_PAGE_LIMIT,
@@ -137,6 +138,12 @@ async def suppressions(storage: Storage, query: SuppressionsQuery,
         items=[Suppression(contact_id=r[0], channel=r[1], since=utc_text(_utc(r[2])),
                            reason=r[3], message_id=r[4]) for r in shown],
         total=int(counted[0][0]), next_cursor=following)
+
+
+async def suppressions_page(engine: Engine, query: SuppressionsQuery) -> SuppressionsData:
+    """A page of the tenant's suppressions, from the read model, or from the raw events
+    where the engine reads the raw table alone."""
+    return await suppressions(engine.storage, query, RAW_SOURCE if engine.raw_only else SOURCE)
 
 
 async def suppressed_contacts(storage: Storage, tenant_id: str, end: datetime,

@@ -1,0 +1,52 @@
+"""The API's services: one typed object on `app.state`, read only by the dependencies.
+
+`create_app` builds it; when the app opens its own storage, the lifespan adds storage,
+engine and budgets before the first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from litestar.datastructures import State
+
+from chanalytics.budgets import BudgetStore
+from chanalytics.metrics import ApiMetrics
+from chanalytics.query.engine import Engine
+from chanalytics.readiness import NatsCheck
+from chanalytics.storage import Storage
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    metrics: ApiMetrics
+    clock: Callable[[], datetime]  # what `timeRange` presets end at; tests pass a fixed one
+    tokens: Mapping[str, str] = field(default_factory=dict)  # bearer token -> tenant
+    nats_check: NatsCheck | None = None
+    uses_nats: bool = False  # readiness then also checks NATS, the stream and the consumer
+    storage: Storage | None = None
+    engine: Engine | None = None
+    budgets: BudgetStore | None = None
+
+    def open(self, storage: Storage, engine: Engine | None = None) -> None:
+        """The storage the app reads, and the engine and budgets over it."""
+        self.storage = storage
+        self.engine = engine or Engine(storage)
+        self.budgets = BudgetStore(storage)
+
+
+def services(state: State) -> Services:
+    found: Services = state.services
+    return found
+
+
+def required(value: T | None, name: str) -> T:
+    """A service that exists once storage is open (the lifespan opens it first)."""
+    if value is None:
+        raise RuntimeError(f"the API's {name} is not open")
+    return value
