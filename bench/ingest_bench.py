@@ -30,14 +30,14 @@ import msgspec
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.demo import DemoTraffic
-from chanalytics.events import SUBJECTS
 from chanalytics.ingest.service import IngestService
 from chanalytics.ingest.streams import ensure_stream
+from chanalytics.mappers.events import SUBJECTS
 from chanalytics.metrics import Metrics
-from chanalytics.natsserver import LocalNatsServer
-from chanalytics.storage import Storage
+from chanalytics.nats.server import LocalNatsServer
 
 STREAM = "ANALYTICS_SOURCE"
 RESULTS = Path(__file__).parent / "results" / "ingest.md"

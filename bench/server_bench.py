@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.ingest_bench import publish
-from chanalytics.natsserver import LocalNatsServer, free_port
-from chanalytics.storage import Storage
+from chanalytics.clickhouse.storage import Storage
+from chanalytics.nats.server import LocalNatsServer, free_port
 
 RESULTS = Path(__file__).parent / "results" / "server.md"
 ENDPOINTS = ("overview", "messages", "campaigns", "workflows", "sequences", "templates",

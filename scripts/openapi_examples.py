@@ -23,14 +23,14 @@ import msgspec
 from litestar.testing import TestClient
 
 from chanalytics.app import create_app
+from chanalytics.cli.demo import DemoTraffic, Schedule, backfill
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.demo import DemoTraffic, Schedule, backfill
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.logs import configure_logging
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
 from chanalytics.query.request import utc_text
-from chanalytics.storage import Storage
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # a Tuesday afternoon
 TENANTS = ["tenant_demo", "tenant_other_1", "tenant_other_2"]

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from chanalytics.natsserver import LocalNatsServer, free_port
-from chanalytics.storage import Storage
+from chanalytics.clickhouse.storage import Storage
+from chanalytics.nats.server import LocalNatsServer, free_port
 
 
 def _docker_answers() -> bool:

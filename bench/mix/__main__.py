@@ -38,7 +38,7 @@ from bench.mix.report import Mode, write_report
 from bench.mix.throughput import measure
 from bench.mix.trickle import Trickle, counted, drained, snapshot
 from chanalytics.config import Settings
-from chanalytics.natsserver import LocalNatsServer, free_port
+from chanalytics.nats.server import LocalNatsServer, free_port
 
 RESULTS = Path(__file__).parents[1] / "results" / "mix.md"
 

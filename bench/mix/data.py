@@ -29,8 +29,8 @@ from typing import Any
 import nats
 
 from bench.mix.procs import Processes, Version, ch_query
-from chanalytics.demo import DemoTraffic, Event, publish
-from chanalytics.natsserver import LocalNatsServer, free_port
+from chanalytics.cli.demo import DemoTraffic, Event, publish
+from chanalytics.nats.server import LocalNatsServer, free_port
 
 TENANTS = ("tenant_retail", "tenant_saas", "tenant_delivery")  # profiles in PROFILES order
 

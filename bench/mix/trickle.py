@@ -22,7 +22,7 @@ import nats
 
 from bench.mix.cells import Cell, Clients, Window
 from bench.mix.data import TENANTS
-from chanalytics.demo import DemoTraffic, Event
+from chanalytics.cli.demo import DemoTraffic, Event
 
 # (endpoint, key path in `data`, subject whose every event adds one)
 CHECKS = (

@@ -19,10 +19,10 @@ from litestar.testing import AsyncTestClient
 
 from bench.query.timing import Timing, timed
 from chanalytics.app import create_app, freeze_startup_objects
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.query.engine import Engine
 from chanalytics.query.tables import RAW_TABLES
-from chanalytics.storage import Storage
 
 ZONES = ("UTC", "Asia/Kolkata", "America/New_York")
 ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [

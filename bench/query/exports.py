@@ -23,8 +23,8 @@ from litestar.testing import AsyncTestClient
 from bench.query.cells import pick_tenants
 from bench.query.timing import Timing, timed
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.storage import Storage
 
 REPORT = {"metrics": ["sent", "deliveryRate", "opened", "totalCost", "avgDeliveryMs"],
           "dimensions": ["time:day", "channel", "provider"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.query.data import DAY_MS, FUTURE, SPAN_DAYS, insert_sql, slot_table, tenant_counts
-from chanalytics.storage import Storage
+from chanalytics.clickhouse.storage import Storage
 
 CHUNK = 10_000_000
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.query.cells import pick_tenants
 from bench.query.timing import Timing
-from chanalytics.storage import Storage
+from chanalytics.clickhouse.storage import Storage
 
 PG_COLUMNS = ("id", "tenant_id", "event_type", "entity_id", "channel", "contact_id",
               "campaign_id", "template_id", "provider", "cost", "duration_ms", "occurred_at")

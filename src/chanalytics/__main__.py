@@ -1,3 +1,3 @@
-from chanalytics.cli import main
+from chanalytics.cli.main import main
 
 raise SystemExit(main())

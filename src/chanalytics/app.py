@@ -20,14 +20,14 @@ from chanalytics.api import analytics, delivery, operations, reports
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
+from chanalytics.api.readiness import NatsCheck, NatsProbe
 from chanalytics.api.services import Services
 from chanalytics.api.timing import request_timing
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
-from chanalytics.readiness import NatsCheck, NatsProbe
-from chanalytics.storage import Storage
 
 ASSETS = "/schema/assets"  # Swagger UI's files, served from the swagger-ui-bundle package
 

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.localtime import first_instant
-from chanalytics.storage import Storage
 
 MAX_BUDGET = 10**12
 

@@ -38,7 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # For an https:// ClickHouse: a CA file to verify it by (else the system's CAs).
     clickhouse_ca_file: str | None = None
     # A ClickHouse cluster (a `remote_servers` name): tables sharded by tenant behind
-    # Distributed tables (src/chanalytics/cluster.py); replicated: with Keeper, ON CLUSTER
+    # Distributed tables (clickhouse/cluster.py); replicated: with Keeper, ON CLUSTER
     # DDL and Replicated* engines.
     clickhouse_cluster: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = (
         None)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from chanalytics.cluster import Layout
+from chanalytics.clickhouse.cluster import Layout
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
-from chanalytics.storage import Storage
 
 
 def nats_servers(url: str) -> list[str]:

@@ -15,11 +15,11 @@ from typing import Any
 
 import msgspec
 
-from chanalytics.demo import DemoTraffic
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage
 
 Pair = tuple[str, dict[str, Any]]
 

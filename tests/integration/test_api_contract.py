@@ -22,8 +22,8 @@ from modes import sample
 from oracle import Oracle, events_from
 
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage, StorageUnavailable
 from chanalytics.config import load_settings
-from chanalytics.storage import Storage, StorageUnavailable
 
 pytestmark = pytest.mark.clickhouse
 

@@ -22,12 +22,12 @@ from schemathesis.checks import (
 )
 
 from chanalytics.app import create_app
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.demo import DemoTraffic
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 

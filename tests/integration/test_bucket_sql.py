@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.query.buckets import BUCKET_SQL, GRID_BUCKET_SQL, local_buckets
 from chanalytics.query.clock import Granularity, TimeWindow, bucket_of
-from chanalytics.storage import Storage
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 

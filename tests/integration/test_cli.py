@@ -17,7 +17,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from chanalytics.natsserver import find_binary, free_port
+from chanalytics.nats.server import find_binary, free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 

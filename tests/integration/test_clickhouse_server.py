@@ -15,8 +15,8 @@ import pytest
 from tests.conftest import clickhouse_server
 from tests.integration.test_cli import _env, _get
 
-from chanalytics.natsserver import free_port
-from chanalytics.storage import Storage, schema_files
+from chanalytics.clickhouse.storage import Storage, schema_files
+from chanalytics.nats.server import free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chanalytics.cluster import Layout
-from chanalytics.storage import Storage, migration_statements, schema_files
+from chanalytics.clickhouse.cluster import Layout
+from chanalytics.clickhouse.storage import Storage, migration_statements, schema_files
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.once]
 

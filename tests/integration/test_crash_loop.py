@@ -24,8 +24,8 @@ import msgspec
 import nats
 import pytest
 
-from chanalytics.demo import DemoTraffic
-from chanalytics.natsserver import LocalNatsServer
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.nats.server import LocalNatsServer
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 
@@ -35,7 +35,7 @@ EVENTS = int(os.environ.get("CRASH_EVENTS", "30000"))
 # Runs in a fresh process after the last ingest exited (one chDB owner per directory).
 READ_TOTALS = """
 import json, sys
-from chanalytics.storage import Storage
+from chanalytics.clickhouse.storage import Storage
 s = Storage(sys.argv[1], "chanalytics"); s.connect()
 raw = dict(s.query_sync("SELECT event_type, count() FROM analytics_events GROUP BY 1"))
 rolled = dict(s.query_sync("SELECT event_type, sum(events) FROM message_counts_15m GROUP BY 1"))

@@ -20,10 +20,10 @@ from test_api_contract import RANGES, TOKENS, api, bearer, matches_oracle
 
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget, BudgetStore
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.query.engine import Engine
 from chanalytics.query.tables import RAW_TABLES
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

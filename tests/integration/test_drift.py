@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.drift import TABLES, check_rollups, find_drift
 from chanalytics.ingest.writer import BatchWriter
+from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.metrics import Metrics
-from chanalytics.rows import AnalyticsRow
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

@@ -14,11 +14,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

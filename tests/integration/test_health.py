@@ -9,10 +9,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.ingest.service import IngestService
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
 

@@ -13,12 +13,12 @@ import msgspec
 import nats
 import pytest
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings, load_settings
-from chanalytics.events import SUBJECTS
 from chanalytics.ingest.service import IngestService
+from chanalytics.mappers.events import SUBJECTS
 from chanalytics.metrics import Metrics
-from chanalytics.natsserver import LocalNatsServer
-from chanalytics.storage import Storage
+from chanalytics.nats.server import LocalNatsServer
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
 

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from chanalytics.app import create_app
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.demo import DemoTraffic
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

@@ -12,11 +12,11 @@ from typing import Any
 import nats
 import pytest
 
+from chanalytics.clickhouse.storage import Storage, StorageUnavailable
 from chanalytics.ingest.lease import KvLease, LeaseLost
 from chanalytics.ingest.writer import ALREADY_STORED_SQL, READY_SQL, BatchWriter
+from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.metrics import Metrics
-from chanalytics.rows import AnalyticsRow
-from chanalytics.storage import Storage, StorageUnavailable
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
 

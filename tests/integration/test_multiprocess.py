@@ -28,9 +28,9 @@ from tests.conftest import clickhouse_server
 from tests.integration.test_cli import _get
 from tests.integration.test_crash_loop import _PUBLISH_SCRIPT, consumer_idle
 
-from chanalytics.demo import DemoTraffic
-from chanalytics.natsserver import LocalNatsServer, free_port
-from chanalytics.storage import Storage
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.clickhouse.storage import Storage
+from chanalytics.nats.server import LocalNatsServer, free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.writer import BatchWriter
+from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.metrics import Metrics
 from chanalytics.query.names import all_names, latest_names
-from chanalytics.rows import AnalyticsRow
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

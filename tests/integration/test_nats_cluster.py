@@ -21,8 +21,8 @@ import pytest
 from tests.integration.test_crash_loop import ingest_env, read_totals
 from tests.integration.test_multiprocess import _wait
 
-from chanalytics.demo import DemoTraffic
-from chanalytics.natsserver import find_binary, free_port
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.nats.server import find_binary, free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 

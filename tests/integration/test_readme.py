@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from chanalytics.natsserver import free_port
+from chanalytics.nats.server import free_port
 
 # It runs the embedded default whatever the mode: the server pass leaves it out (`once`).
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.slow, pytest.mark.once,

@@ -22,8 +22,8 @@ from oracle import Context, bound, events_from
 from report_oracle import METRICS, PERCENTILES, RATES, ReportOracle
 
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

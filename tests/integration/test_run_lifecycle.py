@@ -22,9 +22,9 @@ import pytest
 from tests.integration.test_cli import _env, _get, _start_run, _stop
 
 from chanalytics.config import load_settings
-from chanalytics.events import SUBJECTS
 from chanalytics.ingest.streams import ensure_stream
-from chanalytics.natsserver import find_binary, free_port
+from chanalytics.mappers.events import SUBJECTS
+from chanalytics.nats.server import find_binary, free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
 

@@ -27,11 +27,11 @@ from tests.integration.test_cli import _get
 from tests.integration.test_crash_loop import _PUBLISH_SCRIPT, consumer_idle
 from tests.integration.test_multiprocess import _env, _wait
 
-from chanalytics.cluster import Layout
-from chanalytics.demo import DemoTraffic
+from chanalytics.cli.demo import DemoTraffic
+from chanalytics.clickhouse.cluster import Layout
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.drift import find_drift
-from chanalytics.natsserver import LocalNatsServer, free_port
-from chanalytics.storage import Storage
+from chanalytics.nats.server import LocalNatsServer, free_port
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats, pytest.mark.once]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from chanalytics.rows import COLUMNS, AnalyticsRow
-from chanalytics.storage import SchemaMismatch, Storage, StorageUnavailable, schema_dir
+from chanalytics.clickhouse.storage import SchemaMismatch, Storage, StorageUnavailable, schema_dir
+from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 
 pytestmark = pytest.mark.clickhouse
 

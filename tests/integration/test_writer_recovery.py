@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.writer import (
     MOVE_SQL,
     READY_SQL,
@@ -14,9 +15,8 @@ from chanalytics.ingest.writer import (
     WriteResult,
     dedup_token,
 )
+from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.metrics import Metrics
-from chanalytics.rows import AnalyticsRow
-from chanalytics.storage import Storage
 
 pytestmark = pytest.mark.clickhouse
 

@@ -19,8 +19,8 @@ from litestar.testing import TestClient
 
 from chanalytics.api.auth import tenant_for_token
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.storage import Storage
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 ENDPOINTS = ("overview", "messages", "campaigns", "workflows", "sequences", "templates",

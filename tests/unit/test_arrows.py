@@ -53,7 +53,7 @@ def importers(of: str, by: str) -> Iterator[str]:
 class TestArrows:
     def test_storage_imports_no_other_part(self) -> None:
         """storage.py imports no module of chanalytics (the cluster layout is passed in)."""
-        assert imports(modules()["chanalytics.storage"]) == set()
+        assert imports(modules()["chanalytics.clickhouse.storage"]) == set()
 
     def test_the_engine_never_imports_the_api(self) -> None:
         """Nothing under chanalytics.query imports chanalytics.api."""

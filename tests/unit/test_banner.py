@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chanalytics.banner import banner
+from chanalytics.cli.banner import banner
 
 
 def _fields(text: str) -> dict[str, str]:

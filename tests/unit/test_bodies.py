@@ -17,12 +17,12 @@ from litestar.testing import TestClient
 
 from chanalytics.api.delivery import BudgetBody
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.query.body import BodyDecoder, field_of
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.report import ReportBody, parse_report
 from chanalytics.query.timerange import parse_window
-from chanalytics.storage import Storage
 
 AUTH = {"Authorization": "Bearer tok-1"}
 QUERY = "/api/v1/analytics/query"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chanalytics.ingest.buffer import Batch, FlushPolicy
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.rows import AnalyticsRow
 
 ROW = AnalyticsRow(id="e", tenant_id="t", event_type="message_sent", entity_type="message",
                    entity_id="m", occurred_at=datetime(2026, 1, 1, tzinfo=UTC))

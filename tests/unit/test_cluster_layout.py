@@ -1,11 +1,11 @@
-"""How schema files are placed on one server and on a cluster (src/chanalytics/cluster.py)."""
+"""How schema files are placed on one server and on a cluster (`clickhouse/cluster.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from chanalytics.cluster import Layout, Statement
-from chanalytics.storage import OneDatabase
+from chanalytics.clickhouse.cluster import Layout, Statement
+from chanalytics.clickhouse.storage import OneDatabase
 
 TABLE = ("CREATE TABLE IF NOT EXISTS message_counts_15m\n(\n    tenant_id String\n)\n"
          "ENGINE = AggregatingMergeTree\nORDER BY tenant_id")

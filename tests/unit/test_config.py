@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import ConfigError, load_settings, unknown_variables
 from chanalytics.connections import nats_options
-from chanalytics.storage import Storage
 
 
 class TestLoadSettings:
@@ -149,7 +149,7 @@ def test_a_cluster_needs_a_server_and_replication_needs_a_cluster() -> None:
 def test_migrate_print_shows_the_cluster_script() -> None:
     # schema_ddl is what `migrate --print` prints; main() is not called here because it
     # configures logging onto the test's captured stdout, which later tests would write to.
-    from chanalytics.cli import schema_ddl
+    from chanalytics.cli.main import schema_ddl
 
     script = schema_ddl(load_settings({"CHANALYTICS_CLICKHOUSE_URL": "http://127.0.0.1:1"},
                                       clickhouse_cluster="shop", clickhouse_replicated=True))

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from chanalytics.demo import DemoTraffic, Schedule, backfill
-from chanalytics.demofeed import MARKER_FILE, DemoFeed, DemoMarker, run_demo, slot_seconds
+from chanalytics.cli.demo import DemoTraffic, Schedule, backfill
+from chanalytics.cli.demofeed import MARKER_FILE, DemoFeed, DemoMarker, run_demo, slot_seconds
 from chanalytics.mappers import map_event
 
 NOW = datetime(2026, 12, 2, 15, 30, tzinfo=UTC)  # a Wednesday afternoon

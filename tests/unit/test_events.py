@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from chanalytics.events import (
+from chanalytics.mappers.events import (
     ROUTES,
     SUBJECTS,
     CampaignEvent,

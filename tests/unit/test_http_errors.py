@@ -17,12 +17,12 @@ from litestar import Litestar, Request, get
 from structlog.testing import capture_logs
 
 from chanalytics.api.errors import EXCEPTION_HANDLERS
+from chanalytics.api.httpserver import HEAD_LIMIT, server_config
 from chanalytics.api.limits import URL_LIMIT, url_limit
 from chanalytics.api.services import Services
 from chanalytics.api.timing import request_timing
-from chanalytics.httpserver import HEAD_LIMIT, server_config
 from chanalytics.metrics import ApiMetrics
-from chanalytics.natsserver import free_port
+from chanalytics.nats.server import free_port
 from chanalytics.query.errors import BadParameter
 
 

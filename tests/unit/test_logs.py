@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import structlog
 
+from chanalytics.api.httpserver import server_config
 from chanalytics.app import create_app
 from chanalytics.config import load_settings
-from chanalytics.httpserver import server_config
 from chanalytics.logs import configure_logging
 
 

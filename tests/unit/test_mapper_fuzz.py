@@ -10,9 +10,9 @@ import msgspec
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from chanalytics.events import SUBJECTS, event_type_for
 from chanalytics.mappers import REASON_CODES, InvalidEvent, map_event
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.events import SUBJECTS, event_type_for
+from chanalytics.mappers.rows import AnalyticsRow
 
 FIELDS = ["messageId", "channel", "contactId", "sourceType", "sourceId", "templateId",
           "templateName", "provider", "cost", "durationMs", "errorCode", "bounceType", "url",

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from chanalytics.mappers import REASON_CODES, InvalidEvent, map_event
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.rows import AnalyticsRow
 
 OCCURRED = datetime(2026, 1, 20, 10, 15, 30, 123000, tzinfo=UTC)
 DROP = object()

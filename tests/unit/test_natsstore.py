@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from chanalytics.natsstore import (
+from chanalytics.nats.store import (
     PID_FILE,
     ServerRecord,
     StoreBusy,
@@ -97,7 +97,7 @@ class TestStoreClaim:
         """The kernel drops the flock of a SIGKILLed owner: the next start may claim."""
         owner = subprocess.Popen([sys.executable, "-c", (
             "import sys, time; from pathlib import Path;"
-            "from chanalytics.natsstore import StoreClaim;"
+            "from chanalytics.nats.store import StoreClaim;"
             f"claim = StoreClaim(Path({str(store)!r})); claim.acquire(); print('ok', flush=True);"
             "time.sleep(60)")], stdout=subprocess.PIPE)
         assert owner.stdout is not None

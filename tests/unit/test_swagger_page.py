@@ -10,8 +10,8 @@ import pytest
 from litestar.testing import TestClient
 
 from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.storage import Storage
 
 # Every URL the page makes the browser fetch: src= and href=, in either quote.
 _ASSET = re.compile(r"""(?:src|href)\s*=\s*(["'])(.*?)\1""", re.IGNORECASE)

@@ -29,13 +29,13 @@ from chanalytics.api.parameters import (
     TimeRange30d,
     Timezone,
 )
+from chanalytics.api.readiness import readiness
 from chanalytics.api.services import required, services
 from chanalytics.budgets import BudgetStore
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.timerange import parse_window
-from chanalytics.readiness import readiness
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 

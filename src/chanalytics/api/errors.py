@@ -9,8 +9,8 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
+from chanalytics.clickhouse.storage import StorageError
 from chanalytics.query.errors import BadParameter
-from chanalytics.storage import StorageError
 
 log = structlog.get_logger(__name__)
 

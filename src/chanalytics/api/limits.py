@@ -4,7 +4,7 @@ Whether an over-long request line reaches the app at all depends on how TCP cut 
 (the HTTP parser's buffer limit applies only while a request is incomplete), so without
 a limit of our own a 100 KB URL was served on loopback and refused in plain text over
 a network. Here any URL over `URL_LIMIT` bytes gets the same answer, whichever way it
-arrived; `chanalytics.httpserver` sizes the parser's buffer above it.
+arrived; `chanalytics.api.httpserver` sizes the parser's buffer above it.
 """
 
 from __future__ import annotations

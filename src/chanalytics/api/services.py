@@ -13,11 +13,11 @@ from typing import TypeVar
 
 from litestar.datastructures import State
 
+from chanalytics.api.readiness import NatsCheck
 from chanalytics.budgets import BudgetStore
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.engine import Engine
-from chanalytics.readiness import NatsCheck
-from chanalytics.storage import Storage
 
 T = TypeVar("T")
 

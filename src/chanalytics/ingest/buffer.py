@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.rows import AnalyticsRow
 
 Clock = Callable[[], float]
 

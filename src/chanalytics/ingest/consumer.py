@@ -21,6 +21,7 @@ from typing import Any
 import nats.errors
 import structlog
 
+from chanalytics.clickhouse.storage import StorageUnavailable
 from chanalytics.ingest.buffer import Batch, Clock, FlushPolicy
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.delivery import delivery_of
@@ -29,7 +30,6 @@ from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.writer import BatchWriter, WriteResult
 from chanalytics.mappers import InvalidEvent, map_event
 from chanalytics.metrics import Metrics
-from chanalytics.storage import StorageUnavailable
 
 log = structlog.get_logger(__name__)
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from chanalytics.clickhouse.storage import Storage, StorageError
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage, StorageError
 
 log = structlog.get_logger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.drift import TABLES, check_rollups
 from chanalytics.metrics import Metrics
-from chanalytics.storage import Storage
 
 log = structlog.get_logger(__name__)
 

@@ -10,6 +10,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from chanalytics.api.readiness import stream_status
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, nats_servers
 from chanalytics.ingest.buffer import FlushPolicy
@@ -21,8 +23,6 @@ from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.streams import ensure_all
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.metrics import Metrics
-from chanalytics.readiness import stream_status
-from chanalytics.storage import Storage
 
 log = structlog.get_logger(__name__)
 

@@ -7,7 +7,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
-from chanalytics.events import SUBJECTS
+from chanalytics.mappers.events import SUBJECTS
 
 log = structlog.get_logger(__name__)
 

@@ -36,10 +36,10 @@ from typing import TypeVar
 import msgspec
 import structlog
 
+from chanalytics.clickhouse.storage import Storage, StorageError, StorageUnavailable
 from chanalytics.ingest.lease import InsertLock, LeaseLost, LocalLock
+from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 from chanalytics.metrics import Metrics
-from chanalytics.rows import COLUMNS, AnalyticsRow
-from chanalytics.storage import Storage, StorageError, StorageUnavailable
 
 log = structlog.get_logger(__name__)
 

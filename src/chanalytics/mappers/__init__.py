@@ -12,17 +12,6 @@ from typing import assert_never
 
 import msgspec
 
-from chanalytics.events import (
-    ROUTES,
-    CampaignEvent,
-    ContactEvent,
-    MessageEvent,
-    SequenceEvent,
-    SequenceStepEvent,
-    SourceEvent,
-    WorkflowCompletedEvent,
-    WorkflowEvent,
-)
 from chanalytics.mappers.campaign import map_campaign
 from chanalytics.mappers.contact import map_contact
 from chanalytics.mappers.errors import (
@@ -36,10 +25,21 @@ from chanalytics.mappers.errors import (
     UNKNOWN_SUBJECT,
     InvalidEvent,
 )
+from chanalytics.mappers.events import (
+    ROUTES,
+    CampaignEvent,
+    ContactEvent,
+    MessageEvent,
+    SequenceEvent,
+    SequenceStepEvent,
+    SourceEvent,
+    WorkflowCompletedEvent,
+    WorkflowEvent,
+)
 from chanalytics.mappers.pipeline import map_message
+from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.mappers.sequence import map_sequence
 from chanalytics.mappers.workflow import map_workflow_run
-from chanalytics.rows import AnalyticsRow
 
 __all__ = ["REASON_CODES", "InvalidEvent", "map_event"]
 

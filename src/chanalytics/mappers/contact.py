@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chanalytics.events import ContactEvent
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.events import ContactEvent
+from chanalytics.mappers.rows import AnalyticsRow
 
 
 def map_contact(

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import msgspec
 
-from chanalytics.events import MessageEvent
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.events import MessageEvent
+from chanalytics.mappers.rows import AnalyticsRow
 
 _encode = msgspec.json.encode
 _replace = msgspec.structs.replace

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chanalytics.events import WorkflowCompletedEvent, WorkflowEvent
-from chanalytics.rows import AnalyticsRow
+from chanalytics.mappers.events import WorkflowCompletedEvent, WorkflowEvent
+from chanalytics.mappers.rows import AnalyticsRow
 
 
 def map_workflow_run(

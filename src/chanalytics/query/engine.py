@@ -12,13 +12,13 @@ from typing import Any
 import msgspec
 import structlog
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.query.compiler import Compiled, compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.measures import MEASURES, Family, Measure, Value
 from chanalytics.query.model import Grouping, Key, Query, Result, Row
 from chanalytics.query.planner import Plan, Statement, plan
 from chanalytics.query.tables import TABLES, Grain, Table
-from chanalytics.storage import Storage
 
 log = structlog.get_logger(__name__)
 

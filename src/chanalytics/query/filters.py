@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from chanalytics.events import MAX_ID_LENGTH
+from chanalytics.mappers.events import MAX_ID_LENGTH
 from chanalytics.query.errors import BadParameter
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "whatsapp", "push")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.query.sql import Select
-from chanalytics.storage import Storage
 
 ALL_NAMES_LIMIT = 2000
 

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import (
@@ -34,7 +35,6 @@ from chanalytics.query.filters import (
 )
 from chanalytics.query.request import utc_text
 from chanalytics.query.sql import Params, Select
-from chanalytics.storage import Storage
 
 Reason = Literal["hard_bounce", "complaint", "unsubscribe"]
 REASONS: tuple[Reason, ...] = ("hard_bounce", "complaint", "unsubscribe")

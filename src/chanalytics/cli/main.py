@@ -21,22 +21,22 @@ import msgspec
 import structlog
 import uvicorn
 
+from chanalytics.api.httpserver import server_config
 from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
-from chanalytics.banner import banner, dev_token
-from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
-from chanalytics.connections import nats_options, open_storage_client, schema_layout
-from chanalytics.httpserver import server_config
-from chanalytics.logs import configure_logging
-from chanalytics.metrics import Metrics
-from chanalytics.natsserver import LocalNatsServer, PortTaken
-from chanalytics.natsstore import StoreBusy
-from chanalytics.ports import port_taken
-from chanalytics.storage import (
+from chanalytics.cli.banner import banner, dev_token
+from chanalytics.clickhouse.storage import (
     Storage,
     StorageError,
     migration_statements,
     schema_files,
 )
+from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
+from chanalytics.connections import nats_options, open_storage_client, schema_layout
+from chanalytics.logs import configure_logging
+from chanalytics.metrics import Metrics
+from chanalytics.nats.server import LocalNatsServer, PortTaken
+from chanalytics.nats.store import StoreBusy
+from chanalytics.ports import port_taken
 
 log = structlog.get_logger(__name__)
 
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("config.variable.unknown", variable=name,
                     hint="no such setting: a typo? (see the README's configuration table)")
     if args.command == "clickhouse-server":
-        from chanalytics.chserver import serve_clickhouse
+        from chanalytics.clickhouse.server import serve_clickhouse
 
         if bool(args.remote_cluster) != bool(args.shard):
             print("chanalytics: --cluster and --shard go together", file=sys.stderr)
@@ -218,7 +218,7 @@ def _port_taken(settings: Settings) -> str | None:
 
 def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any], *,
              allow_invalid: bool) -> int:
-    from chanalytics.publish import PublishError, publish_one
+    from chanalytics.nats.publish import PublishError, publish_one
 
     try:
         print(asyncio.run(publish_one(nats_url, subject, event, options,
@@ -378,7 +378,7 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                   demo: Demo | None) -> int:
     """Ingest and API in one process (the embedded engine allows one owner per directory);
     with `demo`, demo traffic too."""
-    from chanalytics.demofeed import DemoFeed, run_demo
+    from chanalytics.cli.demofeed import DemoFeed, run_demo
     from chanalytics.ingest.service import IngestService
 
     metrics = Metrics()

@@ -99,7 +99,7 @@ def schema_dir() -> Path:
     packaged = resources.files("chanalytics").joinpath("schema")
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "clickhouse" / "schema"
+    return Path(__file__).resolve().parents[3] / "clickhouse" / "schema"
 
 
 # chDB's allocator (jemalloc, configured by JE_MALLOC_CONF when the library loads) keeps

@@ -24,8 +24,8 @@ from xml.sax.saxutils import escape
 
 import structlog
 
+from chanalytics.clickhouse.storage import EMBEDDED_ALLOCATOR
 from chanalytics.ports import port_taken
-from chanalytics.storage import EMBEDDED_ALLOCATOR
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,7 @@ CONFIG = """<clickhouse>
 </clickhouse>
 """
 # One replica per shard, the shards' native TCP addresses in order (a test cluster of local
-# servers: no Keeper, so no replicas; see src/chanalytics/cluster.py).
+# servers: no Keeper, so no replicas; see src/chanalytics/clickhouse/cluster.py).
 REMOTE_SERVERS = """
   <remote_servers>
     <{name}>{shards}

@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from chanalytics.demo import DemoTraffic, Event, Published, Schedule, iso, publish
+from chanalytics.cli.demo import DemoTraffic, Event, Published, Schedule, iso, publish
 
 log = structlog.get_logger(__name__)
 

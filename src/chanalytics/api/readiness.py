@@ -9,8 +9,8 @@ import structlog
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
+from chanalytics.clickhouse.storage import Storage
 from chanalytics.connections import nats_servers
-from chanalytics.storage import Storage
 
 log = structlog.get_logger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from chanalytics.natsstore import StoreClaim
+from chanalytics.nats.store import StoreClaim
 from chanalytics.ports import port_taken
 
 log = structlog.get_logger(__name__)

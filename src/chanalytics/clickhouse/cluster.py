@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from chanalytics.storage import Statement
+from chanalytics.clickhouse.storage import Statement
 
 # Tables the ingest writer keeps on the node it is connected to.
 NODE_LOCAL_TABLES = frozenset({"ingest_staging", "ingest_ready"})
