@@ -10,7 +10,7 @@ from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.metrics import Metrics
-from chanalytics.query.names import all_names, latest_names
+from chanalytics.query.engine import Engine
 
 pytestmark = pytest.mark.clickhouse
 
@@ -30,18 +30,20 @@ async def test_all_names_agree_with_a_lookup_by_id(storage: Storage) -> None:
         started("e4", "c3", None, 3),  # no name carried: not named
         started("e5", "c9", "Other tenant", 4, tenant="t2"),
     ])
-    known = await all_names(storage, "t1", "campaign")
+    engine = Engine(storage)
+    known = await engine.all_names("t1", "campaign")
     assert known == {"c1": "Spring sale", "c2": "Launch"}
     ids = ["c1", "c2", "c3", "c9"]
     expected = {"c1": "Spring sale", "c2": "Launch", "c3": None, "c9": None}
-    assert await latest_names(storage, "t1", "campaign", ids) == expected
-    assert await latest_names(storage, "t1", "campaign", ids, known) == expected
-    assert await latest_names(storage, "t1", "campaign", []) == {}
+    assert await engine.latest_names("t1", "campaign", ids) == expected
+    assert await engine.latest_names("t1", "campaign", ids, known) == expected
+    assert await engine.latest_names("t1", "campaign", []) == {}
 
 
 async def test_too_many_names_are_left_to_the_lookup_by_id(storage: Storage) -> None:
     await BatchWriter(storage, Metrics()).write([
         started("e1", "c1", "One", 1), started("e2", "c2", "Two", 2)])
-    assert await all_names(storage, "t1", "campaign", limit=2) is not None
-    assert await all_names(storage, "t1", "campaign", limit=1) is None
-    assert await latest_names(storage, "t1", "campaign", ["c2"], None) == {"c2": "Two"}
+    engine = Engine(storage)
+    assert await engine.all_names("t1", "campaign", limit=2) is not None
+    assert await engine.all_names("t1", "campaign", limit=1) is None
+    assert await engine.latest_names("t1", "campaign", ["c2"], None) == {"c2": "Two"}

@@ -19,6 +19,7 @@ import msgspec
 from chanalytics.query.dimensions import DIMENSIONS, Dimension
 from chanalytics.query.measures import Family, Measure
 from chanalytics.query.model import Filter, Grouping, Query
+from chanalytics.query.names import names_select
 from chanalytics.query.planner import Part, Plan, Statement
 from chanalytics.query.sql import Params, Select, all_of, any_of, literal, literals, union_all
 from chanalytics.query.tables import Grain
@@ -147,11 +148,8 @@ def filter_sql(f: Filter, params: Params) -> str:
         found = f"positionCaseInsensitiveUTF8({dimension.sql}, {text}) > 0"
         if not dimension.entity:
             return found
-        named = Select(
-            columns=["entity_id"], source="entity_names",
-            where=["tenant_id = {tenant:String}", f"entity_kind = {literal(dimension.entity)}"],
-            group_by="entity_id",
-            having=f"positionCaseInsensitiveUTF8(argMaxMerge(name), {text}) > 0")
+        named = names_select(
+            dimension.entity, having=f"positionCaseInsensitiveUTF8(argMaxMerge(name), {text}) > 0")
         return f"{found} OR {dimension.sql} IN ({named.sql()})"
     empty = dimension.empty
     if isinstance(empty, int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from chanalytics.query.compiler import Compiled, compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.measures import MEASURES, Family, Measure, Value
 from chanalytics.query.model import Grouping, Key, Query, Result, Row
+from chanalytics.query.names import ALL_NAMES_LIMIT, Names, names_statement
 from chanalytics.query.planner import Plan, Statement, plan
 from chanalytics.query.tables import TABLES, Grain, Table
 
@@ -73,6 +74,25 @@ class Engine:
                   statements=len(compiled), measures=sum(len(q.measures) for q in queries),
                   duration_ms=round((time.perf_counter() - started) * 1000, 2))
         return results
+
+    async def all_names(self, tenant_id: str, kind: str, *,
+                        limit: int = ALL_NAMES_LIMIT) -> Names | None:
+        """id → latest name of every entity of `kind`, or None when there are over `limit`."""
+        rows = await self.storage.query(*names_statement(tenant_id, kind, (), limit + 1))
+        if len(rows) > limit:
+            return None
+        return {entity_id: name for entity_id, name in rows}
+
+    async def latest_names(self, tenant_id: str, kind: str, ids: Collection[str],
+                           known: Names | None = None) -> Names:
+        """id → its latest name (None when no event carried one) for the listed ids of
+        `kind`, from `known` (`all_names`) when given."""
+        if known is None:
+            if not ids:
+                return {}
+            rows = await self.storage.query(*names_statement(tenant_id, kind, ids, len(ids)))
+            known = {entity_id: name for entity_id, name in rows}
+        return {entity_id: known.get(entity_id) for entity_id in ids}
 
 
 def _mergeable(a: Plan, b: Plan, statement: Statement, other: Statement) -> bool:

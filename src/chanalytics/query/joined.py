@@ -15,8 +15,9 @@ import msgspec
 
 from chanalytics.query.compiler import compile_statement, dimensions_of
 from chanalytics.query.dimensions import DIMENSIONS
+from chanalytics.query.names import names_select
 from chanalytics.query.planner import Plan
-from chanalytics.query.sql import Params, Select, literal
+from chanalytics.query.sql import Params, Select
 
 Order = tuple[str, bool]  # (measure SQL expression over the joined columns, descending)
 
@@ -52,11 +53,7 @@ def joined_statement(plan: Plan, order: Sequence[Order], *, limit: int | None = 
     named = tuple(d for d in dims if DIMENSIONS[d].entity)
     for d in named:
         i = dims.index(d)
-        names = Select(
-            columns=[f"entity_id AS d{i}", f"argMaxMerge(name) AS n{i}"], source="entity_names",
-            where=["tenant_id = {tenant:String}",
-                   f"entity_kind = {literal(DIMENSIONS[d].entity)}"],
-            group_by="entity_id")
+        names = names_select(DIMENSIONS[d].entity, id_as=f"d{i}", name_as=f"n{i}")
         source += f" LEFT JOIN ({names.sql()}) AS names{i} USING (d{i})"
     columns = [*keys, *(f"n{dims.index(d)}" for d in named), *(
         f"s{n}_{m.name}" for n, s in enumerate(plan.statements) for m in s.measures)]

@@ -1,4 +1,8 @@
-"""Latest names of templates, campaigns, workflows and sequences (`entity_names`).
+"""The compiler's part for `entity_names`: the latest name of each entity of one kind.
+
+Every read of names is built here — the lookup an endpoint runs (`names_statement`,
+through `Engine.all_names` / `Engine.latest_names`), the search a `contains` filter makes
+(`compiler.filter_sql`) and the names a report joins beside its ids (`joined.py`).
 
 An endpoint learns which entities it names (its top rows) only from its counts. Waiting
 for them and then reading the names costs a round trip more (4-8 ms through chDB), so an
@@ -11,44 +15,31 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from chanalytics.clickhouse.storage import Storage
-from chanalytics.query.sql import Select
+from chanalytics.query.sql import Params, Select, literal
 
 ALL_NAMES_LIMIT = 2000
 
 Names = dict[str, str | None]
 
-# The latest name of each entity of one kind (by event time, then event id); NULL when no
-# event carried one. `ids` empty: every entity of the kind, up to `limit` of them.
-NAMES_SQL = Select(
-    columns=["entity_id", "argMaxMerge(name) AS name"], source="entity_names",
-    where=["tenant_id = {tenant:String}", "entity_kind = {kind:String}",
-           "empty({ids:Array(String)}) OR entity_id IN {ids:Array(String)}"],
-    group_by="entity_id", limit="{limit:UInt32}",
-).sql()
+
+def names_select(kind: str, *, id_as: str = "entity_id", name_as: str = "name",
+                 having: str = "") -> Select:
+    """One row per entity of `kind` of the statement's tenant (`{tenant:String}`): its id
+    and its latest name (by event time, then event id; NULL when no event carried one).
+    With `having` (a condition on `argMaxMerge(name)`), the matching ids alone."""
+    entity = "entity_id" if id_as == "entity_id" else f"entity_id AS {id_as}"
+    columns = [entity] if having else [entity, f"argMaxMerge(name) AS {name_as}"]
+    return Select(columns=columns, source="entity_names",
+                  where=["tenant_id = {tenant:String}", f"entity_kind = {literal(kind)}"],
+                  group_by="entity_id", having=having)
 
 
-async def all_names(
-    storage: Storage, tenant_id: str, kind: str, *, limit: int = ALL_NAMES_LIMIT
-) -> Names | None:
-    """id → latest name of every entity of `kind`, or None when there are over `limit`."""
-    rows = await storage.query(NAMES_SQL, {
-        "tenant": tenant_id, "kind": kind, "ids": [], "limit": limit + 1})
-    if len(rows) > limit:
-        return None
-    return {entity_id: name for entity_id, name in rows}
-
-
-async def latest_names(
-    storage: Storage, tenant_id: str, kind: str, ids: Collection[str],
-    known: Names | None = None,
-) -> Names:
-    """id → its latest name (None when no event carried one) for the listed ids of `kind`,
-    from `known` (`all_names`) when given."""
-    if known is None:
-        if not ids:
-            return {}
-        rows = await storage.query(NAMES_SQL, {
-            "tenant": tenant_id, "kind": kind, "ids": sorted(ids), "limit": len(ids)})
-        known = {entity_id: name for entity_id, name in rows}
-    return {entity_id: known.get(entity_id) for entity_id in ids}
+def names_statement(tenant_id: str, kind: str, ids: Collection[str],
+                    limit: int) -> tuple[str, dict[str, object]]:
+    """The lookup: the listed `ids` of `kind` (every entity when empty), up to `limit`."""
+    params = Params(tenant=tenant_id)
+    select = names_select(kind)
+    if ids:
+        select.where.append(f"entity_id IN {params.bind(sorted(ids), 'Array(String)')}")
+    select.limit = params.bind(limit, "UInt32")
+    return select.sql(), params.values

@@ -14,7 +14,7 @@ import msgspec
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import MEANS, metric_values
 from chanalytics.query.model import Result
-from chanalytics.query.names import Names, all_names, latest_names
+from chanalytics.query.names import Names
 from chanalytics.query.request import QueryRequest, TimeRange
 from chanalytics.query.tables import CAMPAIGN_MESSAGES
 
@@ -77,7 +77,7 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
                        request.query(("recipients",), filters=messages),
                        request.query(LIFECYCLE, ("campaign",), filters=one),
                        request.query(SERIES, ("time",), filters=messages)),
-        all_names(engine.storage, request.tenant_id, "campaign"),
+        engine.all_names(request.tenant_id, "campaign"),
     )
     per_campaign = counts.by_one("campaign")
     events = lifecycle.by_one("campaign")
@@ -87,7 +87,7 @@ async def campaigns(engine: Engine, request: QueryRequest) -> CampaignsData:
     zero = counts.zeros
     counted = [per_campaign[c] for c in active if c in per_campaign]
     top = sorted(active, key=lambda c: (-per_campaign.get(c, zero)["sent"], c))[: request.limit]
-    names = await latest_names(engine.storage, request.tenant_id, "campaign", top, known)
+    names = await engine.latest_names(request.tenant_id, "campaign", top, known)
 
     def row(c: str) -> CampaignRow:
         v = per_campaign.get(c, zero)

@@ -17,7 +17,6 @@ from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import metric_values
 from chanalytics.query.model import Filter
-from chanalytics.query.names import all_names, latest_names
 from chanalytics.query.request import QueryRequest, TimeRange
 from chanalytics.query.timerange import parse_timezone
 
@@ -132,13 +131,13 @@ async def costs(engine: Engine, request: QueryRequest, *, budgets: BudgetStore |
             request.query(MEASURES, (), ("channel",), ("channel", "provider"), filters=only),
             request.query(MEASURES, ("campaign",), filters=(*only, campaigns)),
             request.query(("cost", "sent"), ("time",), filters=only)),
-        all_names(engine.storage, request.tenant_id, "campaign"),
+        engine.all_names(request.tenant_id, "campaign"),
         current_budget(engine, budgets, request.tenant_id, now)
         if budgets is not None and now is not None else asyncio.sleep(0, None))
     t = totals.total()
     top = _by_cost([(c, v) for (c,), v in by_campaign.by(("campaign",)).items()
                     if v["sent"]])[: request.limit]
-    names = await latest_names(engine.storage, request.tenant_id, "campaign",
+    names = await engine.latest_names(request.tenant_id, "campaign",
                                [c for c, _ in top], known)
     return CostsData(
         time_range=TimeRange.of(request.window),

@@ -9,7 +9,7 @@ import msgspec
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import CATALOGUE
 from chanalytics.query.model import Result
-from chanalytics.query.names import Names, all_names, latest_names
+from chanalytics.query.names import Names
 from chanalytics.query.request import QueryRequest, TimeRange
 
 
@@ -60,14 +60,14 @@ async def sequences(engine: Engine, request: QueryRequest) -> SequencesData:
     (counts, steps), known = await asyncio.gather(
         engine.run_all(request.query(PER_SEQUENCE, (), ("sequence",), filters=one),
                        request.query(("steps_executed", "replied"), ("step",), filters=one)),
-        all_names(engine.storage, request.tenant_id, "sequence"),
+        engine.all_names(request.tenant_id, "sequence"),
     )
     t = counts.total()
     # Sequences with an event in the range (every sequence with an active enrollment has
     # a row of its own, too).
     per_sequence = {q: v for q, v in counts.by_one("sequence").items() if v["sequence_events"]}
     top = sorted(per_sequence, key=lambda q: (-per_sequence[q]["enrolled"], q))[: request.limit]
-    names = await latest_names(engine.storage, request.tenant_id, "sequence", top, known)
+    names = await engine.latest_names(request.tenant_id, "sequence", top, known)
     funnel = sorted((step, v) for step, v in steps.by_one("step").items()
                     if step is not None and (v["steps_executed"] or v["replied"]))
     return SequencesData(

@@ -12,7 +12,7 @@ import msgspec
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import CATALOGUE, metric_values
 from chanalytics.query.model import Filter, Result
-from chanalytics.query.names import Names, all_names, latest_names
+from chanalytics.query.names import Names
 from chanalytics.query.request import QueryRequest, TimeRange
 
 TEMPLATE_MESSAGES = Filter("template", "isNot", (None,))
@@ -49,7 +49,7 @@ async def templates(engine: Engine, request: QueryRequest) -> TemplatesData:
     known: Names | None
     counts, known = await asyncio.gather(
         engine.run(request.query(MEASURES, ("template",), filters=filters)),
-        all_names(engine.storage, request.tenant_id, "template"),
+        engine.all_names(request.tenant_id, "template"),
     )
     per_template = {t: v for t, v in counts.by_one("template").items() if v["message_events"]}
 
@@ -65,7 +65,7 @@ async def templates(engine: Engine, request: QueryRequest) -> TemplatesData:
     worst = heapq.nsmallest(request.limit,
                             (t for t in per_template if usage(t) >= request.min_usage),
                             key=lambda t: (open_ratio(t), -usage(t), t))
-    names = await latest_names(engine.storage, request.tenant_id, "template", {*top, *worst},
+    names = await engine.latest_names(request.tenant_id, "template", {*top, *worst},
                                known)
 
     def row(t: str, v: Mapping[str, Any]) -> TemplateRow:

@@ -10,7 +10,7 @@ import msgspec
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import metric_values
 from chanalytics.query.model import Result
-from chanalytics.query.names import Names, all_names, latest_names
+from chanalytics.query.names import Names
 from chanalytics.query.request import QueryRequest, TimeRange
 
 
@@ -65,12 +65,12 @@ async def workflows(engine: Engine, request: QueryRequest) -> WorkflowsData:
     (counts, series), known = await asyncio.gather(
         engine.run_all(request.query(RUNS, ("workflow",), (), filters=one),
                        request.query(RUNS, ("time",), filters=one)),
-        all_names(engine.storage, request.tenant_id, "workflow"),
+        engine.all_names(request.tenant_id, "workflow"),
     )
     per_workflow = counts.by_one("workflow")
     top = sorted(per_workflow, key=lambda w: (-per_workflow[w]["runs_started"], w))
     top = top[: request.limit]
-    names = await latest_names(engine.storage, request.tenant_id, "workflow", top, known)
+    names = await engine.latest_names(request.tenant_id, "workflow", top, known)
     t = counts.total()
     return WorkflowsData(
         time_range=TimeRange.of(request.window),
