@@ -115,7 +115,7 @@ def _part(part: Part, statement: Statement, columns: list[str], query: Query,
     types = set().union(*(m.event_types for m in statement.measures))
     where = [
         "tenant_id = {tenant:String}",
-        any_of([_time_range(table.grain, start, end, params) for start, end in part.ranges]),
+        any_of([time_range(table.grain, start, end, params) for start, end in part.ranges]),
         f"event_type IN {literals(types)}",
     ]
     if kinds:
@@ -133,7 +133,8 @@ _TIME_COLUMNS = {
 }
 
 
-def _time_range(grain: Grain, start: datetime, end: datetime, params: Params) -> str:
+def time_range(grain: Grain, start: datetime, end: datetime, params: Params) -> str:
+    """`[start, end)` over the time column of a table of `grain`, bounds bound."""
     column, type_name = _TIME_COLUMNS[grain]
     low, high = (start.date(), end.date()) if grain is Grain.DAY else (start, end)
     return (f"{column} >= {params.bind(low, type_name)} "

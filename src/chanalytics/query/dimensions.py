@@ -33,12 +33,14 @@ class Dimension(msgspec.Struct, frozen=True, kw_only=True):
     # Reads the 15-minute bucket in the query's zone: decides whether daily rows may answer.
     clock: bool = False
     public: bool = True  # offered by the report API (`POST /query`)
+    # The request parameter (`campaignId`, `GET /events`) that keeps one of its values.
+    parameter: str = ""
 
 
 def _column(name: str, column: str, *, entity: str = "", empty: str | int = "",
-            public: bool = True) -> Dimension:
+            public: bool = True, parameter: str = "") -> Dimension:
     return Dimension(name=name, sql=column, columns=frozenset({column}), entity=entity,
-                     empty=empty, public=public)
+                     empty=empty, public=public, parameter=parameter)
 
 
 _DIMENSIONS = (
@@ -48,15 +50,15 @@ _DIMENSIONS = (
               columns=frozenset({"bucket"}), empty=None, clock=True),
     Dimension(name="dayOfWeek", sql="toDayOfWeek(bucket, 0, {tz:String})",
               columns=frozenset({"bucket"}), empty=None, clock=True),
-    _column("channel", "channel"),
+    _column("channel", "channel", parameter="channel"),
     Dimension(name="provider",
               sql="if(startsWith(event_type, 'message_'), "
                   "if(provider = '', 'unknown', provider), '')",
-              columns=frozenset({"provider"})),
-    _column("campaign", "campaign_id", entity="campaign"),
-    _column("template", "template_id", entity="template"),
-    _column("workflow", "workflow_id", entity="workflow"),
-    _column("sequence", "sequence_id", entity="sequence"),
+              columns=frozenset({"provider"}), parameter="provider"),
+    _column("campaign", "campaign_id", entity="campaign", parameter="campaignId"),
+    _column("template", "template_id", entity="template", parameter="templateId"),
+    _column("workflow", "workflow_id", entity="workflow", parameter="workflowId"),
+    _column("sequence", "sequence_id", entity="sequence", parameter="sequenceId"),
     _column("eventType", "event_type"),
     _column("errorCode", "error_code"),
     Dimension(name="bounceType",
@@ -71,4 +73,11 @@ _DIMENSIONS = (
 )
 
 DIMENSIONS: Mapping[str, Dimension] = MappingProxyType({d.name: d for d in _DIMENSIONS})
+# Parameter -> the raw column an exact-match filter compares (`GET /events`): each
+# dimension's own column (the provider as stored, not its `unknown`), and the ids no
+# dimension groups by.
+FILTER_COLUMNS: Mapping[str, str] = MappingProxyType({
+    **{d.parameter: next(iter(d.columns)) for d in _DIMENSIONS if d.parameter},
+    "contactId": "contact_id", "entityId": "entity_id",
+})
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -17,19 +17,16 @@ from typing import Any
 import msgspec
 
 from chanalytics.query.clock import TimeWindow
+from chanalytics.query.compiler import time_range
+from chanalytics.query.dimensions import FILTER_COLUMNS
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import DEFAULT_PAGE_LIMIT, parse_entity_id, parse_page_limit
 from chanalytics.query.measures import LIFECYCLE_TYPES, MESSAGE_TYPES
 from chanalytics.query.sql import Params, Select
+from chanalytics.query.tables import Grain
 
 _INSTANT = "DateTime64(3, 'UTC')"
 EVENT_TYPES = MESSAGE_TYPES | LIFECYCLE_TYPES | {"contact_created", "contact_updated"}
-# Filter parameter -> column, for the exact-match filters.
-FILTER_COLUMNS: Mapping[str, str] = {
-    "channel": "channel", "provider": "provider", "campaignId": "campaign_id",
-    "templateId": "template_id", "workflowId": "workflow_id", "sequenceId": "sequence_id",
-    "contactId": "contact_id", "entityId": "entity_id",
-}
 # Item field -> column, in the contract's order.
 FIELDS: Mapping[str, str] = {
     "id": "id", "type": "event_type", "occurredAt": "occurred_at", "ingestedAt": "ingested_at",
@@ -117,8 +114,7 @@ def events_statement(query: EventsQuery, *, page: bool, csv: bool = False,
     fields, formatted for ClickHouse's CSV writer."""
     params = Params(tenant=query.tenant_id)
     where = ["tenant_id = {tenant:String}",
-             f"occurred_at >= {params.bind(query.window.start, _INSTANT)}",
-             f"occurred_at < {params.bind(query.window.end, _INSTANT)}"]
+             time_range(Grain.RAW, query.window.start, query.window.end, params)]
     if query.types:
         where.append(f"event_type IN {params.bind(list(query.types), 'Array(String)')}")
     where += [f"{column} = {params.bind(value, 'String')}" for column, value in query.equal]
