@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -92,6 +92,17 @@ class StorageUnavailable(StorageError):
 def schema_files(directory: Path | None = None) -> list[Path]:
     """The migrations, in the order they are applied."""
     return sorted((directory or schema_dir()).glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+@cache
+def view_query(target: str, directory: Path | None = None) -> str:
+    """The SELECT of the materialized view that fills `target`, as its schema file has it:
+    the one definition of those rows, for a reader that derives them from the raw table."""
+    for path in schema_files(directory):
+        header, _, select = path.read_text().partition("\n")
+        if header.startswith("CREATE MATERIALIZED VIEW") and header.endswith(f" TO {target} AS"):
+            return select.strip()
+    raise LookupError(f"no materialized view fills {target!r}")
 
 
 def schema_dir() -> Path:

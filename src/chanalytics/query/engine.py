@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from chanalytics.clickhouse.storage import Storage
+from chanalytics.clickhouse.storage import Storage, view_query
 from chanalytics.query.compiler import Compiled, compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.measures import MEASURES, Family, Measure, Value
@@ -53,6 +53,11 @@ class Engine:
         self.tables = tuple(tables)
         # Only the raw table (the benches' and tests' twin): read models too read it.
         self.raw_only = all(t.grain is Grain.RAW for t in self.tables)
+
+    def source(self, table: str) -> str:
+        """What a read of `table` (a view's target) reads: the table, or, for an engine of
+        the raw table alone, the view's one definition over the raw table."""
+        return f"({view_query(table)})" if self.raw_only else table
 
     async def run(self, query: Query) -> Result:
         return (await self.run_all(query))[0]

@@ -39,15 +39,6 @@ from chanalytics.query.sql import Params, Select
 Reason = Literal["hard_bounce", "complaint", "unsubscribe"]
 REASONS: tuple[Reason, ...] = ("hard_bounce", "complaint", "unsubscribe")
 SOURCE = "suppression_events"
-# The same rows derived from the raw table (what the view does): for benches and tests,
-# and for an engine that may read only the raw table.
-RAW_SOURCE = (
-    "(SELECT tenant_id, contact_id, channel, occurred_at, id, "
-    "multiIf(event_type = 'message_bounced', 'hard_bounce', "
-    "event_type = 'message_complained', 'complaint', 'unsubscribe') AS reason, "
-    "entity_id AS message_id, ingested_at FROM analytics_events "
-    "WHERE contact_id != '' AND ((event_type = 'message_bounced' AND bounce_type = 'hard') "
-    "OR event_type IN ('message_complained', 'message_unsubscribed')))")
 _INSTANT = "DateTime64(3, 'UTC')"
 
 
@@ -141,9 +132,8 @@ async def suppressions(storage: Storage, query: SuppressionsQuery,
 
 
 async def suppressions_page(engine: Engine, query: SuppressionsQuery) -> SuppressionsData:
-    """A page of the tenant's suppressions, from the read model, or from the raw events
-    where the engine reads the raw table alone."""
-    return await suppressions(engine.storage, query, RAW_SOURCE if engine.raw_only else SOURCE)
+    """A page of the tenant's suppressions, from the read model as the engine reads it."""
+    return await suppressions(engine.storage, query, engine.source(SOURCE))
 
 
 async def suppressed_contacts(storage: Storage, tenant_id: str, end: datetime,
@@ -161,7 +151,7 @@ async def suppressed_contacts(storage: Storage, tenant_id: str, end: datetime,
 
 async def _server_now(storage: Storage) -> datetime:
     """The storage's clock (what `ingested_at` is written by), not the API's."""
-    rows = await storage.query("SELECT now64(3, 'UTC')")
+    rows = await storage.query(Select(columns=["now64(3, 'UTC')"], source="system.one").sql())
     return _utc(rows[0][0])
 
 
