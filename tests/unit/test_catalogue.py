@@ -51,6 +51,35 @@ class TestPresetsOnlyChooseAndShape:
         assert not [t for t in texts if "SELECT" in t or "FROM " in t]
 
 
+SRC = ROOT / "src" / "chanalytics"
+# Where SQL text may be written: the compiler and its parts, the storage side (DDL,
+# migrations), ingest's exactly-once writer and drift check, and the budgets' own table.
+SQL_WRITERS = ("query/compiler.py", "query/sql.py", "query/names.py", "clickhouse/",
+               "ingest/", "budgets.py")
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    nodes = [tree, *(n for n in ast.walk(tree) if isinstance(
+        n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef))]
+    return {id(n.body[0].value) for n in nodes if n.body and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)}
+
+
+def test_no_sql_text_outside_the_compiler() -> None:
+    """Every read goes plan → compile → execute: no other module writes SELECT … FROM."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        name = path.relative_to(SRC).as_posix()
+        if name.startswith(SQL_WRITERS):
+            continue
+        tree = ast.parse(path.read_text())
+        skip = _docstrings(tree)
+        found += [f"{name}:{n.lineno}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                  and id(n) not in skip and ("SELECT" in n.value or "FROM " in n.value)]
+    assert found == []
+
+
 def _report_metrics() -> list[str]:
     """The names of docs/reports.md's metric table."""
     text = (ROOT / "docs" / "reports.md").read_text()
