@@ -8,22 +8,24 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
-from collections.abc import Callable, Coroutine
-from contextlib import AbstractContextManager, nullcontext, suppress
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 import structlog
-import uvicorn
 
-from chanalytics.api.httpserver import server_config
-from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
-from chanalytics.cli.banner import banner, dev_token
+from chanalytics.cli.banner import dev_token
+from chanalytics.cli.runners import (
+    DEMO_TENANT,
+    NATS_PORT,
+    Demo,
+    ingest,
+    run_loop,
+    run_with_local_nats,
+    serve,
+)
 from chanalytics.clickhouse.storage import (
     Storage,
     StorageError,
@@ -33,15 +35,10 @@ from chanalytics.clickhouse.storage import (
 from chanalytics.config import ConfigError, Settings, load_settings, unknown_variables
 from chanalytics.connections import nats_options, open_storage_client, schema_layout
 from chanalytics.logs import configure_logging
-from chanalytics.metrics import Metrics
-from chanalytics.nats.server import LocalNatsServer, PortTaken
-from chanalytics.nats.store import StoreBusy
 from chanalytics.ports import port_taken
 
 log = structlog.get_logger(__name__)
 
-DEMO_TENANT = "tenant_demo"
-NATS_PORT = 4222  # the bundled server's port when free, so the banner's URL stays put
 DEFAULT_NATS_URL = f"nats://127.0.0.1:{NATS_PORT}"
 
 
@@ -186,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         storage = open_storage(settings)
         try:
             if args.command == "serve":
-                return _run_loop(serve(settings, storage))
+                return run_loop(serve(settings, storage))
             if args.command == "ingest":
-                return _run_loop(ingest(settings, storage, settings.nats_url or ""))
+                return run_loop(ingest(settings, storage, settings.nats_url or ""))
             demo = Demo(args.rate, args.backfill_days) if args.demo else None
             return run_with_local_nats(settings, storage, token, demo=demo,
                                        nats_port=args.nats_port)
@@ -199,11 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-class Demo(NamedTuple):
-    rate: float  # stories per minute
-    backfill_days: float
 
 
 def _port_taken(settings: Settings) -> str | None:
@@ -227,16 +219,6 @@ def _publish(nats_url: str, subject: str, event: str, options: dict[str, Any], *
         print(f"chanalytics: {exc}", file=sys.stderr)
         return exc.status
     return 0
-
-
-def _run_loop(main: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop where it is installed: the NATS receive path is the ingest ceiling,
-    and uvloop makes it ~1.5x faster than the default loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 def schema_ddl(settings: Settings) -> str:
@@ -276,144 +258,3 @@ def open_storage(settings: Settings) -> Storage:
     storage.connect()
     storage.migrate(raw_ttl_days=settings.raw_ttl_days)
     return storage
-
-
-class _ApiServer(uvicorn.Server):
-    """uvicorn, minus its signal capture: it re-raises a caught SIGTERM after serving, which
-    would kill the process before ingest flushes and acks. The CLI owns the signals.
-    `announce` is told the URL once the socket listens (its real port, also for port 0)."""
-
-    def __init__(self, config: uvicorn.Config,
-                 announce: Callable[[str], None] | None = None) -> None:
-        super().__init__(config)
-        self.announce = announce
-
-    def capture_signals(self) -> AbstractContextManager[None]:  # type: ignore[override]
-        return nullcontext()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started and self.announce is not None and self.servers:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            self.announce(f"http://{f'[{host}]' if ':' in host else host}:{port}")
-
-async def _serve_until_signal(settings: Settings, app: object,
-                              announce: Callable[[str], None] | None = None) -> None:
-    server = _ApiServer(server_config(app, settings.http_host, settings.http_port,
-                                      lifespan="on"), announce)
-
-    def request_exit() -> None:
-        server.force_exit = server.should_exit  # a second signal: stop waiting for requests
-        server.should_exit = True
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, request_exit)
-    freeze_startup_objects()
-    await server.serve()
-
-
-async def serve(settings: Settings, storage: Storage) -> int:
-    def announce(url: str) -> None:
-        print(f"serving the API at {url} (docs: {url}/schema/swagger; ClickHouse: "
-              f"{storage.shown_dsn})", flush=True)
-
-    await _serve_until_signal(settings, create_app(settings, storage=storage, probe_nats=False),
-                              announce)
-    return 0
-
-
-async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
-    from chanalytics.ingest.service import IngestService
-
-    metrics = Metrics()
-    service = IngestService(settings, storage, metrics, nats_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    probes: _ApiServer | None = None
-    serving: asyncio.Task[None] | None = None
-    try:
-        await service.start()
-        if settings.ingest_http_port is not None:  # health and metrics of this process
-            app = create_operations_app(storage, metrics, service)
-            probes = _ApiServer(server_config(app, settings.http_host,
-                                              settings.ingest_http_port))
-            serving = asyncio.create_task(probes.serve())
-        waiter = asyncio.create_task(service.wait())
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
-    finally:
-        await service.stop()
-        if probes is not None and serving is not None:
-            probes.should_exit = True
-            await serving
-    return 0
-
-
-def run_with_local_nats(settings: Settings, storage: Storage, token: str | None, *,
-                        demo: Demo | None, nats_port: int | None = None) -> int:
-    """`run`: the bundled nats-server unless CHANALYTICS_NATS_URL is set, then everything.
-    The server is the data directory's only one: a server left by a killed `run` is
-    stopped first (and its port taken back), a live `run` on the directory refuses."""
-    if settings.nats_url:
-        return _run_loop(run_all(settings, storage, settings.nats_url, token, demo=demo))
-    server = LocalNatsServer(Path(settings.data_dir).resolve() / "nats", nats_port,
-                             preferred_port=NATS_PORT)
-    try:
-        server.start()
-    except (StoreBusy, PortTaken) as exc:
-        hint = ": choose another with --nats-port" if isinstance(exc, PortTaken) else ""
-        print(f"chanalytics: {exc}{hint}", file=sys.stderr)
-        return 2
-    try:
-        return _run_loop(run_all(settings, storage, server.url, token, demo=demo))
-    finally:
-        server.stop()
-
-
-async def run_all(settings: Settings, storage: Storage, nats_url: str, token: str | None, *,
-                  demo: Demo | None) -> int:
-    """Ingest and API in one process (the embedded engine allows one owner per directory);
-    with `demo`, demo traffic too."""
-    from chanalytics.cli.demofeed import DemoFeed, run_demo
-    from chanalytics.ingest.service import IngestService
-
-    metrics = Metrics()
-    service = IngestService(settings, storage, metrics, nats_url)
-    demo_stop = asyncio.Event()
-    demo_task: asyncio.Task[None] | None = None
-    history: float | None = None
-    try:
-        await service.start()
-        if demo is not None and (js := service.js) is not None:
-            try:
-                feed = DemoFeed(js, [DEMO_TENANT, "tenant_other_1", "tenant_other_2"],
-                                Path(settings.data_dir), rate_per_minute=demo.rate,
-                                backfill_days=demo.backfill_days, now=datetime.now(UTC))
-            except ValueError as exc:  # an unreadable demo marker
-                print(f"chanalytics: {exc}", file=sys.stderr)
-                return 2
-            history = feed.history_seconds
-
-            async def acked_through() -> int:
-                info = await js.consumer_info(settings.stream_name, settings.consumer_name)
-                return info.ack_floor.stream_seq if info.ack_floor else 0
-
-            demo_task = asyncio.create_task(run_demo(
-                feed, demo_stop, acked_through=acked_through,
-                announce=lambda line: print(line, flush=True)))
-        app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
-        url = f"http://{settings.http_host}:{settings.http_port}"
-        print(banner(url, nats_url, token, history), flush=True)
-        await _serve_until_signal(settings, app)
-    finally:
-        demo_stop.set()
-        if demo_task is not None:
-            demo_task.cancel()
-            with suppress(BaseException):
-                await demo_task
-        await service.stop()
-    return 0
