@@ -29,7 +29,7 @@ from typing import Any
 import nats
 
 from bench.mix.procs import Processes, Version, ch_query
-from chanalytics.cli.demo import DemoTraffic, Event, publish
+from chanalytics.cli.demo import DemoTraffic, Event, iso, publish
 from chanalytics.nats.server import LocalNatsServer, free_port
 
 TENANTS = ("tenant_retail", "tenant_saas", "tenant_delivery")  # profiles in PROFILES order
@@ -55,7 +55,7 @@ def demo_events(count: int, days: float, end: datetime, seed: int) -> list[Event
     """`count` events of seeded stories started in the `days` before `end` (events a
     story would have after `end` are left out), in time order."""
     traffic = DemoTraffic(list(TENANTS), seed=seed)
-    cutoff = end.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    cutoff = iso(end)
     stories = traffic.stories(end - timedelta(days=days), end, count=10**12)
     events = list(itertools.islice((e for e in stories if e[1]["timestamp"] < cutoff), count))
     events.sort(key=lambda e: e[1]["timestamp"])

@@ -22,7 +22,7 @@ import nats
 
 from bench.mix.cells import Cell, Clients, Window
 from bench.mix.data import TENANTS
-from chanalytics.cli.demo import DemoTraffic, Event
+from chanalytics.cli.demo import DemoTraffic, Event, iso
 
 # (endpoint, key path in `data`, subject whose every event adds one)
 CHECKS = (
@@ -52,8 +52,7 @@ class Trickle:
         of the story falls inside the span."""
         start, end = self.span
         seconds = (end - start).total_seconds() - 86_400
-        low, high = (t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-                     for t in self.span)
+        low, high = (iso(t) for t in self.span)
         while True:
             at = start + timedelta(seconds=self.traffic.rng.uniform(0, seconds))
             story = self.traffic.story(at)

@@ -3,7 +3,7 @@
 `DemoTraffic` makes whole stories — a campaign on its one channel that sends messages
 which are delivered, opened (email also by privacy proxies), clicked, bounced with a
 reason; workflow runs; sequence enrollments — as (subject, envelope) pairs exactly as
-EVENTS.md describes them. Story start times follow a daily and weekly rhythm; providers
+`docs/events.md` describes them. Story start times follow a daily and weekly rhythm; providers
 differ in speed, failures and price; each tenant follows a `Profile` (a busy retailer, a
 SaaS product, a delivery app), so tenants differ in channels and in what they run.
 Events wait in a `Schedule` until their time has come, so the demo never publishes the

@@ -414,7 +414,6 @@ class Storage:
                      duration_ms=round((time.perf_counter() - started) * 1000, 1))
         return applied
 
-
     def _command_in(self, statement: Statement) -> None:
         """A DDL statement whose unqualified names resolve in its database (migrations
         run on the connecting thread, alone)."""

@@ -51,12 +51,11 @@ class EventsData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 async def _page_lines(engine: Engine, report: Report) -> tuple[list[Line], int]:
-    """The page's rows, and how many rows the whole result has."""
+    """The page's rows of a report with dimensions, and how many rows the whole result
+    has."""
     if report.dimensions == ("time",):
         every = await series_lines(engine, report)
         return every[report.offset:report.offset + report.limit], len(every)
-    if not report.dimensions:
-        return [list((await totals(engine, report)).values())], 1
     found = [pair async for pair in sorted_lines(engine, report, limit=report.limit,
                                                  offset=report.offset)]
     return [lin for lin, _ in found], found[0][1] if found else 0
@@ -64,9 +63,16 @@ async def _page_lines(engine: Engine, report: Report) -> tuple[list[Line], int]:
 
 async def report_page(engine: Engine, report: Report) -> ReportData:
     """One page of the report with its totals, read at once; a result over
-    `MAX_JSON_ROWS` rows is refused (it is for an export)."""
-    (rows, count), total, before = await asyncio.gather(
-        _page_lines(engine, report), totals(engine, report), previous_totals(engine, report))
+    `MAX_JSON_ROWS` rows is refused (it is for an export). Without dimensions the one
+    row is the totals, read once."""
+    if report.dimensions:
+        (rows, count), total, before = await asyncio.gather(
+            _page_lines(engine, report), totals(engine, report),
+            previous_totals(engine, report))
+    else:
+        total, before = await asyncio.gather(totals(engine, report),
+                                             previous_totals(engine, report))
+        rows, count = [list(total.values())], 1
     if count > MAX_JSON_ROWS:
         raise BadParameter("too_many_rows", f"the result holds {count:,} rows, over "
                            f"{MAX_JSON_ROWS:,}: export it (format=csv|ndjson) or narrow "
