@@ -156,12 +156,18 @@ class TestRun:
             proc.communicate(timeout=30)
 
 
-def _start_run(tmp_path: Path, port: int, *args: str,
+def _start_run(tmp_path: Path, port: int, *args: str, log: Path | None = None,
                **extra: str) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    """`chanalytics run`, waited for until its banner is printed; returns the banner's fields."""
-    proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run", *args],
-                            env=_env(tmp_path, port, **extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    """`chanalytics run`, waited for until its banner is printed; returns the banner's
+    fields. Its log (stderr) is appended to `log` when given."""
+    stderr = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run", *args],
+                                env=_env(tmp_path, port, **extra), stdout=subprocess.PIPE,
+                                stderr=stderr)
+    finally:
+        if log is not None:
+            stderr.close()
     fields: dict[str, str] = {}
     assert proc.stdout is not None
     for raw in proc.stdout:
@@ -200,7 +206,8 @@ class TestFirstRun:
                 env=_env(tmp_path, 0), capture_output=True, timeout=60)
             assert published.returncode == 0, published.stderr.decode()
             assert b"published" in published.stdout
-            base = f"http://127.0.0.1:{port}/api/v1/analytics/overview?timeRange=1d"
+            # 7d, not 1d: "today" restarts at midnight, and a probe at 23:59 leaves it
+            base = f"http://127.0.0.1:{port}/api/v1/analytics/overview?timeRange=7d"
             deadline, sent = time.monotonic() + 30, None
             while time.monotonic() < deadline and sent != 1:
                 code, body = _get(base, token)

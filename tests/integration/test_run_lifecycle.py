@@ -59,12 +59,25 @@ def _overview(port: int, token: str, **query: str) -> dict[str, Any]:
 
 
 def _wait_sent(port: int, expected: int) -> int:
-    """The probe tenant's sent count once it reaches `expected` (or after 30 s)."""
-    deadline, sent = time.monotonic() + 30, -1
+    """The probe tenant's sent count once it reaches `expected` (or after 60 s)."""
+    deadline, sent = time.monotonic() + 60, -1
     while time.monotonic() < deadline and sent != expected:
-        sent = _overview(port, "probe-token", timeRange="1d")["summary"]["totalMessagesSent"]
+        now = datetime.now(UTC)  # not timeRange=1d: "today" restarts at midnight
+        window = {"startDate": (now - timedelta(hours=2)).isoformat(), "endDate": now.isoformat()}
+        sent = _overview(port, "probe-token", **window)["summary"]["totalMessagesSent"]
         time.sleep(0.3)
     return sent
+
+
+def _diagnosis(port: int, log: Path) -> str:
+    """What to read when an event was not counted: the ingest's metrics and the log's
+    warnings and errors."""
+    _, metrics = _get(f"http://127.0.0.1:{port}/metrics")
+    counters = [line for line in metrics.decode().splitlines()
+                if line.startswith("chanalytics_ingest")]
+    problems = [line for line in log.read_text(errors="replace").splitlines()
+                if '"warning"' in line or '"error"' in line]
+    return "\n".join(["metrics:", *counters, "log:", *problems[-40:]])
 
 
 def _wait_line(proc: subprocess.Popen[bytes], prefix: str, timeout: float = 90) -> str:
@@ -93,7 +106,8 @@ def test_kill_9_then_restart_one_server_nothing_lost_history_once(tmp_path: Path
     before = datetime.now(UTC)
     window = {"startDate": (before - timedelta(days=0.2)).isoformat(),
               "endDate": before.isoformat()}
-    proc, fields = _start_run(tmp_path, port, *args, CHANALYTICS_API_KEYS=KEYS)
+    log = tmp_path / "run.log"
+    proc, fields = _start_run(tmp_path, port, *args, log=log, CHANALYTICS_API_KEYS=KEYS)
     try:
         url = fields["NATS"].split()[0]
         assert url == f"nats://127.0.0.1:{nats_port}"
@@ -110,7 +124,7 @@ def test_kill_9_then_restart_one_server_nothing_lost_history_once(tmp_path: Path
             time.sleep(0.05)
         assert _servers_on(store.resolve()) == []
     confirmed = int(_publish(tmp_path, url, "while-down"))  # refused, or counted later
-    proc, fields = _start_run(tmp_path, port, *args, CHANALYTICS_API_KEYS=KEYS)
+    proc, fields = _start_run(tmp_path, port, *args, log=log, CHANALYTICS_API_KEYS=KEYS)
     try:
         assert fields["NATS"].split()[0] == url
         assert len(_servers_on(store.resolve())) == 1, _servers_on(store.resolve())
@@ -118,7 +132,7 @@ def test_kill_9_then_restart_one_server_nothing_lost_history_once(tmp_path: Path
         assert "demo history: done" in _wait_line(proc, "demo history:")
         assert _publish(tmp_path, url, "after-restart")
         confirmed += 1
-        assert _wait_sent(port, confirmed) == confirmed
+        assert _wait_sent(port, confirmed) == confirmed, _diagnosis(port, log)
         assert _overview(port, "demo-token", **window) == history
     finally:
         _stop(proc)
