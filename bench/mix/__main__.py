@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import os
 import shlex
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -77,19 +76,17 @@ def progress(mode: str, reps: int) -> Any:
 
 
 async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
-                       stores: list[Store], end: datetime, clients: Clients,
+                       nats_url: str, stores: list[Store], end: datetime, clients: Clients,
                        ports: dict[str, int]) -> Mode:
     """The cells (and the load) while the trickle runs; then the count, the answers."""
     cells = all_cells(end, tuple(args.endpoints.split(",")))
     mode = Mode("trickle", [], [os.getloadavg()])
     started = time.monotonic()
-    nats_server = LocalNatsServer(procs.run_dir / "nats-trickle")
-    nats_server.start()
+    ingests = [start_ingest(procs, s, ch_url, nats_url) for s in stores]
     try:
-        ingests = [start_ingest(procs, s, ch_url, nats_server.url) for s in stores]
         rows = {s.database: count_rows(ch_url, s.database, args.tenant) for s in stores}
         numbers = await snapshot(clients, windows(end))
-        trickle = Trickle(nats_server.url, args.tenant, args.trickle, common_span(end))
+        trickle = Trickle(nats_url, args.tenant, args.trickle, common_span(end))
         stop = asyncio.Event()
         task = asyncio.create_task(trickle.run(stop))
         mode.results = await time_cells(clients, cells, args.reps, args.warmups, False,
@@ -99,24 +96,22 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
         stop.set()
         await task
         total = sum(trickle.published.values())
-        if not await drained(nats_server.url, Settings().stream_name, [s.database for s in stores]):
+        if not await drained(nats_url, Settings().stream_name, [s.database for s in stores]):
             print("  the ingest did not acknowledge every trickled event within 120 s")
         added = {db: (wait_rows(ch_url, db, before + total, 60, args.tenant) - before, total)
                  for db, before in rows.items()}
         mode.counted = await counted(clients, windows(end), numbers, trickle.published, added)
         await compare_once(clients, mode.results)
         record_trickle(args.data_dir, stores, total)
+    finally:
         for proc in ingests:
             procs.stop(proc)
-    finally:
-        nats_server.stop()
-        shutil.rmtree(nats_server.store_dir, ignore_errors=True)
     mode.load.append(os.getloadavg())
     mode.seconds = time.monotonic() - started
     return mode
 
 
-async def run_modes(args: argparse.Namespace, procs: Processes, ch_url: str,
+async def run_modes(args: argparse.Namespace, procs: Processes, ch_url: str, nats_url: str,
                     stores: list[Store], end: datetime, ports: dict[str, int]) -> list[Mode]:
     clients = Clients(ports, TOKEN)
     cells = all_cells(end, tuple(args.endpoints.split(",")))
@@ -131,7 +126,8 @@ async def run_modes(args: argparse.Namespace, procs: Processes, ch_url: str,
         idle.seconds = time.monotonic() - started
         modes = [idle]
         if args.trickle > 0:
-            modes.append(await trickle_mode(args, procs, ch_url, stores, end, clients, ports))
+            modes.append(await trickle_mode(args, procs, ch_url, nats_url, stores, end, clients,
+                                            ports))
         return modes
     finally:
         await clients.close()
@@ -145,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     run_dir = args.data_dir / f"logs-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     run_dir.mkdir()
     params = {"events": args.events, "days": args.days, "seed": args.seed}
+    # One NATS server for the run: the trickle's ingest publishes to it, and a version
+    # whose `serve` keeps answers reads the tenants' versions from it (others ignore it).
+    nats_server = LocalNatsServer(run_dir / "nats")
+    nats_server.start()
     with Processes(run_dir) as procs:
         ch_port = free_port()
         ch_url = f"http://127.0.0.1:{ch_port}"
@@ -160,13 +160,18 @@ def main(argv: list[str] | None = None) -> None:
             procs.chanalytics(f"serve-{version.name}", version, ["serve"],
                               health=f"http://127.0.0.1:{ports[version.name]}/health/ready",
                               clickhouse_url=ch_url, clickhouse_database=store.database,
-                              api_keys=f"{TOKEN}={args.tenant}",
+                              api_keys=f"{TOKEN}={args.tenant}", nats_url=nats_server.url,
                               http_port=str(ports[version.name]))
         end = datetime.fromisoformat(meta["end"])
         rows = {s.database: count_rows(ch_url, s.database) for s in stores}
         print(f"serving {', '.join(f'{k} on :{v}' for k, v in ports.items())}; "
               f"{', '.join(f'{db}: {n:,} rows' for db, n in rows.items())}", flush=True)
-        modes = asyncio.run(run_modes(args, procs, ch_url, stores, end, ports))
+        try:
+            modes = asyncio.run(run_modes(args, procs, ch_url, nats_server.url, stores, end,
+                                          ports))
+        finally:
+            procs.__exit__(None, None, None)  # the processes before their NATS server
+            nats_server.stop()
     layout = (f"one database, `{stores[0].database}`, read by both (equal DDL files)"
               if len(stores) == 1 else "a database per version, identical events (the DDL "
               "files differ): " + ", ".join(f"`{s.database}` ({s.readers[0]})" for s in stores))

@@ -28,6 +28,7 @@ from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
+from chanalytics.versions import Versions
 
 ASSETS = "/schema/assets"  # Swagger UI's files, served from the swagger-ui-bundle package
 
@@ -41,18 +42,21 @@ def create_app(
     clock: Callable[[], datetime] = analytics.system_clock,
     engine: Engine | None = None,
     probe_nats: bool = True,
+    versions: Versions | None = None,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
     `chanalytics serve` does not use NATS, so its readiness checks storage only. Without
-    `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest."""
+    `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest.
+    With the tenants' `versions` (those every writer of the data announces to), the
+    engine reuses answers until a tenant's data changes."""
 
     served = Services(
         metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
         nats_check=nats_check,
         uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats))
     if storage is not None:
-        served.open(storage, engine)
+        served.open(storage, engine, versions)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -61,7 +65,7 @@ def create_app(
         if storage is None:
             store = open_storage_client(settings)
             store.connect()
-            served.open(store)
+            served.open(store, versions=versions)
         probe: NatsProbe | None = None
         if nats_check is None and settings.nats_url and probe_nats:
             probe = NatsProbe(settings.nats_url, settings.stream_name, settings.consumer_name,

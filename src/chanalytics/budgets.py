@@ -21,6 +21,7 @@ import msgspec
 
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.localtime import first_instant
+from chanalytics.versions import Versions
 
 MAX_BUDGET = 10**12
 
@@ -40,8 +41,9 @@ _WRITE = ("INSERT INTO budgets (tenant_id, monthly_budget, timezone, deleted, up
 class BudgetStore:
     """The tenants' budgets, shared by every API process through ClickHouse."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, versions: Versions | None = None) -> None:
         self.storage = storage
+        self.versions = versions  # told of every write: the costs answer reads budgets
         self._last = 0  # microseconds of this process's last write: strictly increasing
 
     async def get(self, tenant_id: str) -> Budget | None:
@@ -63,8 +65,14 @@ class BudgetStore:
 
     async def _write(self, tenant_id: str, budget: Decimal, tz: str, *, deleted: bool) -> None:
         self._last = max(self._last + 1, time.time_ns() // 1000)
-        await self.storage.command(_WRITE, {"tenant": tenant_id, "budget": budget, "tz": tz,
-                                            "deleted": deleted, "at": self._last})
+        if self.versions is not None:
+            await self.versions.writing([tenant_id])
+        try:
+            await self.storage.command(_WRITE, {"tenant": tenant_id, "budget": budget,
+                                                "tz": tz, "deleted": deleted, "at": self._last})
+        finally:
+            if self.versions is not None:
+                await self.versions.stored([tenant_id])
 
 
 def _budget(row: tuple[object, ...]) -> Budget:

@@ -27,6 +27,10 @@ class ApiMetrics:
         self.api_seconds = Histogram(
             "chanalytics_api_request_seconds", "API latency per endpoint", ["endpoint", "status"],
             registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.engine_reads = Counter(
+            "chanalytics_engine_reads", "The engine's reads by where their answer came from: "
+            "kept (reused), shared (a running read's), read (ClickHouse), fresh (ClickHouse, "
+            "while the tenant's data was being written)", ["source"], registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

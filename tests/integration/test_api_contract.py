@@ -24,6 +24,7 @@ from oracle import Oracle, events_from
 from chanalytics.app import create_app
 from chanalytics.clickhouse.storage import Storage, StorageUnavailable
 from chanalytics.config import load_settings
+from chanalytics.versions import LocalVersions
 
 pytestmark = pytest.mark.clickhouse
 
@@ -70,12 +71,13 @@ _SHARED: dict[str, tuple[Litestar, MovableClock]] = {}
 async def shared_api(storage: Storage, now: datetime) -> AsyncIterator[AsyncTestClient[Any]]:
     """One app per database for the oracle cases: a build costs ~47 ms and there are
     ~1,300 cases. Answers depend only on the request, the data and the clock, so the
-    app is the same for every case."""
+    app is the same for every case. It keeps answers (the data does not change), so
+    every case is answered by a fresh read and by a kept one."""
     if storage.database not in _SHARED:
         keys = ",".join(f"{token}={tenant}" for token, tenant in TOKENS.items())
         clock = MovableClock()
         app = create_app(load_settings({"CHANALYTICS_API_KEYS": keys}), storage=storage,
-                         clock=clock)
+                         clock=clock, versions=LocalVersions())
         _SHARED[storage.database] = (app, clock)
     app, clock = _SHARED[storage.database]
     clock.now = now
@@ -161,10 +163,16 @@ async def matches_oracle(storage: Storage, oracle: Oracle, endpoint: str, range_
     async with shared_api(storage, now) as client:
         response = await client.get(f"/api/v1/analytics/{endpoint}", params=query,
                                     headers=bearer(tenant))
+        cache = client.app.state.services.engine.cache
+        hits = cache.hits
+        again = await client.get(f"/api/v1/analytics/{endpoint}", params=query,
+                                 headers=bearer(tenant))
     assert response.status_code == status, response.text
     body = response.json()
     if status == 200:
         assert body == expected
+        assert again.json() == expected  # from the kept reads
+        assert cache.hits > hits
     else:
         assert body["success"] is False
         assert body["error"]["field"] == expected["field"]

@@ -26,6 +26,7 @@ from chanalytics.config import load_settings
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
+from chanalytics.versions import LocalVersions
 
 pytestmark = pytest.mark.clickhouse
 
@@ -53,7 +54,8 @@ def clients(clickhouse_dsn: str) -> Iterator[tuple[TestClient[Any], TestClient[A
         asyncio.run(BatchWriter(store, Metrics()).write(rows))
         stores.append(store)
     settings_ = load_settings({}, api_keys="tok-a=tenant_a,tok-b=tenant_b")
-    apps = [create_app(settings_, storage=s, clock=lambda: NOW) for s in stores]
+    apps = [create_app(settings_, storage=s, clock=lambda: NOW, versions=LocalVersions())
+            for s in stores]  # answers kept per tenant: isolated too
     with TestClient(apps[0]) as both, TestClient(apps[1]) as only_a:
         yield both, only_a
     for store in stores:

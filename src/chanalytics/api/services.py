@@ -17,7 +17,9 @@ from chanalytics.api.readiness import NatsCheck
 from chanalytics.budgets import BudgetStore
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.metrics import ApiMetrics
+from chanalytics.query.cache import AnswerCache
 from chanalytics.query.engine import Engine
+from chanalytics.versions import Versions
 
 T = TypeVar("T")
 
@@ -33,11 +35,16 @@ class Services:
     engine: Engine | None = None
     budgets: BudgetStore | None = None
 
-    def open(self, storage: Storage, engine: Engine | None = None) -> None:
-        """The storage the app reads, and the engine and budgets over it."""
+    def open(self, storage: Storage, engine: Engine | None = None,
+             versions: Versions | None = None) -> None:
+        """The storage the app reads, and the engine and budgets over it; with the
+        tenants' `versions`, the engine keeps answers until a tenant's data changes."""
         self.storage = storage
-        self.engine = engine or Engine(storage)
-        self.budgets = BudgetStore(storage)
+        reads = self.metrics.engine_reads
+        cache = None if versions is None else AnswerCache(
+            versions, on_read=lambda source: reads.labels(source=source).inc())
+        self.engine = engine or Engine(storage, cache=cache)
+        self.budgets = BudgetStore(storage, versions)
 
 
 def services(state: State) -> Services:

@@ -14,16 +14,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import nats
+import structlog
 import uvicorn
+from nats.aio.client import Client as NATS
 
 from chanalytics.api.httpserver import server_config
 from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
 from chanalytics.cli.banner import banner
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
+from chanalytics.connections import nats_options, nats_servers
 from chanalytics.metrics import Metrics
 from chanalytics.nats.server import LocalNatsServer, PortTaken
 from chanalytics.nats.store import StoreBusy
+from chanalytics.versions import KvVersions, LocalVersions, Versions
+
+log = structlog.get_logger(__name__)
 
 DEMO_TENANT = "tenant_demo"
 NATS_PORT = 4222  # the bundled server's port when free, so the banner's URL stays put
@@ -84,9 +91,34 @@ async def serve(settings: Settings, storage: Storage) -> int:
         print(f"serving the API at {url} (docs: {url}/schema/swagger; ClickHouse: "
               f"{storage.shown_dsn})", flush=True)
 
-    await _serve_until_signal(settings, create_app(settings, storage=storage, probe_nats=False),
-                              announce)
+    versions, nc = await _answer_versions(settings, storage)
+    try:
+        app = create_app(settings, storage=storage, probe_nats=False, versions=versions)
+        await _serve_until_signal(settings, app, announce)
+    finally:
+        if nc is not None:
+            await nc.close()
     return 0
+
+
+async def _answer_versions(settings: Settings,
+                           storage: Storage) -> tuple[Versions | None, NATS | None]:
+    """The tenant versions `serve` keeps answers by: its own with the embedded engine (no
+    other process writes its directory); with a server, the bucket the ingest processes
+    announce to, on CHANALYTICS_NATS_URL; without one, none (every answer is read)."""
+    if storage.embedded:
+        return LocalVersions(), None
+    if not settings.nats_url:
+        log.info("api.cache.off", reason="CHANALYTICS_NATS_URL is not set")
+        return None, None
+    try:
+        nc = await nats.connect(nats_servers(settings.nats_url), connect_timeout=5,
+                                max_reconnect_attempts=-1, allow_reconnect=True,
+                                name="chanalytics-serve", **nats_options(settings))
+    except Exception as exc:
+        log.warning("api.cache.off", reason="NATS did not answer", error=repr(exc))
+        return None, None
+    return KvVersions(nc.jetstream(timeout=5), replicas=settings.stream_replicas), nc
 
 
 async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
@@ -171,7 +203,8 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
             demo_task = asyncio.create_task(run_demo(
                 feed, demo_stop, acked_through=acked_through,
                 announce=lambda line: print(line, flush=True)))
-        app = create_app(settings, storage=storage, metrics=metrics, nats_check=service)
+        app = create_app(settings, storage=storage, metrics=metrics, nats_check=service,
+                         versions=service.versions)
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history), flush=True)
         await _serve_until_signal(settings, app)

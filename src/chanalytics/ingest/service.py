@@ -23,6 +23,7 @@ from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.streams import ensure_all
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.metrics import Metrics
+from chanalytics.versions import KvVersions, LocalVersions, Versions
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +38,10 @@ class IngestService:
         self.metrics = metrics
         self.nats_url = nats_url
         self.shared_lock = shared_lock
+        # The tenants' versions its writer announces changes to (`versions.py`): this
+        # process's own with the embedded engine (it is the only writer), else the
+        # deployment's bucket, which every API process reads.
+        self.versions: Versions = LocalVersions()
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.consumer: IngestConsumer | None = None
@@ -60,7 +65,9 @@ class IngestService:
         await pull.start()
         # One process owns an embedded engine; with a server, ingest processes share a lease.
         lock = None if self.storage.embedded and not self.shared_lock else KvLease(self.js)
-        writer = BatchWriter(self.storage, self.metrics, lock)
+        if not self.storage.embedded:
+            self.versions = KvVersions(self.js, replicas=s.stream_replicas)
+        writer = BatchWriter(self.storage, self.metrics, lock, versions=self.versions)
         self.consumer = IngestConsumer(
             pull, writer, DeadLetterPublisher(self.js, s.dlq_stream, self.metrics), self.metrics,
             FlushPolicy(max_size=s.batch_size, max_age=s.ingest_flush_interval_ms / 1000),

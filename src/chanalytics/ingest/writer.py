@@ -17,6 +17,10 @@ the block and others without. The writer therefore keeps a small write-ahead pro
 4. `INSERT INTO analytics_events SELECT … FROM ingest_ready` with the token as
    `insert_deduplication_token` (and dependent-view dedup), then drop the partition.
 
+Around step 4 the writer announces the change to the tenants' versions (`versions.py`):
+`writing` before the rows can be seen, `stored` after, so no answer computed before the
+change is reused after it.
+
 Recovery, before every batch and under the same lock: a partition left in
 `ingest_ready` is moved again with its token — tables that have the block skip it, views
 that missed it get it; partitions left in `ingest_staging` are dropped (their messages
@@ -40,6 +44,7 @@ from chanalytics.clickhouse.storage import Storage, StorageError, StorageUnavail
 from chanalytics.ingest.lease import InsertLock, LeaseLost, LocalLock
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 from chanalytics.metrics import Metrics
+from chanalytics.versions import LocalVersions, Versions
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +73,7 @@ MOVE_SQL = (
 )
 DROP_STAGED_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
 DROP_READY_SQL = "ALTER TABLE ingest_ready DROP PARTITION {batch:String}"
+READY_TENANTS_SQL = "SELECT DISTINCT tenant_id FROM ingest_ready WHERE batch = {batch:String}"
 LEFT_OVER_SQL = (
     "SELECT 'ready', batch FROM (SELECT DISTINCT batch FROM ingest_ready) "
     "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging)"
@@ -138,11 +144,13 @@ class BatchWriter:
         metrics: Metrics,
         lock: InsertLock | None = None,
         *,
+        versions: Versions | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.storage = storage
         self.metrics = metrics
         self.lock: InsertLock = lock if lock is not None else LocalLock()
+        self.versions: Versions = versions if versions is not None else LocalVersions()
         self.should_stop = should_stop
         self._summary = _Summary(time.monotonic())
 
@@ -159,7 +167,7 @@ class BatchWriter:
                 await self.recover()
                 fresh, batch = await self._stage_fresh(list(unique.values()), result)
                 if fresh:
-                    await self._commit(batch, len(fresh))
+                    await self._commit(batch, len(fresh), {r.tenant_id for r in fresh})
             result.duplicates += len(unique) - len(fresh) - len(result.rejected)
             result.stored = len(fresh)
             if fresh:
@@ -174,9 +182,14 @@ class BatchWriter:
         for state, batch in left:
             if state == "ready":
                 log.warning("ingest.batch.recovered", batch=batch)
-                await self._move(batch)
+                await self._move(batch, await self._ready_tenants(batch))
             else:
                 await self._command(DROP_STAGED_SQL, batch)
+
+    async def _ready_tenants(self, batch: str) -> set[str]:
+        rows = await self._retrying(
+            lambda: self.storage.query(READY_TENANTS_SQL, {"batch": batch}))
+        return {tenant for tenant, in rows}
 
     async def _stage_fresh(
         self, rows: list[AnalyticsRow], result: WriteResult
@@ -194,7 +207,7 @@ class BatchWriter:
         batch = dedup_token(fresh)
         return (await self._stage(fresh, batch, result) if fresh else []), batch
 
-    async def _commit(self, batch: str, expected: int) -> None:
+    async def _commit(self, batch: str, expected: int, tenants: set[str]) -> None:
         """Fix the staged batch (only while the lock is certainly held), then store it."""
 
         async def mark_ready() -> None:
@@ -212,11 +225,32 @@ class BatchWriter:
             log.error("ingest.batch.incomplete", batch=batch, staged=expected,
                       ready=ready[0][0])
             raise BatchLost(f"batch {batch}: {ready[0][0]} of {expected} rows were committed")
-        await self._move(batch)
+        await self._move(batch, tenants)
 
-    async def _move(self, batch: str) -> None:
-        await self._command(MOVE_SQL, batch)
+    async def _move(self, batch: str, tenants: set[str]) -> None:
+        """Make the fixed batch visible, announced to its tenants' versions around it."""
+        await self._announce_writing(tenants)
+        try:
+            await self._command(MOVE_SQL, batch)
+        finally:  # whatever became visible is now the stored state
+            await self.versions.stored(tenants)
         await self._command(DROP_READY_SQL, batch)
+
+    async def _announce_writing(self, tenants: set[str]) -> None:
+        """`writing` must be confirmed before the rows become visible: retried until it
+        is (NATS away a moment) or the writer stops (the batch then waits, fixed, for
+        the next recovery)."""
+        backoff = Backoff()
+        while True:
+            try:
+                return await self.versions.writing(tenants)
+            except Exception as exc:
+                if self.should_stop():
+                    raise StorageUnavailable(f"stopping while announcing: {exc}") from exc
+                delay = backoff.next_delay()
+                log.warning("ingest.versions.retry", error=repr(exc)[:500],
+                            attempt=backoff.attempt, delay_s=delay)
+                await asyncio.sleep(delay)
 
     async def _command(self, sql: str, batch: str) -> None:
         await self._retrying(lambda: self.storage.command(sql, {"batch": batch}))

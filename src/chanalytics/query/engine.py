@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ import msgspec
 import structlog
 
 from chanalytics.clickhouse.storage import Storage, view_query
+from chanalytics.query.cache import AnswerCache
 from chanalytics.query.compiler import Compiled, compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
 from chanalytics.query.measures import MEASURES, Family, Measure, Value
@@ -46,11 +47,14 @@ def measure_value(measure: Measure, value: Any) -> Any:
 
 
 class Engine:
-    """Answers `Query`s from the catalogue's tables through one storage."""
+    """Answers `Query`s from the catalogue's tables through one storage; with a `cache`,
+    a read is reused while its tenant's data has not changed (`cache.py`)."""
 
-    def __init__(self, storage: Storage, tables: Sequence[Table] = TABLES) -> None:
+    def __init__(self, storage: Storage, tables: Sequence[Table] = TABLES,
+                 cache: AnswerCache | None = None) -> None:
         self.storage = storage
         self.tables = tuple(tables)
+        self.cache = cache
         # Given the raw tables alone (`tables.RAW_TABLES`, the benches' and tests' twin),
         # the engine reads every view's rows from the raw table too.
         self._reads_views = any(t.grain is not Grain.RAW for t in self.tables)
@@ -68,6 +72,13 @@ class Engine:
         the same family that read the same tables over the same ranges with the same
         filters become one (its grouping sets the union of theirs), so each table is read
         once for all of them."""
+        tenant = queries[0].tenant_id
+        if self.cache is None or any(q.tenant_id != tenant for q in queries):
+            return await self._run_all(queries)
+        return await self.cache.read(tenant, ("run", queries), lambda: self._run_all(queries),
+                                     rows=_result_rows)
+
+    async def _run_all(self, queries: Sequence[Query]) -> list[Result]:
         started = time.perf_counter()
         plans = [plan(q, self.tables) for q in queries]
         shared = shared_statements(plans)
@@ -84,7 +95,7 @@ class Engine:
     async def all_names(self, tenant_id: str, kind: str, *,
                         limit: int = ALL_NAMES_LIMIT) -> Names | None:
         """id → latest name of every entity of `kind`, or None when there are over `limit`."""
-        rows = await self.storage.query(*names_statement(tenant_id, kind, (), limit + 1))
+        rows = await self._names(tenant_id, kind, (), limit + 1)
         if len(rows) > limit:
             return None
         return {entity_id: name for entity_id, name in rows}
@@ -96,9 +107,23 @@ class Engine:
         if known is None:
             if not ids:
                 return {}
-            rows = await self.storage.query(*names_statement(tenant_id, kind, ids, len(ids)))
+            rows = await self._names(tenant_id, kind, ids, len(ids))
             known = {entity_id: name for entity_id, name in rows}
         return {entity_id: known.get(entity_id) for entity_id in ids}
+
+    async def _names(self, tenant_id: str, kind: str, ids: Collection[str],
+                     limit: int) -> Sequence[tuple[Any, ...]]:
+        def read() -> Awaitable[Sequence[tuple[Any, ...]]]:
+            return self.storage.query(*names_statement(tenant_id, kind, ids, limit))
+
+        if self.cache is None:
+            return await read()
+        key = ("names", kind, tuple(sorted(ids)), limit)
+        return await self.cache.read(tenant_id, key, read, rows=len)
+
+
+def _result_rows(results: Sequence[Result]) -> int:
+    return sum(len(rows) for result in results for rows in result.groups.values())
 
 
 def _mergeable(a: Plan, b: Plan, statement: Statement, other: Statement) -> bool:
