@@ -20,8 +20,9 @@ from chanalytics.api import analytics, delivery, operations, reports
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
+from chanalytics.api.live import LiveController
 from chanalytics.api.readiness import NatsCheck, NatsProbe
-from chanalytics.api.services import Services
+from chanalytics.api.services import LiveServices, Services
 from chanalytics.api.timing import request_timing
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
@@ -43,18 +44,20 @@ def create_app(
     engine: Engine | None = None,
     probe_nats: bool = True,
     versions: Versions | None = None,
+    live: LiveServices | None = None,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
     `chanalytics serve` does not use NATS, so its readiness checks storage only. Without
     `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest.
     With the tenants' `versions` (those every writer of the data announces to), the
-    engine reuses answers until a tenant's data changes."""
+    engine reuses answers until a tenant's data changes. With `live` (a process with
+    NATS), `GET /live` streams stored events; without, it answers 503."""
 
     served = Services(
         metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
         nats_check=nats_check,
-        uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats))
+        uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats), live=live)
     if storage is not None:
         served.open(storage, engine, versions)
 
@@ -82,7 +85,8 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
-                        delivery.DeliveryController, reports.ReportsController, _swagger_assets()],
+                        delivery.DeliveryController, reports.ReportsController,
+                        LiveController, _swagger_assets()],
         lifespan=[lifespan],
         dependencies=dict(SERVICES),
         exception_handlers=EXCEPTION_HANDLERS,

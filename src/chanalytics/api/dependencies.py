@@ -30,7 +30,7 @@ from chanalytics.api.parameters import (
     Timezone,
 )
 from chanalytics.api.readiness import readiness
-from chanalytics.api.services import required, services
+from chanalytics.api.services import LiveServices, required, services
 from chanalytics.budgets import BudgetStore
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
@@ -46,6 +46,11 @@ def provide_engine(state: State) -> Engine:
 
 def provide_budgets(state: State) -> BudgetStore:
     return required(services(state).budgets, "budgets")
+
+
+def provide_live(state: State) -> LiveServices | None:
+    """The live stream's parts, or None where this process has no NATS (503)."""
+    return services(state).live
 
 
 def provide_readiness(state: State) -> Readiness:
@@ -102,4 +107,5 @@ SERVICES: Mapping[str, Provide] = MappingProxyType({
     "now": Provide(provide_now, sync_to_thread=False),
     "readiness": Provide(provide_readiness, sync_to_thread=False),
     "metrics": Provide(provide_metrics, sync_to_thread=False),
+    "live": Provide(provide_live, sync_to_thread=False),
 })

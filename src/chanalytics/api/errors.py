@@ -31,7 +31,9 @@ def error_envelope(code: str, message: str, field: str | None = None) -> ErrorEn
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response[Any]:
-    return Response(error_envelope(code, message, field), status_code=status)
+    # JSON whatever the handler's own media type (the live stream's is text/event-stream).
+    return Response(error_envelope(code, message, field), status_code=status,
+                    media_type="application/json")
 
 
 def _bad_parameter(_: Request[Any, Any, Any], exc: BadParameter) -> Response[Any]:

@@ -16,12 +16,23 @@ from litestar.datastructures import State
 from chanalytics.api.readiness import NatsCheck
 from chanalytics.budgets import BudgetStore
 from chanalytics.clickhouse.storage import Storage
+from chanalytics.live.hub import KEEPALIVE_SECONDS, LiveHub
+from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.cache import AnswerCache
 from chanalytics.query.engine import Engine
 from chanalytics.versions import Versions
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LiveServices:
+    """What the live stream needs; absent where the process has no NATS."""
+
+    hub: LiveHub
+    tickets: Tickets
+    keepalive: float = KEEPALIVE_SECONDS  # tests pass less
 
 
 @dataclass
@@ -34,6 +45,7 @@ class Services:
     storage: Storage | None = None
     engine: Engine | None = None
     budgets: BudgetStore | None = None
+    live: LiveServices | None = None
 
     def open(self, storage: Storage, engine: Engine | None = None,
              versions: Versions | None = None) -> None:

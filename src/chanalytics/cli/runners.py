@@ -18,13 +18,17 @@ import nats
 import structlog
 import uvicorn
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
 
 from chanalytics.api.httpserver import server_config
+from chanalytics.api.services import LiveServices
 from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
 from chanalytics.cli.banner import banner
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, nats_servers
+from chanalytics.live.hub import LiveHub
+from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import Metrics
 from chanalytics.nats.server import LocalNatsServer, PortTaken
 from chanalytics.nats.store import StoreBusy
@@ -91,34 +95,51 @@ async def serve(settings: Settings, storage: Storage) -> int:
         print(f"serving the API at {url} (docs: {url}/schema/swagger; ClickHouse: "
               f"{storage.shown_dsn})", flush=True)
 
-    versions, nc = await _answer_versions(settings, storage)
+    nc = None if storage.embedded else await _connect_nats(settings)
+    js = nc.jetstream(timeout=5) if nc is not None else None
+    versions: Versions | None = LocalVersions()  # embedded: this process is the only writer
+    if not storage.embedded:
+        versions = None if js is None else KvVersions(js, replicas=settings.stream_replicas)
+    if versions is None:
+        log.info("api.cache.off", reason="no NATS: the writers' announcements are not seen")
+    live = await _live(js, settings) if js is not None else None
     try:
-        app = create_app(settings, storage=storage, probe_nats=False, versions=versions)
+        app = create_app(settings, storage=storage, probe_nats=False, versions=versions,
+                         live=live)
         await _serve_until_signal(settings, app, announce)
     finally:
+        if live is not None:
+            await live.hub.stop()
         if nc is not None:
             await nc.close()
     return 0
 
 
-async def _answer_versions(settings: Settings,
-                           storage: Storage) -> tuple[Versions | None, NATS | None]:
-    """The tenant versions `serve` keeps answers by: its own with the embedded engine (no
-    other process writes its directory); with a server, the bucket the ingest processes
-    announce to, on CHANALYTICS_NATS_URL; without one, none (every answer is read)."""
-    if storage.embedded:
-        return LocalVersions(), None
+async def _connect_nats(settings: Settings) -> NATS | None:
+    """`serve`'s NATS, for the tenants' versions (kept answers) and the live stream: the
+    ingest processes' CHANALYTICS_NATS_URL. None (logged) when unset or not answering;
+    the API then reads every answer afresh and `/live` answers 503."""
     if not settings.nats_url:
-        log.info("api.cache.off", reason="CHANALYTICS_NATS_URL is not set")
-        return None, None
+        return None
     try:
-        nc = await nats.connect(nats_servers(settings.nats_url), connect_timeout=5,
-                                max_reconnect_attempts=-1, allow_reconnect=True,
-                                name="chanalytics-serve", **nats_options(settings))
+        return await nats.connect(nats_servers(settings.nats_url), connect_timeout=5,
+                                  max_reconnect_attempts=-1, allow_reconnect=True,
+                                  reconnect_time_wait=0.25, name="chanalytics-serve",
+                                  **nats_options(settings))
     except Exception as exc:
-        log.warning("api.cache.off", reason="NATS did not answer", error=repr(exc))
-        return None, None
-    return KvVersions(nc.jetstream(timeout=5), replicas=settings.stream_replicas), nc
+        log.warning("api.nats.unavailable", error=repr(exc))
+        return None
+
+
+async def _live(js: JetStreamContext, settings: Settings) -> LiveServices | None:
+    """The live stream's hub (subscribed) and tickets, or None (logged) when NATS refuses."""
+    hub = LiveHub(js, replicas=settings.stream_replicas)
+    try:
+        await hub.start()
+    except Exception as exc:
+        log.warning("live.hub.unavailable", error=repr(exc))
+        return None
+    return LiveServices(hub, Tickets(js, replicas=settings.stream_replicas))
 
 
 async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
@@ -184,6 +205,7 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
     demo_stop = asyncio.Event()
     demo_task: asyncio.Task[None] | None = None
     history: float | None = None
+    live: LiveServices | None = None
     try:
         await service.start()
         if demo is not None and (js := service.js) is not None:
@@ -203,12 +225,15 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
             demo_task = asyncio.create_task(run_demo(
                 feed, demo_stop, acked_through=acked_through,
                 announce=lambda line: print(line, flush=True)))
+        live = await _live(service.js, settings) if service.js is not None else None
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service,
-                         versions=service.versions)
+                         versions=service.versions, live=live)
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history), flush=True)
         await _serve_until_signal(settings, app)
     finally:
+        if live is not None:
+            await live.hub.stop()
         demo_stop.set()
         if demo_task is not None:
             demo_task.cancel()

@@ -22,6 +22,7 @@ from chanalytics.ingest.lease import KvLease
 from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.streams import ensure_all
 from chanalytics.ingest.writer import BatchWriter
+from chanalytics.live.stored import StoredNotices
 from chanalytics.metrics import Metrics
 from chanalytics.versions import KvVersions, LocalVersions, Versions
 
@@ -67,7 +68,9 @@ class IngestService:
         lock = None if self.storage.embedded and not self.shared_lock else KvLease(self.js)
         if not self.storage.embedded:
             self.versions = KvVersions(self.js, replicas=s.stream_replicas)
-        writer = BatchWriter(self.storage, self.metrics, lock, versions=self.versions)
+        notices = StoredNotices(self.js, replicas=s.stream_replicas)
+        writer = BatchWriter(self.storage, self.metrics, lock, versions=self.versions,
+                             notices=notices)
         self.consumer = IngestConsumer(
             pull, writer, DeadLetterPublisher(self.js, s.dlq_stream, self.metrics), self.metrics,
             FlushPolicy(max_size=s.batch_size, max_age=s.ingest_flush_interval_ms / 1000),

@@ -19,7 +19,10 @@ the block and others without. The writer therefore keeps a small write-ahead pro
 
 Around step 4 the writer announces the change to the tenants' versions (`versions.py`):
 `writing` before the rows can be seen, `stored` after, so no answer computed before the
-change is reused after it.
+change is reused after it. Between step 4 and the drop it publishes the batch's events to
+the stored stream (`live/stored.py`), so the live stream shows what is counted; a batch
+recovered after a kill publishes them again under the same message ids (dropped there
+as duplicates).
 
 Recovery, before every batch and under the same lock: a partition left in
 `ingest_ready` is moved again with its token — tables that have the block skip it, views
@@ -35,6 +38,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import msgspec
@@ -42,11 +46,16 @@ import structlog
 
 from chanalytics.clickhouse.storage import Storage, StorageError, StorageUnavailable
 from chanalytics.ingest.lease import InsertLock, LeaseLost, LocalLock
+from chanalytics.live.stored import LiveEvent, StoredNotices, row_events
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 from chanalytics.metrics import Metrics
 from chanalytics.versions import LocalVersions, Versions
 
 log = structlog.get_logger(__name__)
+
+_LIVE_FIELDS = ("id", "type", "occurred_at", "channel", "entity_type", "entity_id",
+                "contact_id", "campaign_id", "workflow_id", "sequence_id", "template_id",
+                "provider")
 
 T = TypeVar("T")
 
@@ -73,7 +82,12 @@ MOVE_SQL = (
 )
 DROP_STAGED_SQL = "ALTER TABLE ingest_staging DROP PARTITION {batch:String}"
 DROP_READY_SQL = "ALTER TABLE ingest_ready DROP PARTITION {batch:String}"
-READY_TENANTS_SQL = "SELECT DISTINCT tenant_id FROM ingest_ready WHERE batch = {batch:String}"
+# A recovered batch's events as the live stream shows them (the rows the move keeps).
+READY_EVENTS_SQL = (
+    "SELECT tenant_id, id, event_type, occurred_at, channel, entity_type, entity_id, "
+    "contact_id, campaign_id, workflow_id, sequence_id, template_id, provider, stream_seq "
+    "FROM ingest_ready WHERE batch = {batch:String} ORDER BY id, stream_seq LIMIT 1 BY id"
+)
 LEFT_OVER_SQL = (
     "SELECT 'ready', batch FROM (SELECT DISTINCT batch FROM ingest_ready) "
     "UNION ALL SELECT 'staged', batch FROM (SELECT DISTINCT batch FROM ingest_staging)"
@@ -145,12 +159,14 @@ class BatchWriter:
         lock: InsertLock | None = None,
         *,
         versions: Versions | None = None,
+        notices: StoredNotices | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.storage = storage
         self.metrics = metrics
         self.lock: InsertLock = lock if lock is not None else LocalLock()
         self.versions: Versions = versions if versions is not None else LocalVersions()
+        self.notices = notices
         self.should_stop = should_stop
         self._summary = _Summary(time.monotonic())
 
@@ -167,7 +183,7 @@ class BatchWriter:
                 await self.recover()
                 fresh, batch = await self._stage_fresh(list(unique.values()), result)
                 if fresh:
-                    await self._commit(batch, len(fresh), {r.tenant_id for r in fresh})
+                    await self._commit(batch, len(fresh), row_events(fresh))
             result.duplicates += len(unique) - len(fresh) - len(result.rejected)
             result.stored = len(fresh)
             if fresh:
@@ -182,14 +198,23 @@ class BatchWriter:
         for state, batch in left:
             if state == "ready":
                 log.warning("ingest.batch.recovered", batch=batch)
-                await self._move(batch, await self._ready_tenants(batch))
+                await self._move(batch, await self._ready_events(batch))
             else:
                 await self._command(DROP_STAGED_SQL, batch)
 
-    async def _ready_tenants(self, batch: str) -> set[str]:
+    async def _ready_events(self, batch: str) -> list[tuple[str, LiveEvent]]:
         rows = await self._retrying(
-            lambda: self.storage.query(READY_TENANTS_SQL, {"batch": batch}))
-        return {tenant for tenant, in rows}
+            lambda: self.storage.query(READY_EVENTS_SQL, {"batch": batch}))
+        events = []
+        for tenant, *values, _ in sorted(rows, key=lambda r: r[-1]):
+            fields = dict(zip(_LIVE_FIELDS, values, strict=True))
+            at: datetime = fields["occurred_at"]
+            events.append((tenant, LiveEvent(
+                id=fields["id"], type=fields["type"],
+                occurred_at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                **{k: v or None for k, v in fields.items()
+                   if k not in ("id", "type", "occurred_at")})))
+        return events
 
     async def _stage_fresh(
         self, rows: list[AnalyticsRow], result: WriteResult
@@ -207,7 +232,8 @@ class BatchWriter:
         batch = dedup_token(fresh)
         return (await self._stage(fresh, batch, result) if fresh else []), batch
 
-    async def _commit(self, batch: str, expected: int, tenants: set[str]) -> None:
+    async def _commit(self, batch: str, expected: int,
+                      events: list[tuple[str, LiveEvent]]) -> None:
         """Fix the staged batch (only while the lock is certainly held), then store it."""
 
         async def mark_ready() -> None:
@@ -225,30 +251,33 @@ class BatchWriter:
             log.error("ingest.batch.incomplete", batch=batch, staged=expected,
                       ready=ready[0][0])
             raise BatchLost(f"batch {batch}: {ready[0][0]} of {expected} rows were committed")
-        await self._move(batch, tenants)
+        await self._move(batch, events)
 
-    async def _move(self, batch: str, tenants: set[str]) -> None:
-        """Make the fixed batch visible, announced to its tenants' versions around it."""
-        await self._announce_writing(tenants)
+    async def _move(self, batch: str, events: list[tuple[str, LiveEvent]]) -> None:
+        """Make the fixed batch visible, announced to its tenants' versions around it,
+        then publish its events to the stored stream."""
+        tenants = {tenant for tenant, _ in events}
+        await self._until_confirmed("versions", lambda: self.versions.writing(tenants))
         try:
             await self._command(MOVE_SQL, batch)
         finally:  # whatever became visible is now the stored state
             await self.versions.stored(tenants)
+        if (notices := self.notices) is not None:
+            await self._until_confirmed("notices", lambda: notices.publish(batch, events))
         await self._command(DROP_READY_SQL, batch)
 
-    async def _announce_writing(self, tenants: set[str]) -> None:
-        """`writing` must be confirmed before the rows become visible: retried until it
-        is (NATS away a moment) or the writer stops (the batch then waits, fixed, for
-        the next recovery)."""
+    async def _until_confirmed(self, what: str, call: Callable[[], Awaitable[None]]) -> None:
+        """A NATS step of the move, retried until confirmed (NATS away a moment) or the
+        writer stops (the batch then waits, fixed, for the next recovery)."""
         backoff = Backoff()
         while True:
             try:
-                return await self.versions.writing(tenants)
+                return await call()
             except Exception as exc:
                 if self.should_stop():
-                    raise StorageUnavailable(f"stopping while announcing: {exc}") from exc
+                    raise StorageUnavailable(f"stopping while publishing {what}: {exc}") from exc
                 delay = backoff.next_delay()
-                log.warning("ingest.versions.retry", error=repr(exc)[:500],
+                log.warning("ingest.nats.retry", step=what, error=repr(exc)[:500],
                             attempt=backoff.attempt, delay_s=delay)
                 await asyncio.sleep(delay)
 

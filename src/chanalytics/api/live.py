@@ -1,0 +1,173 @@
+"""`GET /live` (Server-Sent Events) and `POST /live/tickets`.
+
+Every check happens before the stream starts, so a bad request gets the usual error
+envelope: the credentials (a bearer token, or a single-use ticket for `EventSource`),
+`types`, `channel`, `timezone`, `Last-Event-ID`, and the tenant's stream limit (429).
+The stream then sends the snapshot (the `realtime` answer) or, when a client resumes,
+the events it missed; then each stored event once, in stream order; a `dropped` notice
+where a client that fell behind lost events; a keep-alive comment when idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Any
+
+import msgspec
+import structlog
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import Stream
+
+from chanalytics.api.analytics import Envelope
+from chanalytics.api.auth import authenticate
+from chanalytics.api.errors import error_response
+from chanalytics.api.parameters import Channel, Timezone
+from chanalytics.api.services import LiveServices
+from chanalytics.live.hub import KEEPALIVE_SECONDS, Listener, LiveHub, TooManyStreams, frame
+from chanalytics.live.stored import EVENT_TYPES
+from chanalytics.live.tickets import Tickets
+from chanalytics.query.engine import Engine
+from chanalytics.query.errors import BadParameter
+from chanalytics.query.filters import parse_channel
+from chanalytics.query.timerange import parse_timezone
+
+log = structlog.get_logger(__name__)
+
+
+Types = Annotated[str | None, QueryParameter(
+    name="types", required=False,
+    description="Only these event types, comma-separated (e.g. message_sent,message_clicked).")]
+Ticket = Annotated[str | None, QueryParameter(
+    name="ticket", required=False,
+    description="A ticket from POST /live/tickets, for clients that cannot send headers.")]
+LastEventId = Annotated[str | None, HeaderParameter(
+    name="Last-Event-ID", required=False,
+    description="Resume after this event's id (EventSource sends it on reconnecting).")]
+
+
+class TicketData(msgspec.Struct, frozen=True, rename="camel"):
+    ticket: str
+    expires_at: datetime
+
+
+def parse_types(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    types = frozenset(t.strip() for t in value.split(","))
+    unknown = sorted(types - EVENT_TYPES)
+    if unknown or not types:
+        raise BadParameter("invalid_types", f"unknown event types: {', '.join(unknown)[:200]}"
+                           if unknown else "types is empty", "types")
+    return types
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 30:
+        raise BadParameter("invalid_last_event_id",
+                           "Last-Event-ID must be an event id of this stream", "Last-Event-ID")
+    return int(value)
+
+
+class LiveController(Controller):
+    """The tenant's stored events as they are stored."""
+
+    path = "/api/v1/analytics"
+    tags = ("real time",)
+    security = ({"bearerAuth": []},)
+
+    @post("/live/tickets", status_code=200,
+          summary="A single-use ticket (60 s) to open the live stream from a browser")
+    async def ticket(self, tenant_id: NamedDependency[str], now: NamedDependency[datetime],
+                     live: NamedDependency[LiveServices | None]) -> Any:
+        """For `EventSource`, which cannot send headers: `GET /live?ticket=…`."""
+        if live is None:
+            return _unavailable()
+        ticket, expires_at = await live.tickets.issue(tenant_id, now)
+        return Envelope(data=TicketData(ticket, expires_at))
+
+    @get("/live", summary="Stored events as they are stored (Server-Sent Events)",
+         media_type="text/event-stream")
+    async def stream(self, request: Request[Any, Any, Any], now: NamedDependency[datetime],
+                     engine: NamedDependency[Engine], live: NamedDependency[LiveServices | None],
+                     types: Types = None, channel: Channel = None, timezone: Timezone = None,
+                     ticket: Ticket = None, last_event_id: LastEventId = None) -> Any:
+        """First `event: snapshot` (the realtime answer), or on resume every event stored
+        after `Last-Event-ID`; then `event: event` per stored event; `event: dropped`
+        when the client fell behind; `event: reset` and a snapshot when it cannot resume."""
+        if live is None:
+            return _unavailable()
+        hub = live.hub
+        tenant = await _tenant(request, live.tickets, ticket, now)
+        wanted = parse_types(types)
+        only = parse_channel(channel)
+        parse_timezone(timezone)
+        after = parse_last_event_id(last_event_id)
+        try:
+            listener = hub.open(tenant, channel=only, types=wanted)
+        except TooManyStreams:
+            return error_response(429, "too_many_streams",
+                                  f"at most {hub.per_tenant} open live streams per tenant")
+        try:
+            first = await _first(hub, listener, after, partial(
+                snapshot, engine, listener.tenant_id, only, timezone, now))
+        except BaseException:
+            hub.close(listener)
+            raise
+        return Stream(_stream(hub, listener, first, live.keepalive),
+                      media_type="text/event-stream",
+                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _tenant(request: Request[Any, Any, Any], tickets: Tickets, ticket: str | None,
+                  now: datetime) -> str:
+    if ticket is None:
+        return authenticate(request, request.app.state)
+    tenant = await tickets.redeem(ticket, now)
+    if tenant is None:
+        raise NotAuthorizedException("unknown, used or expired ticket")
+    request.state.tenant_id = tenant
+    return tenant
+
+
+def _unavailable() -> Any:
+    return error_response(503, "live_unavailable",
+                          "the live stream needs NATS: set CHANALYTICS_NATS_URL")
+
+
+async def snapshot(engine: Engine, tenant_id: str, channel: str | None, timezone: str | None,
+                   now: datetime) -> msgspec.Struct:
+    """The stream's first message: the tenant's realtime answer."""
+    return _Placeholder(as_of=now)  # PLACEHOLDER until the realtime preset lands
+
+
+class _Placeholder(msgspec.Struct, frozen=True, rename="camel"):
+    as_of: datetime
+
+
+async def _first(hub: LiveHub, listener: Listener, after: int | None,
+                 snapshot: Callable[[], Awaitable[msgspec.Struct]]) -> bytes:
+    """What the stream starts with: nothing more when it resumes (the replayed events are
+    in the listener), else the snapshot (after `reset` when the cursor is gone)."""
+    if after is not None and await hub.replay(listener, after):
+        return b""
+    data = await snapshot()
+    reset = frame("reset", {"reason": "cursor not kept"}) if after is not None else b""
+    return reset + frame("snapshot", data)
+
+
+async def _stream(hub: LiveHub, listener: Listener, first: bytes,
+                  keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[bytes]:
+    """The response body; the listener is closed however the client leaves."""
+    try:
+        yield first or b": resumed\n\n"
+        async for chunk in listener.frames(keepalive):
+            yield chunk
+    finally:
+        hub.close(listener)

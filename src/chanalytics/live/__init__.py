@@ -1,0 +1,1 @@
+"""The live side: the stored stream the writer publishes, and what the API streams from it."""
