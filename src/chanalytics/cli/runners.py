@@ -26,6 +26,7 @@ from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, nats_servers
 from chanalytics.metrics import Metrics
+from chanalytics.nats.lag import lag_reader
 from chanalytics.nats.server import LocalNatsServer, PortTaken
 from chanalytics.nats.store import StoreBusy
 from chanalytics.versions import KvVersions, LocalVersions, Versions
@@ -34,6 +35,8 @@ log = structlog.get_logger(__name__)
 
 DEMO_TENANT = "tenant_demo"
 NATS_PORT = 4222  # the bundled server's port when free, so the banner's URL stays put
+# `/realtime` asks NATS for the lag on each request: a slow NATS must not hold it long.
+LAG_TIMEOUT = 2
 
 
 class Demo(NamedTuple):
@@ -93,7 +96,11 @@ async def serve(settings: Settings, storage: Storage) -> int:
 
     versions, nc = await _answer_versions(settings, storage)
     try:
-        app = create_app(settings, storage=storage, probe_nats=False, versions=versions)
+        # The lag is asked of NATS when this process has it (the versions' connection).
+        lag = None if nc is None else lag_reader(
+            nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name, settings.consumer_name)
+        app = create_app(settings, storage=storage, probe_nats=False, versions=versions,
+                         pipeline_lag=lag)
         await _serve_until_signal(settings, app, announce)
     finally:
         if nc is not None:
@@ -203,8 +210,11 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
             demo_task = asyncio.create_task(run_demo(
                 feed, demo_stop, acked_through=acked_through,
                 announce=lambda line: print(line, flush=True)))
+        lag = None if service.nc is None else lag_reader(
+            service.nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name,
+            settings.consumer_name)
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service,
-                         versions=service.versions)
+                         versions=service.versions, pipeline_lag=lag)
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history), flush=True)
         await _serve_until_signal(settings, app)
