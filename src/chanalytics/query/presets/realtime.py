@@ -10,8 +10,9 @@ is the tenant's and the service's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -31,7 +32,7 @@ WINDOW_MEASURES = ("sent", "delivered", "failed", "opened", "clicked", "contacts
 NUMBERS = {"sent": "sent", "delivered": "delivered", "failed": "failed", "opened": "opened",
            "clicked": "clicked", "unique_contacts": "uniqueContacts",
            "avg_delivery_ms": "avgDeliveryMs", "total_cost": "totalCost"}
-LIFECYCLE = ("campaigns_started", "campaigns_completed")
+LIFECYCLE = ("campaign_last_started", "campaign_last_completed")
 # Where "any time before now" begins: before every event ClickHouse can store.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -94,12 +95,17 @@ async def realtime(engine: Engine, request: QueryRequest, *,
                                                                       strict=True))
     return RealtimeData(
         last5_minutes=last5, last_hour=hour, today=day,
-        # Started before now and not completed before now (`docs/api.md`).
-        active_campaigns=sum(1 for v in campaigns.by_one("campaign").values()
-                             if v["campaigns_started"] and not v["campaigns_completed"]),
+        active_campaigns=len(_running(campaigns.by_one("campaign").values())),
         as_of=utc_text(today.end),
         freshness=_freshness(stored, seconds),
     )
+
+
+def _running(campaigns: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Campaigns whose newest start before now has no completion after it (a completion
+    at the same instant ends it)."""
+    return [v for v in campaigns if (started := v["campaign_last_started"]) is not None
+            and ((ended := v["campaign_last_completed"]) is None or ended < started)]
 
 
 def _freshness(stored: Newest, seconds: float | None) -> Freshness:
