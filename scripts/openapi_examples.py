@@ -51,6 +51,7 @@ CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "budget": ("PUT", f"{A}/budget", {"monthlyBudget": 25.0, "timezone": "Europe/Berlin"}),
     "costs": ("GET", f"{A}/costs", {"timeRange": "30d"}),
     "events": ("GET", f"{A}/events", {"timeRange": "1d", "limit": "3"}),
+    "realtime": ("GET", f"{A}/realtime", {"timezone": "Europe/Berlin"}),
     "query": ("POST", f"{A}/query", {
         "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
         "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3}),
@@ -117,6 +118,11 @@ def main() -> None:
             # Stored by this script a while after the demo's clock: shown as the live
             # service would store it, a quarter second after it happened.
             item["ingestedAt"] = _later(item["occurredAt"], 0.25)
+        freshness = examples["realtime"]["data"]["freshness"]
+        # The same for the newest event; and this script has no NATS to ask, where `run`
+        # would find ingest caught up.
+        freshness["newestStoredAt"] = _later(freshness["newestEventAt"], 0.25)
+        freshness["pipelineLagSeconds"] = 0.0
         storage.close()
     OUT.write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {OUT}")

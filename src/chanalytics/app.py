@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
-from chanalytics.api import analytics, delivery, operations, reports
+from chanalytics.api import analytics, delivery, operations, realtime, reports
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
@@ -29,6 +29,7 @@ from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
+from chanalytics.query.presets.realtime import PipelineLag
 from chanalytics.versions import Versions
 
 ASSETS = "/schema/assets"  # Swagger UI's files, served from the swagger-ui-bundle package
@@ -45,6 +46,7 @@ def create_app(
     probe_nats: bool = True,
     versions: Versions | None = None,
     live: LiveServices | None = None,
+    pipeline_lag: PipelineLag | None = None,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
@@ -52,12 +54,15 @@ def create_app(
     `metrics` (`serve`), `/metrics` holds the API's alone: this process runs no ingest.
     With the tenants' `versions` (those every writer of the data announces to), the
     engine reuses answers until a tenant's data changes. With `live` (a process with
-    NATS), `GET /live` streams stored events; without, it answers 503."""
+    NATS), `GET /live` streams stored events; without, it answers 503. `pipeline_lag`
+    asks NATS how far ingest is behind (`/realtime`'s freshness); without it that is
+    null."""
 
     served = Services(
         metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
         nats_check=nats_check,
-        uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats), live=live)
+        uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats),
+        live=live, pipeline_lag=pipeline_lag)
     if storage is not None:
         served.open(storage, engine, versions)
 
@@ -85,8 +90,8 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
-                        delivery.DeliveryController, reports.ReportsController,
-                        LiveController, _swagger_assets()],
+                        delivery.DeliveryController, realtime.RealtimeController,
+                        LiveController, reports.ReportsController, _swagger_assets()],
         lifespan=[lifespan],
         dependencies=dict(SERVICES),
         exception_handlers=EXCEPTION_HANDLERS,

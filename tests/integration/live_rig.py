@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -70,11 +71,64 @@ class SseReader:
     async def events(self, count: int, timeout: float = 60) -> list[SseEvent]:
         """The next `count` `event` messages (dropped notices too, as they come)."""
         out: list[SseEvent] = []
+        accounted = 0  # events received, plus those a dropped notice counts
         deadline = asyncio.get_running_loop().time() + timeout
-        while sum(1 for e in out if e.event == "event") + sum(
-                e.data["count"] for e in out if e.event == "dropped") < count:
-            out.append(await self.next(max(0.1, deadline - asyncio.get_running_loop().time())))
+        while accounted < count:
+            event = await self.next(max(0.1, deadline - asyncio.get_running_loop().time()))
+            out.append(event)
+            accounted += 1 if event.event == "event" else (
+                event.data["count"] if event.event == "dropped" else 0)
         return out
+
+
+class SlowClient:
+    """A stream client with a small socket receive buffer that reads only when told: the
+    server's writes to it stall after a few kilobytes (httpx would buffer megabytes)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self._body = bytearray()
+
+    @classmethod
+    async def open(cls, base: str, token: str) -> SlowClient:
+        host, port = base.removeprefix("http://").split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+        writer.write(f"GET /api/v1/analytics/live HTTP/1.1\r\nHost: {host}\r\n"
+                     f"Authorization: Bearer {token}\r\n\r\n".encode())
+        await writer.drain()
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass  # the status line and headers
+        return cls(reader, writer)
+
+    async def events(self, count: int, timeout: float = 120) -> list[SseEvent]:
+        """Read (de-chunking) until `count` events are received or counted as dropped."""
+        out: list[SseEvent] = []
+        accounted = 0
+        async with asyncio.timeout(timeout):
+            while accounted < count:
+                size = int((await self.reader.readline()).strip(), 16)
+                self._body += await self.reader.readexactly(size)
+                await self.reader.readexactly(2)
+                *blocks, rest = bytes(self._body).split(b"\n\n")
+                self._body = bytearray(rest)
+                for block in blocks:
+                    fields = dict(line.split(": ", 1) for line in block.decode().splitlines()
+                                  if not line.startswith(":"))
+                    if "event" not in fields:
+                        continue
+                    event = SseEvent(fields["event"], json.loads(fields["data"]),
+                                     int(fields["id"]) if "id" in fields else None)
+                    out.append(event)
+                    accounted += 1 if event.event == "event" else (
+                        event.data["count"] if event.event == "dropped" else 0)
+        return out
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 @dataclass
@@ -121,14 +175,16 @@ class LiveRig:
 
 @asynccontextmanager
 async def live_rig(storage: Storage, nats_url: str, *, keepalive: float = 15.0,
-                   per_tenant: int = 20) -> AsyncIterator[LiveRig]:
+                   per_tenant: int = 20, tail_events: int = 20_000,
+                   batch_size: int = 20_000) -> AsyncIterator[LiveRig]:
     settings = load_settings({
         "CHANALYTICS_API_KEYS": ",".join(f"{t}={n}" for t, n in TOKENS.items()),
-        "CHANALYTICS_NATS_URL": nats_url, "CHANALYTICS_INGEST_FLUSH_INTERVAL_MS": "100"})
+        "CHANALYTICS_NATS_URL": nats_url, "CHANALYTICS_INGEST_FLUSH_INTERVAL_MS": "100",
+        "CHANALYTICS_INGEST_BATCH_SIZE": str(batch_size)})
     ingest = IngestService(settings, storage, Metrics(), nats_url)
     await ingest.start()
     assert ingest.js is not None
-    hub = LiveHub(ingest.js, per_tenant=per_tenant)
+    hub = LiveHub(ingest.js, per_tenant=per_tenant, tail_events=tail_events)
     await hub.start()
     app = create_app(settings, storage=storage, versions=ingest.versions,
                      live=LiveServices(hub, Tickets(ingest.js), keepalive=keepalive))

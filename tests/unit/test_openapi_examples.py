@@ -21,6 +21,7 @@ from chanalytics.query.presets.costs import CostsData
 from chanalytics.query.presets.deliverability import DeliverabilityData
 from chanalytics.query.presets.messages import MessagesData
 from chanalytics.query.presets.overview import OverviewData
+from chanalytics.query.presets.realtime import RealtimeData
 from chanalytics.query.presets.sequences import SequencesData
 from chanalytics.query.presets.templates import TemplatesData
 from chanalytics.query.presets.traffic import TrafficData
@@ -34,6 +35,7 @@ TYPES: dict[str, Any] = {
     "traffic": Envelope[TrafficData], "channels": Envelope[ChannelsData],
     "deliverability": Envelope[DeliverabilityData], "suppressions": Envelope[SuppressionsData],
     "costs": Envelope[CostsData], "budget": Budget, "events": Envelope[EventsData],
+    "realtime": Envelope[RealtimeData],
     "query": Envelope[ReportData],
 }
 

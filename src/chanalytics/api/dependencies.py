@@ -35,6 +35,7 @@ from chanalytics.budgets import BudgetStore
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
+from chanalytics.query.presets.realtime import PipelineLag
 from chanalytics.query.timerange import parse_window
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
@@ -62,6 +63,11 @@ def provide_readiness(state: State) -> Readiness:
 
 def provide_metrics(state: State) -> ApiMetrics:
     return services(state).metrics
+
+
+def provide_pipeline_lag(state: State) -> PipelineLag | None:
+    """How far ingest is behind, asked of NATS; None when this process cannot ask."""
+    return services(state).pipeline_lag
 
 
 def provide_now(state: State) -> datetime:
@@ -105,6 +111,7 @@ SERVICES: Mapping[str, Provide] = MappingProxyType({
     "engine": Provide(provide_engine, sync_to_thread=False),
     "budgets": Provide(provide_budgets, sync_to_thread=False),
     "now": Provide(provide_now, sync_to_thread=False),
+    "pipeline_lag": Provide(provide_pipeline_lag, sync_to_thread=False),
     "readiness": Provide(provide_readiness, sync_to_thread=False),
     "metrics": Provide(provide_metrics, sync_to_thread=False),
     "live": Provide(provide_live, sync_to_thread=False),

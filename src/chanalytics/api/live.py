@@ -31,10 +31,13 @@ from chanalytics.api.services import LiveServices
 from chanalytics.live.hub import KEEPALIVE_SECONDS, Listener, LiveHub, TooManyStreams, frame
 from chanalytics.live.stored import EVENT_TYPES
 from chanalytics.live.tickets import Tickets
+from chanalytics.query.answer import answer
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import parse_channel
-from chanalytics.query.timerange import parse_timezone
+from chanalytics.query.presets.realtime import PipelineLag, RealtimeData, realtime
+from chanalytics.query.request import QueryRequest
+from chanalytics.query.timerange import today_window
 
 log = structlog.get_logger(__name__)
 
@@ -96,7 +99,8 @@ class LiveController(Controller):
          media_type="text/event-stream")
     async def stream(self, request: Request[Any, Any, Any], now: NamedDependency[datetime],
                      engine: NamedDependency[Engine], live: NamedDependency[LiveServices | None],
-                     types: Types = None, channel: Channel = None, timezone: Timezone = None,
+                     pipeline_lag: NamedDependency[PipelineLag | None], types: Types = None,
+                     channel: Channel = None, timezone: Timezone = None,
                      ticket: Ticket = None, last_event_id: LastEventId = None) -> Any:
         """First `event: snapshot` (the realtime answer), or on resume every event stored
         after `Last-Event-ID`; then `event: event` per stored event; `event: dropped`
@@ -107,7 +111,8 @@ class LiveController(Controller):
         tenant = await _tenant(request, live.tickets, ticket, now)
         wanted = parse_types(types)
         only = parse_channel(channel)
-        parse_timezone(timezone)
+        asked = QueryRequest(tenant_id=tenant, window=today_window(now, timezone),
+                             channel=only)  # the snapshot's; parses `timezone`
         after = parse_last_event_id(last_event_id)
         try:
             listener = hub.open(tenant, channel=only, types=wanted)
@@ -115,8 +120,8 @@ class LiveController(Controller):
             return error_response(429, "too_many_streams",
                                   f"at most {hub.per_tenant} open live streams per tenant")
         try:
-            first = await _first(hub, listener, after, partial(
-                snapshot, engine, listener.tenant_id, only, timezone, now))
+            first = await _first(hub, listener, after,
+                                 partial(snapshot, engine, asked, pipeline_lag))
         except BaseException:
             hub.close(listener)
             raise
@@ -141,21 +146,17 @@ def _unavailable() -> Any:
                           "the live stream needs NATS: set CHANALYTICS_NATS_URL")
 
 
-async def snapshot(engine: Engine, tenant_id: str, channel: str | None, timezone: str | None,
-                   now: datetime) -> msgspec.Struct:
-    """The stream's first message: the tenant's realtime answer."""
-    return _Placeholder(as_of=now)  # PLACEHOLDER until the realtime preset lands
-
-
-class _Placeholder(msgspec.Struct, frozen=True, rename="camel"):
-    as_of: datetime
+async def snapshot(engine: Engine, request: QueryRequest,
+                   lag: PipelineLag | None) -> RealtimeData:
+    """The stream's first message: the tenant's `realtime` answer."""
+    return await answer("realtime", partial(realtime, lag=lag), engine, request, None)
 
 
 async def _first(hub: LiveHub, listener: Listener, after: int | None,
                  snapshot: Callable[[], Awaitable[msgspec.Struct]]) -> bytes:
-    """What the stream starts with: nothing more when it resumes (the replayed events are
-    in the listener), else the snapshot (after `reset` when the cursor is gone)."""
-    if after is not None and await hub.replay(listener, after):
+    """What the stream starts with: nothing more when it resumes (the listener reads the
+    missed events from the stream), else the snapshot (after `reset` when the cursor is gone)."""
+    if after is not None and await hub.resume(listener, after):
         return b""
     data = await snapshot()
     reset = frame("reset", {"reason": "cursor not kept"}) if after is not None else b""
@@ -167,7 +168,7 @@ async def _stream(hub: LiveHub, listener: Listener, first: bytes,
     """The response body; the listener is closed however the client leaves."""
     try:
         yield first or b": resumed\n\n"
-        async for chunk in listener.frames(keepalive):
+        async for chunk in hub.frames(listener, keepalive):
             yield chunk
     finally:
         hub.close(listener)

@@ -21,6 +21,7 @@ from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.cache import AnswerCache
 from chanalytics.query.engine import Engine
+from chanalytics.query.presets.realtime import PipelineLag
 from chanalytics.versions import Versions
 
 T = TypeVar("T")
@@ -46,6 +47,9 @@ class Services:
     engine: Engine | None = None
     budgets: BudgetStore | None = None
     live: LiveServices | None = None
+    # Asks NATS how far ingest is behind (`nats/lag.py`); None where the process has no
+    # JetStream context (`serve` without CHANALYTICS_NATS_URL): `/realtime` answers null.
+    pipeline_lag: PipelineLag | None = None
 
     def open(self, storage: Storage, engine: Engine | None = None,
              versions: Versions | None = None) -> None:

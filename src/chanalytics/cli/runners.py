@@ -30,6 +30,7 @@ from chanalytics.connections import nats_options, nats_servers
 from chanalytics.live.hub import LiveHub
 from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import Metrics
+from chanalytics.nats.lag import lag_reader
 from chanalytics.nats.server import LocalNatsServer, PortTaken
 from chanalytics.nats.store import StoreBusy
 from chanalytics.versions import KvVersions, LocalVersions, Versions
@@ -38,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 DEMO_TENANT = "tenant_demo"
 NATS_PORT = 4222  # the bundled server's port when free, so the banner's URL stays put
+# `/realtime` asks NATS for the lag on each request: a slow NATS must not hold it long.
+LAG_TIMEOUT = 2
 
 
 class Demo(NamedTuple):
@@ -104,8 +107,11 @@ async def serve(settings: Settings, storage: Storage) -> int:
         log.info("api.cache.off", reason="no NATS: the writers' announcements are not seen")
     live = await _live(js, settings) if js is not None else None
     try:
+        # The lag is asked of NATS when this process has it.
+        lag = None if nc is None else lag_reader(
+            nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name, settings.consumer_name)
         app = create_app(settings, storage=storage, probe_nats=False, versions=versions,
-                         live=live)
+                         live=live, pipeline_lag=lag)
         await _serve_until_signal(settings, app, announce)
     finally:
         if live is not None:
@@ -226,8 +232,11 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                 feed, demo_stop, acked_through=acked_through,
                 announce=lambda line: print(line, flush=True)))
         live = await _live(service.js, settings) if service.js is not None else None
+        lag = None if service.nc is None else lag_reader(
+            service.nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name,
+            settings.consumer_name)
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service,
-                         versions=service.versions, live=live)
+                         versions=service.versions, live=live, pipeline_lag=lag)
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history), flush=True)
         await _serve_until_signal(settings, app)

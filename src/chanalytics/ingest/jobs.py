@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.drift import TABLES, check_rollups
 from chanalytics.metrics import Metrics
+from chanalytics.nats.lag import consumer_lag
 
 log = structlog.get_logger(__name__)
 
@@ -21,29 +22,15 @@ FIRST_DRIFT_CHECK_SECONDS = 60
 
 
 async def update_consumer_gauges(js: Any, stream: str, consumer: str, metrics: Metrics) -> None:
-    """Pending counts from the consumer's info, and the lag: how long the oldest message
-    not yet stored (the first after the ack floor; ingest acks only what it stored) has
-    been in the stream. Two small requests, every few seconds."""
-    try:
-        info = await js.consumer_info(stream, consumer)
-    except Exception as exc:  # gauges are best-effort; a NATS outage is logged elsewhere
-        log.debug("ingest.consumer_info.failed", error=repr(exc))
+    """Pending counts and the lag (`nats/lag.py`) into the gauges; a reading NATS does not
+    give leaves its gauge as it was. Two small requests, every few seconds."""
+    lag = await consumer_lag(js, stream, consumer, metrics.clock())
+    if lag is None:
         return
-    pending, ack_pending = info.num_pending or 0, info.num_ack_pending or 0
-    metrics.consumer_pending.set(pending)
-    metrics.consumer_ack_pending.set(ack_pending)
-    if not pending and not ack_pending:
-        metrics.lag.set(0)
-        return
-    floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
-    try:
-        # `next`: the first message at or after floor + 1 (one may have been deleted).
-        oldest = await js.get_msg(stream, seq=floor + 1, subject=">", next=True)
-    except Exception as exc:  # e.g. an account not allowed to read messages directly
-        log.debug("ingest.lag.failed", error=repr(exc))
-        return
-    if oldest.time is not None:
-        metrics.lag.set(max(0.0, metrics.clock() - oldest.time.timestamp()))
+    metrics.consumer_pending.set(lag.pending)
+    metrics.consumer_ack_pending.set(lag.ack_pending)
+    if lag.seconds is not None:
+        metrics.lag.set(lag.seconds)
 
 
 def build_scheduler(

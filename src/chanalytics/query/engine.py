@@ -6,6 +6,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Collection, Sequence
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ def zero(measure: Measure) -> Any:
     match measure.value:
         case Value.COST:
             return Decimal(0)
-        case Value.DURATIONS:
+        case Value.DURATIONS | Value.LATEST:
             return None
         case _:
             return 0
@@ -42,6 +43,9 @@ def measure_value(measure: Measure, value: Any) -> Any:
             return Decimal(value)
         case Value.DURATIONS:  # no samples: an empty array
             return None if not value or math.isnan(value[0]) else tuple(value)
+        case Value.LATEST:  # an instant in UTC, or None
+            return None if value is None else (
+                value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC))
         case _:
             return int(value)
 

@@ -181,3 +181,11 @@ def budget_status(name: str) -> Metric:
 def cost_total(name: str) -> Metric:
     """The exact sum of costs, 4 decimals."""
     return Metric(name, ("cost",), lambda v: round_decimal(v["cost"], 4), "number", kind="cost")
+
+
+def age_seconds(name: str, measure: str) -> Metric:
+    """An age in seconds (an input, not an engine measure), 1 decimal; null when unknown."""
+    def value(v: Values) -> float | None:
+        seconds = v[measure]
+        return None if seconds is None else round_decimal(Decimal(repr(float(seconds))), 1)
+    return Metric(name, (measure,), value, "number", kind="latency")

@@ -76,6 +76,7 @@ class Value(enum.StrEnum):
     DURATIONS = "durations"
     KEY = "key"
     ACTIVE = "active"
+    LATEST = "latest"  # the instant of the newest event (raw rows only)
 
 
 class Measure(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,6 +108,8 @@ class Measure(msgspec.Struct, frozen=True, kw_only=True):
                 return f"uniqExactIf(key, {where})"
             case Value.ACTIVE:
                 return "count()"
+            case Value.LATEST:  # NULL where nothing matched
+                return f"maxIfOrNull(latest, {where})"
             case _:
                 return f"sumIf({self.value}, {where})"
 
@@ -148,6 +151,9 @@ _MEASURES = (
     # lifecycles
     _count("campaigns_started", "campaign_started"),
     _count("campaigns_completed", "campaign_completed"),
+    # the newest start and completion of a campaign: is it running now (`/realtime`)?
+    _count("campaign_last_started", "campaign_started", value=Value.LATEST),
+    _count("campaign_last_completed", "campaign_completed", value=Value.LATEST),
     _count("runs_started", "workflow_run_started"),
     _count("runs_completed", "workflow_run_completed", condition="status = 'completed'",
            columns=frozenset({"status"})),

@@ -19,6 +19,7 @@ from chanalytics.query.formulas import (
     Metric,
     RateMean,
     Values,
+    age_seconds,
     average,
     budget_projection,
     budget_status,
@@ -79,6 +80,9 @@ CATALOGUE: Mapping[str, Metric] = MappingProxyType({m.name: m for m in (
     budget_used("percentUsed"),
     budget_projection("projectedSpend"),
     budget_status("budgetStatus"),
+    # Service-wide: how long the oldest published message has waited to be stored, an
+    # input of `presets/realtime.py` read from the NATS consumer (`nats/lag.py`).
+    age_seconds("pipelineLagSeconds", "lag_seconds"),
 )})
 """Every derived number of a result row, by name."""
 

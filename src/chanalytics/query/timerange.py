@@ -97,6 +97,12 @@ def parse_window(
     return TimeWindow(start=start, end=end, tz=tz, tz_name=tz.key)
 
 
+def today_window(now: datetime, timezone: str | None) -> TimeWindow:
+    """`[local midnight, now)` in `timezone` (UTC when absent): "today" of `/realtime`."""
+    return parse_window(time_range="1d", start_date=None, end_date=None, timezone=timezone,
+                        default_range="1d", now=now)
+
+
 def _preset(name: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
     days = PRESET_DAYS.get(name)
     if days is None:
