@@ -27,10 +27,10 @@ from chanalytics.cli.demo import DemoTraffic, Schedule, backfill
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.ingest.writer import BatchWriter
+from chanalytics.localtime import utc_text
 from chanalytics.logs import configure_logging
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
-from chanalytics.query.request import utc_text
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # a Tuesday afternoon
 TENANTS = ["tenant_demo", "tenant_other_1", "tenant_other_2"]
@@ -123,6 +123,10 @@ def main() -> None:
         # would find ingest caught up.
         freshness["newestStoredAt"] = _later(freshness["newestEventAt"], 0.25)
         freshness["pipelineLagSeconds"] = 0.0
+        # Tickets need NATS, which this script does not run: a made-up one, as issued.
+        examples["ticket"] = {"success": True, "data": {
+            "ticket": "Yx3b8m1kQ0vN2c5H7dT9sL4pW6eR1aZu", "expiresAt": _later(
+                examples["realtime"]["data"]["asOf"], 60)}}
         storage.close()
     OUT.write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {OUT}")

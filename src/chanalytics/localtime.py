@@ -46,3 +46,15 @@ def offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
         else:
             inside = middle
     return before + timedelta(seconds=outside)
+
+
+def utc_text(instant: datetime) -> str:
+    """RFC 3339 in UTC with `Z`; fractions only when present (milliseconds, or microseconds)."""
+    instant = instant.astimezone(UTC)
+    if instant.microsecond == 0:
+        spec = "seconds"
+    elif instant.microsecond % 1000 == 0:
+        spec = "milliseconds"
+    else:
+        spec = "microseconds"
+    return instant.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

@@ -11,6 +11,7 @@ import pytest
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.examples import EXAMPLES
+from chanalytics.api.live import TicketData
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
@@ -35,7 +36,7 @@ TYPES: dict[str, Any] = {
     "traffic": Envelope[TrafficData], "channels": Envelope[ChannelsData],
     "deliverability": Envelope[DeliverabilityData], "suppressions": Envelope[SuppressionsData],
     "costs": Envelope[CostsData], "budget": Budget, "events": Envelope[EventsData],
-    "realtime": Envelope[RealtimeData],
+    "realtime": Envelope[RealtimeData], "ticket": Envelope[TicketData],
     "query": Envelope[ReportData],
 }
 

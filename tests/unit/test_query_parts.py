@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chanalytics.localtime import utc_text
 from chanalytics.query.buckets import LocalBuckets
 from chanalytics.query.clock import Granularity
 from chanalytics.query.rates import mean_percent, percent
-from chanalytics.query.request import utc_text
 
 
 def _utc(text: str) -> datetime:

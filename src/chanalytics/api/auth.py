@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
 
+from chanalytics.api.parameters import LiveTicket
 from chanalytics.api.services import services
 
 _SCHEME = "bearer"
@@ -40,4 +41,19 @@ def authenticate(request: Request[Any, Any, Any], state: State) -> str:
     return tenant
 
 
+async def authenticate_live(request: Request[Any, Any, Any], state: State,
+                            ticket: LiveTicket = None) -> str:
+    """Dependency of `GET /live`: the tenant of a single-use ticket (`live/tickets.py`)
+    when one is given, else of the bearer token; 401 for a bad ticket."""
+    found = services(state)
+    if ticket is None or found.live is None:
+        return authenticate(request, state)
+    tenant = await found.live.tickets.redeem(ticket, found.clock())
+    if tenant is None:
+        raise NotAuthorizedException("unknown, used or expired ticket")
+    request.state.tenant_id = tenant
+    return tenant
+
+
 AUTH = Provide(authenticate, sync_to_thread=False)
+LIVE_AUTH = Provide(authenticate_live)

@@ -17,20 +17,20 @@ from typing import Annotated, Any
 
 import msgspec
 import structlog
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from chanalytics.api.analytics import Envelope
-from chanalytics.api.auth import authenticate
-from chanalytics.api.errors import error_response
-from chanalytics.api.parameters import Channel, Timezone
+from chanalytics.api.auth import LIVE_AUTH
+from chanalytics.api.errors import ErrorEnvelope, error_response
+from chanalytics.api.examples import answered
+from chanalytics.api.parameters import ERROR_RESPONSES, Channel, Timezone
 from chanalytics.api.services import LiveServices
 from chanalytics.live.hub import KEEPALIVE_SECONDS, Listener, LiveHub, TooManyStreams, frame
 from chanalytics.live.stored import EVENT_TYPES
-from chanalytics.live.tickets import Tickets
 from chanalytics.query.answer import answer
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
@@ -45,9 +45,6 @@ log = structlog.get_logger(__name__)
 Types = Annotated[str | None, QueryParameter(
     name="types", required=False,
     description="Only these event types, comma-separated (e.g. message_sent,message_clicked).")]
-Ticket = Annotated[str | None, QueryParameter(
-    name="ticket", required=False,
-    description="A ticket from POST /live/tickets, for clients that cannot send headers.")]
 LastEventId = Annotated[str | None, HeaderParameter(
     name="Last-Event-ID", required=False,
     description="Resume after this event's id (EventSource sends it on reconnecting).")]
@@ -86,7 +83,10 @@ class LiveController(Controller):
     security = ({"bearerAuth": []},)
 
     @post("/live/tickets", status_code=200,
-          summary="A single-use ticket (60 s) to open the live stream from a browser")
+          summary="A single-use ticket (60 s) to open the live stream from a browser",
+          responses=answered("ticket", Envelope[TicketData], errors={
+              **ERROR_RESPONSES, 503: ResponseSpec(
+                  data_container=ErrorEnvelope, description="No NATS: no live stream")}))
     async def ticket(self, tenant_id: NamedDependency[str], now: NamedDependency[datetime],
                      live: NamedDependency[LiveServices | None]) -> Any:
         """For `EventSource`, which cannot send headers: `GET /live?ticket=…`."""
@@ -96,19 +96,18 @@ class LiveController(Controller):
         return Envelope(data=TicketData(ticket, expires_at))
 
     @get("/live", summary="Stored events as they are stored (Server-Sent Events)",
-         media_type="text/event-stream")
-    async def stream(self, request: Request[Any, Any, Any], now: NamedDependency[datetime],
+         media_type="text/event-stream", dependencies={"tenant_id": LIVE_AUTH})
+    async def stream(self, tenant_id: NamedDependency[str], now: NamedDependency[datetime],
                      engine: NamedDependency[Engine], live: NamedDependency[LiveServices | None],
                      pipeline_lag: NamedDependency[PipelineLag | None], types: Types = None,
                      channel: Channel = None, timezone: Timezone = None,
-                     ticket: Ticket = None, last_event_id: LastEventId = None) -> Any:
+                     last_event_id: LastEventId = None) -> Any:
         """First `event: snapshot` (the realtime answer), or on resume every event stored
         after `Last-Event-ID`; then `event: event` per stored event; `event: dropped`
         when the client fell behind; `event: reset` and a snapshot when it cannot resume."""
         if live is None:
             return _unavailable()
-        hub = live.hub
-        tenant = await _tenant(request, live.tickets, ticket, now)
+        hub, tenant = live.hub, tenant_id
         wanted = parse_types(types)
         only = parse_channel(channel)
         asked = QueryRequest(tenant_id=tenant, window=today_window(now, timezone),
@@ -128,17 +127,6 @@ class LiveController(Controller):
         return Stream(_stream(hub, listener, first, live.keepalive),
                       media_type="text/event-stream",
                       headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-async def _tenant(request: Request[Any, Any, Any], tickets: Tickets, ticket: str | None,
-                  now: datetime) -> str:
-    if ticket is None:
-        return authenticate(request, request.app.state)
-    tenant = await tickets.redeem(ticket, now)
-    if tenant is None:
-        raise NotAuthorizedException("unknown, used or expired ticket")
-    request.state.tenant_id = tenant
-    return tenant
 
 
 def _unavailable() -> Any:

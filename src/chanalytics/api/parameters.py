@@ -120,3 +120,8 @@ ERROR_RESPONSES = {
                       examples=error_example("storage_unavailable",
                                              "analytics storage is not reachable")),
 }
+LiveTicket = Annotated[str | None, QueryParameter(
+    name="ticket", required=False,
+    description="A ticket from POST /live/tickets, for clients that cannot send headers "
+                "(a browser's EventSource): single use, 60 s.")]
+

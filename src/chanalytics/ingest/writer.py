@@ -47,6 +47,7 @@ import structlog
 from chanalytics.clickhouse.storage import Storage, StorageError, StorageUnavailable
 from chanalytics.ingest.lease import InsertLock, LeaseLost, LocalLock
 from chanalytics.live.stored import LiveEvent, StoredNotices, row_events
+from chanalytics.localtime import utc_text
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 from chanalytics.metrics import Metrics
 from chanalytics.versions import LocalVersions, Versions
@@ -211,7 +212,7 @@ class BatchWriter:
             at: datetime = fields["occurred_at"]
             events.append((tenant, LiveEvent(
                 id=fields["id"], type=fields["type"],
-                occurred_at=at if at.tzinfo else at.replace(tzinfo=UTC),
+                occurred_at=utc_text(at if at.tzinfo else at.replace(tzinfo=UTC)),
                 **{k: v or None for k, v in fields.items()
                    if k not in ("id", "type", "occurred_at")})))
         return events

@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
+from chanalytics.localtime import utc_text
 from chanalytics.mappers.events import SUBJECTS, event_type_for
 from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.versions import kv_key
@@ -48,7 +48,7 @@ class LiveEvent(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
 
     id: str
     type: str
-    occurred_at: datetime
+    occurred_at: str  # RFC 3339 in UTC, as every answer writes instants
     channel: str | None
     entity_type: str | None
     entity_id: str | None
@@ -61,7 +61,7 @@ class LiveEvent(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
 
     @classmethod
     def of(cls, row: AnalyticsRow) -> LiveEvent:
-        return cls(id=row.id, type=row.event_type, occurred_at=row.occurred_at,
+        return cls(id=row.id, type=row.event_type, occurred_at=utc_text(row.occurred_at),
                    channel=row.channel or None, entity_type=row.entity_type or None,
                    entity_id=row.entity_id or None, contact_id=row.contact_id or None,
                    campaign_id=row.campaign_id or None, workflow_id=row.workflow_id or None,

@@ -16,9 +16,10 @@ from typing import TypeVar
 import msgspec
 import structlog
 
+from chanalytics.localtime import utc_text
 from chanalytics.query.compare import compared, parse_compare, previous_window
 from chanalytics.query.engine import Engine
-from chanalytics.query.request import QueryRequest, utc_text
+from chanalytics.query.request import QueryRequest
 
 log = structlog.get_logger(__name__)
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from chanalytics.localtime import utc_text
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.compare import Compare, parse_compare, previous_window
 from chanalytics.query.dimensions import DIMENSIONS, WEEKDAYS
@@ -27,7 +28,7 @@ from chanalytics.query.measures import MEASURES
 from chanalytics.query.metrics import METRICS, ColumnType, Metric
 from chanalytics.query.model import Filter, Query
 from chanalytics.query.planner import plan
-from chanalytics.query.request import TimeRange, utc_text
+from chanalytics.query.request import TimeRange
 
 MAX_METRICS, MAX_DIMENSIONS, MAX_LIMIT, MAX_JSON_ROWS = 20, 3, 10_000, 1_000_000
 PAGE = 5_000  # rows an export reads per block, at most

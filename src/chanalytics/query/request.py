@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import msgspec
 
+from chanalytics.localtime import utc_text
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.model import Filter, Grouping, Query
 
@@ -53,15 +53,3 @@ class TimeRange(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def of(cls, window: TimeWindow) -> TimeRange:
         return cls(start=utc_text(window.start), end=utc_text(window.end))
-
-
-def utc_text(instant: datetime) -> str:
-    """RFC 3339 in UTC with `Z`; fractions only when present (milliseconds, or microseconds)."""
-    instant = instant.astimezone(UTC)
-    if instant.microsecond == 0:
-        spec = "seconds"
-    elif instant.microsecond % 1000 == 0:
-        spec = "milliseconds"
-    else:
-        spec = "microseconds"
-    return instant.replace(tzinfo=None).isoformat(timespec=spec) + "Z"

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import msgspec
 
 from chanalytics.clickhouse.storage import Storage
+from chanalytics.localtime import utc_text
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import (
@@ -33,7 +34,6 @@ from chanalytics.query.filters import (
     parse_entity_id,
     parse_page_limit,
 )
-from chanalytics.query.request import utc_text
 from chanalytics.query.sql import Params, Select
 
 Reason = Literal["hard_bounce", "complaint", "unsubscribe"]

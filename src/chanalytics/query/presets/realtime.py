@@ -16,11 +16,12 @@ from typing import Any
 
 import msgspec
 
+from chanalytics.localtime import utc_text
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.freshness import Newest, newest
 from chanalytics.query.metrics import metric_values
-from chanalytics.query.request import QueryRequest, TimeRange, utc_text
+from chanalytics.query.request import QueryRequest, TimeRange
 
 # The age of the oldest published message not yet stored, in seconds, or None when this
 # process cannot ask NATS (`nats/lag.py`).
