@@ -154,23 +154,28 @@ class LiveRig:
 
     async def publish(self, tenant: str, count: int, *, start: int = 0,
                       channel: str = "email") -> list[str]:
-        """`count` message_sent events of `tenant`, confirmed by JetStream; their ids."""
-        nc = await nats.connect(self.nats_url)
-        try:
-            js = nc.jetstream()
-            at = datetime.now(UTC) - timedelta(minutes=1)
-            ids = [f"{tenant}-{n}" for n in range(start, start + count)]
-            bodies = [msgspec.json.encode({
-                "id": event_id, "tenantId": tenant, "timestamp": at.isoformat(),
-                "data": {"messageId": f"m-{event_id}", "channel": channel,
-                         "contactId": f"c{n % 7}"}}) for n, event_id in enumerate(ids)]
-            for i in range(0, len(bodies), 200):  # 200 in flight, in order within each
-                acks = [await js.publish_async("pipeline.message.sent", body)
-                        for body in bodies[i:i + 200]]
-                await asyncio.gather(*acks)
-            return ids
-        finally:
-            await nc.close()
+        return await publish(self.nats_url, tenant, count, start=start, channel=channel)
+
+
+async def publish(nats_url: str, tenant: str, count: int, *, start: int = 0,
+                  channel: str = "email") -> list[str]:
+    """`count` message_sent events of `tenant`, confirmed by JetStream; their ids."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        at = datetime.now(UTC) - timedelta(minutes=1)
+        ids = [f"{tenant}-{n}" for n in range(start, start + count)]
+        bodies = [msgspec.json.encode({
+            "id": event_id, "tenantId": tenant, "timestamp": at.isoformat(),
+            "data": {"messageId": f"m-{event_id}", "channel": channel,
+                     "contactId": f"c{n % 7}"}}) for n, event_id in enumerate(ids)]
+        for i in range(0, len(bodies), 200):  # 200 in flight, in order within each
+            acks = [await js.publish_async("pipeline.message.sent", body)
+                    for body in bodies[i:i + 200]]
+            await asyncio.gather(*acks)
+        return ids
+    finally:
+        await nc.close()
 
 
 @asynccontextmanager
