@@ -28,8 +28,10 @@ from typing import Protocol
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
+
+from chanalytics.nats.buckets import kv_bucket
 
 log = structlog.get_logger(__name__)
 
@@ -93,11 +95,8 @@ class KvVersions:
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            try:
-                self._kv = await self.js.key_value(BUCKET)
-            except BucketNotFoundError:
-                self._kv = await self.js.create_key_value(KeyValueConfig(
-                    bucket=BUCKET, history=1, replicas=self.replicas, direct=False))
+            self._kv = await kv_bucket(self.js, KeyValueConfig(
+                bucket=BUCKET, history=1, replicas=self.replicas, direct=False))
         return self._kv
 
     async def current(self, tenant_id: str) -> int | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import urllib.parse
@@ -21,7 +20,7 @@ from litestar.testing import AsyncTestClient
 from tests.conftest import clickhouse_server
 from tests.integration.test_cli import _get
 from tests.integration.test_crash_loop import consumer_idle
-from tests.integration.test_multiprocess import _env, _wait
+from tests.integration.test_multiprocess import _env, _wait, stop_all
 
 from chanalytics.app import create_app
 from chanalytics.clickhouse.storage import Storage
@@ -144,12 +143,7 @@ def test_every_api_process_counts_an_event_stored_before_its_request(tmp_path: P
                         if line.startswith('chanalytics_engine_reads_total{source="kept"}')]
                 assert kept and float(kept[0].split()[-1]) >= 3, metrics.decode()
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         nats_server.stop()
 
 

@@ -5,7 +5,6 @@ process, once, in stream order, and a resume on the other API process loses noth
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from tests.conftest import clickhouse_server
 from tests.integration.live_rig import SseReader, publish
 from tests.integration.test_cli import _get
-from tests.integration.test_multiprocess import _env, _wait
+from tests.integration.test_multiprocess import _env, _wait, stop_all
 
 from chanalytics.nats.server import LocalNatsServer, free_port
 
@@ -48,12 +47,7 @@ def test_every_stream_sees_every_stored_event_once(tmp_path: Path) -> None:
                       == 200, 60)
             asyncio.run(_streams(ports, nats_server.url))
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         nats_server.stop()
 
 

@@ -142,13 +142,7 @@ def test_two_ingest_processes_survive_a_sigkill_exactly(tmp_path: Path) -> None:
             assert counted <= RECOVERY_BOUND_S, (
                 f"the last event was counted {counted:.1f} s after the kill")
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_all(procs)
         nats_server.stop()
 
 
@@ -173,6 +167,17 @@ async def ack_pending(url: str) -> int:
         return int(info.num_ack_pending)
     finally:
         await nc.close()
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process still running, SIGKILL after 30 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _wait(condition: object, seconds: float) -> None:

@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
+
+from chanalytics.nats.buckets import kv_bucket
 
 BUCKET = "chanalytics_live_tickets"
 _TICKET = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -36,14 +38,10 @@ class Tickets:
         self._kv: KeyValue | None = None
 
     async def _bucket(self) -> KeyValue:
-        if self._kv is None:
-            try:
-                self._kv = await self.js.key_value(BUCKET)
-            except BucketNotFoundError:
-                # Entries outlive their validity a little; `expires_at` decides.
-                self._kv = await self.js.create_key_value(KeyValueConfig(
-                    bucket=BUCKET, history=1, ttl=2 * TTL_SECONDS, replicas=self.replicas,
-                    direct=False))
+        if self._kv is None:  # entries outlive their validity a little: `expires_at` decides
+            self._kv = await kv_bucket(self.js, KeyValueConfig(
+                bucket=BUCKET, history=1, ttl=2 * TTL_SECONDS, replicas=self.replicas,
+                direct=False))
         return self._kv
 
     async def issue(self, tenant_id: str, now: datetime) -> tuple[str, datetime]:
