@@ -31,6 +31,9 @@ class SignIn(msgspec.Struct, frozen=True):
     ticket: str
 
 
+_SIGN_IN = msgspec.json.Decoder(SignIn)
+
+
 class SignedIn(msgspec.Struct, frozen=True):
     token: str
 
@@ -52,11 +55,16 @@ class DashboardController(Controller):
                              "Referrer-Policy": "no-referrer"})
 
     @post("/dashboard/sign-in", status_code=200)
-    async def sign_in(self, request: Request[Any, Any, Any], state: State,
-                      data: SignIn) -> Any:
+    async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Any:
         """A one-time ticket of `chanalytics run`'s sign-in link, exchanged for its token."""
+        try:
+            asked = _SIGN_IN.decode(await request.body())
+        except msgspec.ValidationError as exc:
+            return error_response(400, "invalid_body", str(exc), "ticket")
+        except msgspec.DecodeError:
+            return error_response(400, "invalid_body", "the body is not JSON", "body")
         tickets = services(state).sign_in
-        token = tickets.redeem(data.ticket) if tickets is not None else None
+        token = tickets.redeem(asked.ticket) if tickets is not None else None
         if token is None:
             log.info("dashboard.sign_in.refused")
             return error_response(401, "unauthorized",
