@@ -152,6 +152,7 @@ class TestDashboard:
         page.wait_for_selector("#live-events li:has-text('m-live')", timeout=10000)
 
         page.set_viewport_size({"width": 390, "height": 844})
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / "overview-390x844.png"), full_page=False)
         origin = service.base + "/"
         assert [u for u in requests if not u.startswith(origin)] == []
