@@ -27,6 +27,8 @@ from chanalytics.api.timing import request_timing
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
+from chanalytics.dashboard import routes as dashboard
+from chanalytics.dashboard.signin import SignInTickets
 from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
@@ -47,6 +49,7 @@ def create_app(
     versions: Versions | None = None,
     live: LiveServices | None = None,
     pipeline_lag: PipelineLag | None = None,
+    sign_in: SignInTickets | None = None,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
@@ -56,13 +59,13 @@ def create_app(
     engine reuses answers until a tenant's data changes. With `live` (a process with
     NATS), `GET /live` streams stored events; without, it answers 503. `pipeline_lag`
     asks NATS how far ingest is behind (`/realtime`'s freshness); without it that is
-    null."""
+    null. `sign_in` holds the dashboard's one-time sign-in tickets (`dashboard/signin.py`)."""
 
     served = Services(
         metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
         nats_check=nats_check,
         uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats),
-        live=live, pipeline_lag=pipeline_lag)
+        live=live, pipeline_lag=pipeline_lag, sign_in=sign_in)
     if storage is not None:
         served.open(storage, engine, versions)
 
@@ -91,7 +94,8 @@ def create_app(
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
                         delivery.DeliveryController, realtime.RealtimeController,
-                        LiveController, reports.ReportsController, _swagger_assets()],
+                        LiveController, reports.ReportsController, _swagger_assets(),
+                        *dashboard.ROUTES],
         lifespan=[lifespan],
         dependencies=dict(SERVICES),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from chanalytics.api.readiness import NatsCheck
 from chanalytics.budgets import BudgetStore
 from chanalytics.clickhouse.storage import Storage
+from chanalytics.dashboard.signin import SignInTickets
 from chanalytics.live.hub import KEEPALIVE_SECONDS, LiveHub
 from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import ApiMetrics
@@ -50,6 +51,8 @@ class Services:
     # Asks NATS how far ingest is behind (`nats/lag.py`); None where the process has no
     # JetStream context (`serve` without CHANALYTICS_NATS_URL): `/realtime` answers null.
     pipeline_lag: PipelineLag | None = None
+    # The dashboard's one-time sign-in links, minted by `chanalytics run` at start.
+    sign_in: SignInTickets | None = None
 
     def open(self, storage: Storage, engine: Engine | None = None,
              versions: Versions | None = None) -> None:

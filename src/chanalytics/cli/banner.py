@@ -28,13 +28,17 @@ def dev_token(data_dir: Path) -> str:
 
 
 def banner(url: str, nats_url: str, token: str | None,
-           demo_history: float | None = None) -> str:
+           demo_history: float | None = None, sign_in: str | None = None) -> str:
     """`token` is the development token, None when keys come from CHANALYTICS_API_KEYS;
-    `demo_history`, with `--demo`: the seconds of history still to publish."""
+    `demo_history`, with `--demo`: the seconds of history still to publish; `sign_in`, a
+    one-time ticket that opens the dashboard signed in (`dashboard/signin.py`)."""
     shown = token or "one of CHANALYTICS_API_KEYS (not shown)"
     demo = demo_history is not None
+    page = (f"{url}/#ticket={sign_in}  (opens it signed in, once)" if sign_in
+            else f"{url}/  (sign in with the token)")
     lines = [
         f"chanalytics is running at {url}",
+        f"  dashboard: {page}",
         f"  API:      {url}/api/v1/analytics/overview",
         f"  API docs: {url}/schema/swagger",
         f"  NATS:     {nats_url}" + ("  (demo traffic is being published)" if demo else ""),

@@ -27,6 +27,7 @@ from chanalytics.cli.banner import banner
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, nats_servers
+from chanalytics.dashboard.signin import SignInTickets
 from chanalytics.live.hub import LiveHub
 from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import Metrics
@@ -148,6 +149,17 @@ async def _live(js: JetStreamContext, settings: Settings) -> LiveServices | None
     return LiveServices(hub, Tickets(js, replicas=settings.stream_replicas))
 
 
+def _sign_in_token(settings: Settings, dev_token: str | None, demo: bool) -> str | None:
+    """The token the banner's dashboard link signs in with: the development token (printed
+    anyway), or with `--demo` a configured key of the demo tenant; else None (no link)."""
+    if dev_token is not None:
+        return dev_token
+    if not demo:
+        return None
+    return next((known for known, tenant in settings.tenant_tokens().items()
+                 if tenant == DEMO_TENANT), None)
+
+
 async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
     from chanalytics.ingest.service import IngestService
 
@@ -235,10 +247,14 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
         lag = None if service.nc is None else lag_reader(
             service.nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name,
             settings.consumer_name)
+        sign_in = SignInTickets()
+        shown = _sign_in_token(settings, token, demo is not None)
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service,
-                         versions=service.versions, live=live, pipeline_lag=lag)
+                         versions=service.versions, live=live, pipeline_lag=lag,
+                         sign_in=sign_in)
         url = f"http://{settings.http_host}:{settings.http_port}"
-        print(banner(url, nats_url, token, history), flush=True)
+        print(banner(url, nats_url, token, history,
+                     sign_in.mint(shown) if shown else None), flush=True)
         await _serve_until_signal(settings, app)
     finally:
         if live is not None:

@@ -1,0 +1,31 @@
+// Numbers written out in full (thousands separators, never "12.3k").
+const whole = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const decimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = new Intl.NumberFormat(undefined, { maximumFractionDigits: 4 });
+
+export const count = (n) => (n == null ? "–" : whole.format(n));
+export const percent = (n) => (n == null ? "–" : `${decimal.format(n)} %`);
+export const amount = (n) => (n == null ? "–" : money.format(n));
+
+// `change` of a compared answer: relative percent, or percentage points for rates.
+export function change(value, isRate) {
+  if (value == null) return { text: "no earlier value to compare", tone: "" };
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "±";
+  const text = `${sign}${decimal.format(Math.abs(value))} ${isRate ? "pp" : "%"}`;
+  return { text, tone: value > 0 ? "up" : value < 0 ? "down" : "" };
+}
+
+export function instant(iso, timeZone) {
+  if (!iso) return "–";
+  return new Intl.DateTimeFormat(undefined, {
+    dateStyle: "medium", timeStyle: "medium", timeZone,
+  }).format(new Date(iso));
+}
+
+export function ago(iso, now = Date.now()) {
+  const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+  if (seconds < 120) return `${seconds} s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}

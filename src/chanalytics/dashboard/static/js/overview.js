@@ -1,0 +1,101 @@
+// The overview: tiles with their change against the compared window, messages over time,
+// and the channels table with its CSV export through the query engine.
+import { download, get } from "./api.js";
+import { lineChart } from "./chart.js";
+import { change, count, percent } from "./format.js";
+import { windowParams } from "./state.js";
+
+const TILES = [
+  ["totalMessagesSent", "Messages sent", count],
+  ["totalDelivered", "Delivered", count],
+  ["totalOpened", "Opened", count],
+  ["totalClicked", "Clicked", count],
+  ["deliveryRate", "Delivery rate", percent],
+  ["openRate", "Open rate", percent],
+  ["clickRate", "Click rate", percent],
+];
+const CHANNEL_METRICS = ["sent", "delivered", "opened", "clicked", "deliveryRate", "openRate", "clickRate"];
+const COLORS = ["var(--series-1)", "var(--series-2)", "var(--series-3)", "var(--series-4)"];
+
+function params(state, extra = {}) {
+  return { ...windowParams(state), channel: state.channel || null, ...extra };
+}
+
+function tile(key, name, format, value, delta, compared) {
+  const item = document.createElement("li");
+  item.className = "tile";
+  item.dataset.metric = key;
+  const label = Object.assign(document.createElement("div"), { className: "name", textContent: name });
+  const number = Object.assign(document.createElement("div"), { className: "value", textContent: format(value) });
+  number.dataset.value = String(value);
+  item.append(label, number);
+  if (compared) {
+    const shown = change(delta, key.endsWith("Rate"));
+    item.append(Object.assign(document.createElement("div"), {
+      className: `change ${shown.tone}`, textContent: shown.text,
+    }));
+  }
+  return item;
+}
+
+function dayLabel(iso, granularity, timeZone) {
+  const options = granularity === "hour"
+    ? { month: "short", day: "numeric", hour: "2-digit", timeZone }
+    : { month: "short", day: "numeric", timeZone };
+  return new Intl.DateTimeFormat(undefined, options).format(new Date(iso));
+}
+
+export async function renderOverview(root, state) {
+  const compare = state.compare === "off" ? null : state.compare;
+  const [overview, messages] = await Promise.all([
+    get("/overview", params(state, { compare })),
+    get("/messages", params(state, { granularity: state.granularity })),
+  ]);
+  const range = overview.timeRange;
+  root.querySelector("#overview-window").textContent =
+    `${new Date(range.start).toLocaleString(undefined, { timeZone: state.timezone })} – ` +
+    `${new Date(range.end).toLocaleString(undefined, { timeZone: state.timezone })} (${state.timezone})`;
+  const tiles = root.querySelector("#tiles");
+  tiles.replaceChildren(...TILES.map(([key, name, format]) =>
+    tile(key, name, format, overview.summary[key], overview.change?.[key], compare != null)));
+  root.querySelector("#overview-empty").hidden = overview.summary.totalMessagesSent > 0;
+
+  const points = messages.timeSeries;
+  lineChart(root.querySelector("#messages-chart"), {
+    labels: points.map((p) => dayLabel(p.timestamp, state.granularity, state.timezone)),
+    series: ["sent", "delivered", "opened", "clicked"].map((name, i) => ({
+      name: name[0].toUpperCase() + name.slice(1), values: points.map((p) => p[name]), color: COLORS[i],
+    })),
+    format: count,
+    summary: `Messages per ${state.granularity}: ${count(messages.summary.sent)} sent, ` +
+      `${count(messages.summary.delivered)} delivered in the window`,
+  });
+
+  const body = root.querySelector("#channels tbody");
+  body.replaceChildren(...messages.byChannel.map((row) => {
+    const line = document.createElement("tr");
+    const cells = [row.channel, ...CHANNEL_METRICS.map((m) => (m.endsWith("Rate") ? percent : count)(row[m]))];
+    cells.forEach((text, i) => {
+      const cell = document.createElement(i === 0 ? "th" : "td");
+      if (i === 0) cell.scope = "row";
+      cell.textContent = text;
+      line.append(cell);
+    });
+    return line;
+  }));
+  if (!messages.byChannel.length) {
+    const line = document.createElement("tr");
+    const cell = Object.assign(document.createElement("td"), { colSpan: 8, textContent: "No messages in this window." });
+    line.append(cell);
+    body.append(line);
+  }
+}
+
+// The same numbers as the table, from the query engine's CSV export.
+export function downloadChannels(state) {
+  const filters = state.channel ? [["is", "channel", [state.channel]]] : [];
+  return download("/query", {
+    metrics: CHANNEL_METRICS, dimensions: ["channel"], filters,
+    orderBy: [["sent", "desc"]], ...windowParams(state),
+  }, "channels.csv");
+}

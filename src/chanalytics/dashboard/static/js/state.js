@@ -1,0 +1,48 @@
+// The view's state lives in the page's URL query, under the API's own parameter names, so
+// a view can be bookmarked and shared. Without state: the last 7 days in the browser's zone.
+export const RANGES = ["1d", "7d", "30d", "90d"];
+export const GRANULARITIES = ["hour", "day", "week", "month"];
+export const COMPARES = ["previous_period", "previous_year", "off"];
+
+export function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+export function readState(search = location.search) {
+  const q = new URLSearchParams(search);
+  const custom = q.get("startDate") && q.get("endDate");
+  const pick = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
+  return {
+    timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
+    startDate: custom ? q.get("startDate") : "",
+    endDate: custom ? q.get("endDate") : "",
+    timezone: q.get("timezone") || browserZone(),
+    granularity: pick(q.get("granularity"), GRANULARITIES, "day"),
+    channel: q.get("channel") || "",
+    compare: pick(q.get("compare"), COMPARES, "previous_period"),
+  };
+}
+
+export function writeState(state) {
+  const q = new URLSearchParams();
+  if (state.timeRange === "custom") {
+    q.set("startDate", state.startDate);
+    q.set("endDate", state.endDate);
+  } else {
+    q.set("timeRange", state.timeRange);
+  }
+  q.set("timezone", state.timezone);
+  q.set("granularity", state.granularity);
+  if (state.channel) q.set("channel", state.channel);
+  q.set("compare", state.compare);
+  const next = `?${q}`;
+  if (next !== location.search) history.pushState(null, "", next);
+}
+
+// The window parameters every windowed endpoint takes (the `/query` body takes the same).
+export function windowParams(state) {
+  const window = state.timeRange === "custom"
+    ? { startDate: state.startDate, endDate: state.endDate }
+    : { timeRange: state.timeRange };
+  return { ...window, timezone: state.timezone };
+}
