@@ -8,12 +8,14 @@ when the envelope leaves them out. The event is first checked by ingest's own de
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import nats
+import structlog
 from nats import errors
 from nats.js import errors as js_errors
 
@@ -21,6 +23,8 @@ from chanalytics.connections import nats_servers
 from chanalytics.ingest.streams import SOURCE_SUBJECTS
 from chanalytics.mappers import InvalidEvent, map_event
 from chanalytics.mappers.errors import UNKNOWN_SUBJECT
+
+log = structlog.get_logger(__name__)
 
 # nats-py retries a server that refuses inside `connect` itself, whatever `allow_reconnect`
 # says: `max_reconnect_attempts` (60) times `reconnect_time_wait` (2 s) made a closed port
@@ -88,6 +92,16 @@ def _no_stream(subject: str) -> str:
     return f"no stream takes subject {subject!r}; the accepted subjects are: {subjects}"
 
 
+def _quiet_dropped_connection(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A server that refuses the credentials closes the connection while nats-py's reader
+    still waits: asyncio would print that reader's "exception was never retrieved" with a
+    traceback after the clear message already given. Anything else is reported as usual."""
+    if isinstance(context.get("exception"), ConnectionError):
+        log.debug("nats.connection.dropped", error=repr(context["exception"]))
+        return
+    loop.default_exception_handler(context)
+
+
 async def publish_one(nats_url: str, subject: str, text: str,
                       options: dict[str, Any] | None = None, *,
                       allow_invalid: bool = False) -> str:
@@ -101,6 +115,7 @@ async def publish_one(nats_url: str, subject: str, text: str,
         (its final `NoServersError` does not)."""
         seen.append(exc)
 
+    asyncio.get_running_loop().set_exception_handler(_quiet_dropped_connection)
     try:
         client = await nats.connect(nats_servers(nats_url), error_cb=note,
                                     **(FAIL_FAST | (options or {})))
