@@ -223,6 +223,7 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
     demo_stop = asyncio.Event()
     demo_task: asyncio.Task[None] | None = None
     history: float | None = None
+    feed: DemoFeed | None = None
     live: LiveServices | None = None
     try:
         await service.start()
@@ -236,13 +237,6 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                 return 2
             history = feed.history_seconds
 
-            async def acked_through() -> int:
-                info = await js.consumer_info(settings.stream_name, settings.consumer_name)
-                return info.ack_floor.stream_seq if info.ack_floor else 0
-
-            demo_task = asyncio.create_task(run_demo(
-                feed, demo_stop, acked_through=acked_through,
-                announce=lambda line: print(line, flush=True)))
         live = await _live(service.js, settings) if service.js is not None else None
         lag = None if service.nc is None else lag_reader(
             service.nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name,
@@ -255,6 +249,15 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history,
                      sign_in.mint(shown) if shown else None), flush=True)
+        if feed is not None and (js := service.js) is not None:
+            # Only now: the demo announces when its history is stored, after the banner.
+            async def acked_through() -> int:
+                info = await js.consumer_info(settings.stream_name, settings.consumer_name)
+                return info.ack_floor.stream_seq if info.ack_floor else 0
+
+            demo_task = asyncio.create_task(run_demo(
+                feed, demo_stop, acked_through=acked_through,
+                announce=lambda line: print(line, flush=True)))
         await _serve_until_signal(settings, app)
     finally:
         if live is not None:
