@@ -56,6 +56,7 @@ KEEPALIVE_SECONDS = 15.0
 
 _encoder = msgspec.json.Encoder()
 Message = tuple[int, list[tuple[LiveEvent, bytes]]]  # sequence, events with their frames
+_GONE: Message = (0, [])  # the slot of a message the feed let go
 
 
 class TooManyStreams(Exception):
@@ -108,6 +109,7 @@ class Feed:
             for listener in self.listeners:
                 listener.lost(self.base, oldest)
             self._held -= len(oldest[1])
+            self._messages[self._start] = _GONE  # freed now, not when the list is trimmed
             self._start += 1
             self.base += 1
         if self._start > 1024 and self._start * 2 > len(self._messages):
