@@ -271,6 +271,15 @@ async def subscribe(cfg: dict[str, Any]) -> dict[str, Any]:
     await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in subs)), 120)
     (work / f"{cfg['name']}.ready").write_text("")
     cpu0 = own_cpu()
+
+    async def progress() -> None:  # for the orchestrator's timeline
+        path = work / f"{cfg['name']}.progress"
+        while True:
+            path.write_text(json.dumps({"received": sum(s.received for s in subs),
+                                        "dropped": sum(s.dropped for s in subs)}))
+            await asyncio.sleep(1)
+
+    tasks.append(asyncio.create_task(progress()))
     done = work / "done.json"
     while not done.exists():  # noqa: ASYNC110 - another process writes it
         await asyncio.sleep(0.2)
@@ -456,13 +465,30 @@ class Bench:
         pub, pub_out = self.role("pub", "pub", nats=nats_url, rate=a.rate, total=total,
                                  tenants=a.tenants, in_flight=a.in_flight)
         rss: list[tuple[float, float, float]] = []
-        while pub.poll() is None:
+        timeline: list[tuple[float, int, int]] = []  # t, stored, SSE events received
+
+        def sample() -> None:
             rss.append((time.monotonic() - t0, *memory_mb(svc.pid)))
-            time.sleep(1)
+            got = 0
+            for i in range(a.sub_procs):
+                path = self.work / f"sub{i}.progress"
+                try:
+                    got += json.loads(path.read_text())["received"] if path.exists() else 0
+                except ValueError:  # caught mid-write
+                    got += timeline[-1][2] // a.sub_procs if timeline else 0
+            timeline.append((time.monotonic() - t0, stored(port), got))
+
+        while pub.poll() is None:
+            sample()
+            time.sleep(max(0.0, t0 + len(timeline) - time.monotonic()))
         published = self.finish(pub, pub_out, 10)
         (self.work / "done.json").write_text(json.dumps(
             {"total": published["published"], "start_us": start_us}))
-        received = [self.finish(p, o, a.drain + 30) for p, o in subs]
+        while any(p.poll() is None for p, _ in subs) and (
+                time.monotonic() - t0 < published["seconds"] + a.drain + 30):
+            sample()
+            time.sleep(max(0.0, t0 + len(timeline) - time.monotonic()))
+        received = [self.finish(p, o, 30) for p, o in subs]
         wall = time.monotonic() - t0
         cpu1 = {"service": cpu_seconds(svc.pid),
                 "nats-server": sum(cpu_seconds(p) for p in nats_pid)}
@@ -477,6 +503,7 @@ class Bench:
                 slot_max[slot] = max(slot_max.get(slot, 0.0), worst)
         return {"published": published, "subs": received, "hist": hist, "probes": probes,
                 "wall": wall, "load": (load0, load1), "slot_max": slot_max, "rss": rss,
+                "timeline": timeline,
                 "cpu": {"service (ingest + API + chDB)": cpu1["service"] - cpu0["service"],
                         "nats-server": cpu1["nats-server"] - cpu0["nats-server"],
                         "publisher": published["cpu"],
@@ -511,6 +538,14 @@ class Bench:
         self.stop(svc)
         return {"samples": samples, "published": published, "sub": received,
                 "load": (load0, load1)}
+
+
+def stored(port: int) -> int:
+    """Events the service has stored (its ingest counter)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return int(sum(float(v) for v in re.findall(
+        r"^chanalytics_events_ingested_total\{[^}]*\} ([0-9.e+]+)$", text, re.M)))
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -588,6 +623,21 @@ def report(args: argparse.Namespace, fan: dict[str, Any] | None,
             "|---|---:|---:|"]
         lines += [f"| {name} | {cpu:.2f} | {100 * cpu / fan['wall']:.0f}% |"
                   for name, cpu in fan["cpu"].items()]
+        per_event = args.subscribers / args.tenants  # clients that get each event
+        cumulative = pub["cumulative"]
+        lines += ["", "Timeline (every 10 s from the publisher's start): published, stored "
+                  "(the service's `chanalytics_events_ingested_total`, probes included) and "
+                  f"delivered (SSE events received by all subscribers / {per_event:.1f}, the "
+                  "clients per event), each in thousands of events:", "",
+                  "| s | published | stored | delivered | stored - delivered |",
+                  "|---:|---:|---:|---:|---:|"]
+        timeline = fan["timeline"]
+        rows = timeline[::10] + ([timeline[-1]] if (len(timeline) - 1) % 10 else [])
+        for t, done_, got in rows:
+            sent = cumulative[min(int(t), len(cumulative) - 1)] if cumulative else 0
+            lines.append(f"| {t:.0f} | {sent / 1000:.1f} | {done_ / 1000:.1f} | "
+                         f"{got / per_event / 1000:.1f} | "
+                         f"{(done_ - got / per_event) / 1000:.1f} |")
         rss = fan["rss"]
         if rss:
             lines += ["", f"Service VmRSS during publishing: {rss[0][1]:.0f} → {rss[-1][1]:.0f}"
@@ -627,7 +677,7 @@ def report(args: argparse.Namespace, fan: dict[str, Any] | None,
                   f"A fresh `chanalytics run` (ingest + API in one process, so its RSS "
                   f"includes ingest and chDB); {sub['slow_open']} clients on one tenant "
                   f"(SO_RCVBUF 4096) that read the response headers and never recv again "
-                  f"({sub['slow_alive']} still connected at the end"
+                  f"({sub['slow_alive']} still open on the client side at the end"
                   f"{'; refused: ' + '; '.join(sub['slow_errors']) if sub['slow_errors'] else ''}"
                   f"), plus one client that reads everything; {args.rss_rate:,} events/s "
                   f"(achieved {pub['rate']:,.0f}/s); VmRSS sampled every 10 s for "
