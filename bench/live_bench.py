@@ -634,7 +634,7 @@ def report(args: argparse.Namespace, fan: dict[str, Any] | None,
         timeline = fan["timeline"]
         rows = timeline[::10] + ([timeline[-1]] if (len(timeline) - 1) % 10 else [])
         for t, done_, got in rows:
-            sent = cumulative[min(int(t), len(cumulative) - 1)] if cumulative else 0
+            sent = max(cumulative[:int(t) + 1], default=0)  # seconds the loop skipped are 0
             lines.append(f"| {t:.0f} | {sent / 1000:.1f} | {done_ / 1000:.1f} | "
                          f"{got / per_event / 1000:.1f} | "
                          f"{(done_ - got / per_event) / 1000:.1f} |")
