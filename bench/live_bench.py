@@ -312,6 +312,7 @@ async def probe(cfg: dict[str, Any]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {PROBE_TOKEN}"}
     window = {"startDate": cfg["start_date"], "endDate": cfg["end_date"]}
     done = Path(cfg["work"]) / "done.json"
+    quiet = Path(cfg["work"]) / "quiet"
     results: list[dict[str, Any]] = []
     cpu0 = own_cpu()
 
@@ -335,7 +336,7 @@ async def probe(cfg: dict[str, Any]) -> dict[str, Any]:
 
         n, quiet_after = 0, None
         while True:
-            phase = "quiet" if done.exists() else "load"
+            phase = "quiet" if quiet.exists() else "drain" if done.exists() else "load"
             if phase == "quiet":
                 quiet_after = n if quiet_after is None else quiet_after
                 if n - quiet_after >= cfg["quiet_probes"]:
@@ -489,6 +490,7 @@ class Bench:
             sample()
             time.sleep(max(0.0, t0 + len(timeline) - time.monotonic()))
         received = [self.finish(p, o, 30) for p, o in subs]
+        (self.work / "quiet").write_text("")  # all delivered: the prober's quiet phase
         wall = time.monotonic() - t0
         cpu1 = {"service": cpu_seconds(svc.pid),
                 "nats-server": sum(cpu_seconds(p) for p in nats_pid)}
@@ -496,6 +498,7 @@ class Bench:
         probes = self.finish(prober, probe_out, 120)
         self.stop(svc)
         (self.work / "done.json").unlink()
+        (self.work / "quiet").unlink()
         hist = [sum(h) for h in zip(*(r["hist"] for r in received), strict=True)]
         slot_max: dict[int, float] = {}
         for r in received:
@@ -651,11 +654,12 @@ def report(args: argparse.Namespace, fan: dict[str, Any] | None,
                   f"`summary.totalMessagesSent`) polled every {args.poll_ms} ms until the "
                   "count is above what it was just before publishing. Time from just before "
                   "publishing; a probe every "
-                  f"{args.probe_interval} s at most, during the load, then "
-                  f"{args.quiet_probes} once it is over.", "",
+                  f"{args.probe_interval} s at most: while publishing (load), while the "
+                  "service catches up after the last publish (drain), then "
+                  f"{args.quiet_probes} once every subscriber has every event (quiet).", "",
                   "| phase | endpoint | probes | seen | p50 ms | p95 ms | max ms | ≤ 2 s |",
                   "|---|---|---:|---:|---:|---:|---:|---:|"]
-        for phase in ("load", "quiet"):
+        for phase in ("load", "drain", "quiet"):
             for endpoint in ("realtime", "overview"):
                 got = [p[endpoint] for p in probes if p["phase"] == phase]
                 seen = [v for v in got if v is not None]
