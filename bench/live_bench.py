@@ -577,6 +577,8 @@ def report(args: argparse.Namespace, fan: dict[str, Any] | None,
              f"- commit {commit}{'+dirty' if dirty else ''}, {os.cpu_count()} cores, "
              f"Python {sys.version.split()[0]}",
              f"- load average at the start of the bench {args.load_at_start}"]
+    if args.note:
+        lines.append(f"- {args.note}")
     if fan is not None:
         pub = fan["published"]
         hist = fan["hist"]
@@ -729,6 +731,7 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=10, help="clients that never read")
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--note", help="a line for the results (e.g. what differs)")
     args = parser.parse_args()
     if args.role:
         role_main(args.role, args.config)
