@@ -566,15 +566,20 @@ def ms(value: float | None) -> str:
     return "—" if value is None else f"{value * 1000:.0f}"
 
 
+def checkout() -> str:
+    """The commit, `+dirty` when files other than bench/results/ differ."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(Path(__file__).parent), *args],
+                              capture_output=True, text=True, check=False).stdout.strip()
+    dirty = git("status", "--porcelain", "--", ".", ":!bench/results")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
+
+
 def report(args: argparse.Namespace, fan: dict[str, Any] | None,
            mem: dict[str, Any] | None) -> list[str]:
-    commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short",
-                             "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(Path(__file__).parent), "status", "--porcelain"],
-                           capture_output=True, text=True, check=False).stdout.strip()
     cmd = " ".join(["bench/live_bench.py", *sys.argv[1:]])
     lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — `{cmd}`", "",
-             f"- commit {commit}{'+dirty' if dirty else ''}, {os.cpu_count()} cores, "
+             f"- commit {args.commit}, {os.cpu_count()} cores, "
              f"Python {sys.version.split()[0]}",
              f"- load average at the start of the bench {args.load_at_start}"]
     if args.note:
@@ -737,6 +742,7 @@ def main() -> None:
         role_main(args.role, args.config)
         return
     load = os.getloadavg()
+    args.commit = checkout()  # at the start: a commit made during the run is not this one's
     args.load_at_start = f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f} (1/5/15 min)"
     work = Path(tempfile.mkdtemp(prefix="livebench-"))
     bench = Bench(args, work)
