@@ -82,11 +82,21 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
     cells = all_cells(end, tuple(args.endpoints.split(",")))
     mode = Mode("trickle", [], [os.getloadavg()])
     started = time.monotonic()
-    ingests = [start_ingest(procs, s, ch_url, nats_url) for s in stores]
+    # The after version's ingest on the run's NATS, whose versions its serve reads; an
+    # older version's on a server of its own (releases' insert-lease buckets differ).
+    urls = {s.database: nats_url for s in stores}
+    own: list[LocalNatsServer] = []
+    for store in stores:
+        if store.loader.name != "after":
+            own.append(LocalNatsServer(procs.run_dir / f"nats-{store.database}"))
+            own[-1].start()
+            urls[store.database] = own[-1].url
+    ingests = [start_ingest(procs, s, ch_url, urls[s.database]) for s in stores]
     try:
         rows = {s.database: count_rows(ch_url, s.database, args.tenant) for s in stores}
         numbers = await snapshot(clients, windows(end))
-        trickle = Trickle(nats_url, args.tenant, args.trickle, common_span(end))
+        trickle = Trickle(sorted(set(urls.values())), args.tenant, args.trickle,
+                          common_span(end))
         stop = asyncio.Event()
         task = asyncio.create_task(trickle.run(stop))
         mode.results = await time_cells(clients, cells, args.reps, args.warmups, False,
@@ -96,7 +106,8 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
         stop.set()
         await task
         total = sum(trickle.published.values())
-        if not await drained(nats_url, Settings().stream_name, [s.database for s in stores]):
+        if not all([await drained(urls[s.database], Settings().stream_name, [s.database])
+                    for s in stores]):
             print("  the ingest did not acknowledge every trickled event within 120 s")
         added = {db: (wait_rows(ch_url, db, before + total, 60, args.tenant) - before, total)
                  for db, before in rows.items()}
@@ -106,6 +117,8 @@ async def trickle_mode(args: argparse.Namespace, procs: Processes, ch_url: str,
     finally:
         for proc in ingests:
             procs.stop(proc)
+        for server in own:
+            server.stop()
     mode.load.append(os.getloadavg())
     mode.seconds = time.monotonic() - started
     return mode

@@ -125,23 +125,24 @@ def ensure_loaded(procs: Processes, ch_url: str, stores: list[Store], data_dir: 
         print(f"loading {len(events):,} events ({events[0][1]['timestamp']} … "
               f"{events[-1][1]['timestamp']}) into {', '.join(s.database for s in stale)}",
               flush=True)
-        nats_server = LocalNatsServer(procs.run_dir / "nats-load")
-        nats_server.start()
-        ingests = []
-        try:
-            for store in stale:
-                ingests.append(start_ingest(procs, store, ch_url, nats_server.url))
-            asyncio.run(publish_all(nats_server.url, events))
-            for store in stale:
+        for store in stale:
+            # One NATS server per store: two versions' ingest processes must not share one
+            # (their insert-lease buckets differ between releases).
+            nats_server = LocalNatsServer(procs.run_dir / f"nats-load-{store.database}")
+            nats_server.start()
+            ingest: subprocess.Popen[bytes] | None = None
+            try:
+                ingest = start_ingest(procs, store, ch_url, nats_server.url)
+                asyncio.run(publish_all(nats_server.url, events))
                 rows = wait_rows(ch_url, store.database, len(events), 900)
                 if rows != len(events):
                     raise SystemExit(f"{store.database}: {rows:,} rows, not {len(events):,}")
                 loaded[store.database] = {"trickled": 0, "load_s": time.perf_counter() - started}
-        finally:
-            for proc in ingests:
-                procs.stop(proc)
-            nats_server.stop()
-            shutil.rmtree(nats_server.store_dir, ignore_errors=True)
+            finally:
+                if ingest is not None:
+                    procs.stop(ingest)
+                nats_server.stop()
+                shutil.rmtree(nats_server.store_dir, ignore_errors=True)
         print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
     meta_path.write_text(json.dumps(meta, indent=1))
     return meta

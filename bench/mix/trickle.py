@@ -40,9 +40,9 @@ CHECKS = (
 class Trickle:
     """`rate` events a second for `tenant`, dated in [span start, span end)."""
 
-    def __init__(self, nats_url: str, tenant: str, rate: float,
+    def __init__(self, nats_urls: list[str], tenant: str, rate: float,
                  span: tuple[datetime, datetime]) -> None:
-        self.nats_url, self.rate, self.span = nats_url, rate, span
+        self.nats_urls, self.rate, self.span = nats_urls, rate, span
         self.traffic = DemoTraffic(list(TENANTS))  # unseeded: fresh ids on every run
         self.traffic.tenants = [tenant]  # `story` draws only this tenant, its own profile
         self.published: Counter[str] = Counter()
@@ -60,22 +60,25 @@ class Trickle:
                 yield from story
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish, paced to `rate` a second, until `stop`; acknowledged by JetStream."""
-        nc = await nats.connect(self.nats_url)
-        js = nc.jetstream()
+        """Publish, paced to `rate` a second, until `stop`; acknowledged by JetStream (on
+        every server given: one per version when their ingest processes cannot share one)."""
+        conns = [await nats.connect(url) for url in self.nats_urls]
+        streams = [nc.jetstream() for nc in conns]
         encode = msgspec.json.encode
         due = time.monotonic()
         try:
             for subject, envelope in self.events():
                 if stop.is_set():
                     break
-                await js.publish(subject, encode(envelope),
-                                 headers={"Nats-Msg-Id": envelope["id"]})
+                for js in streams:
+                    await js.publish(subject, encode(envelope),
+                                     headers={"Nats-Msg-Id": envelope["id"]})
                 self.published[subject] += 1
                 due += 1 / self.rate
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
         finally:
-            await nc.close()
+            for nc in conns:
+                await nc.close()
 
 
 async def drained(nats_url: str, stream: str, consumers: list[str],

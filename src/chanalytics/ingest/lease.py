@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import BadRequestError, BucketNotFoundError, KeyWrongLastSequenceError
 
 log = structlog.get_logger(__name__)
 
@@ -169,7 +169,10 @@ async def _bucket_with_ttl(js: JetStreamContext, bucket: str, ttl: float) -> Any
     try:
         kv = await js.key_value(bucket)
     except BucketNotFoundError:
-        return await js.create_key_value(bucket=bucket, ttl=ttl)
+        try:
+            return await js.create_key_value(bucket=bucket, ttl=ttl)
+        except BadRequestError:  # another ingest process created it a moment before
+            kv = await js.key_value(bucket)
     info = await js.stream_info(f"KV_{bucket}")
     had = info.config.max_age or 0.0
     if abs(had - ttl) > 1e-3:

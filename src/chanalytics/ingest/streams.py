@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from chanalytics.mappers.events import SUBJECTS
 
@@ -22,9 +22,12 @@ async def ensure_stream(js: JetStreamContext, name: str, subjects: list[str],
     try:
         info = await js.stream_info(name)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=name, subjects=subjects, duplicate_window=120.0,
-                                         num_replicas=replicas))
-        return
+        try:
+            await js.add_stream(StreamConfig(name=name, subjects=subjects,
+                                             duplicate_window=120.0, num_replicas=replicas))
+            return
+        except BadRequestError:  # another process created it a moment before
+            info = await js.stream_info(name)
     have = list(info.config.subjects or [])
     missing = [s for s in subjects if s not in have]
     if missing or (info.config.num_replicas or 1) != replicas:

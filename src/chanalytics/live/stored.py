@@ -22,11 +22,12 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from chanalytics.localtime import utc_text
 from chanalytics.mappers.events import SUBJECTS, event_type_for
@@ -110,10 +111,11 @@ async def ensure_stored_stream(js: JetStreamContext, replicas: int = 1) -> None:
         return
     except NotFoundError:
         pass
-    await js.add_stream(StreamConfig(
-        name=STREAM, subjects=[SUBJECT_PREFIX + ">"], max_age=KEEP_SECONDS,
-        max_msgs_per_subject=KEEP_PER_TENANT, max_bytes=MAX_BYTES,
-        discard=DiscardPolicy.OLD, duplicate_window=KEEP_SECONDS, num_replicas=replicas))
+    with suppress(BadRequestError):  # another process created it a moment before
+        await js.add_stream(StreamConfig(
+            name=STREAM, subjects=[SUBJECT_PREFIX + ">"], max_age=KEEP_SECONDS,
+            max_msgs_per_subject=KEEP_PER_TENANT, max_bytes=MAX_BYTES,
+            discard=DiscardPolicy.OLD, duplicate_window=KEEP_SECONDS, num_replicas=replicas))
 
 
 def messages(batch: str, events: Iterable[tuple[str, LiveEvent]]
