@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chanalytics.query.cache import AnswerCache
+from chanalytics.query.cache import AnswerCache, one_request
 from chanalytics.versions import LocalVersions, kv_key
 
 
@@ -107,3 +107,26 @@ def test_kv_keys_are_valid_and_distinct() -> None:
     assert kv_key("tenant_demo") == "t.tenant_demo"
     assert kv_key("a.b") == "h." + b"a.b".hex()
     assert kv_key("tenant ü") != kv_key("tenant u")
+
+
+class CountingVersions(LocalVersions):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    async def current(self, tenant_id: str) -> int | None:
+        self.asked += 1
+        return await super().current(tenant_id)
+
+
+async def test_one_request_asks_the_versions_once() -> None:
+    """Its reads all come after the request began, so the first answer serves them all."""
+    versions = CountingVersions()
+    cache = AnswerCache(versions)
+    with one_request():
+        await asyncio.gather(cache.read("t1", "a", Reads(), rows=len),
+                             cache.read("t1", "b", Reads(), rows=len))
+    assert versions.asked == 1
+    await cache.read("t1", "a", Reads(), rows=len)
+    await cache.read("t1", "b", Reads(), rows=len)
+    assert versions.asked == 3  # outside a request, each read asks

@@ -17,6 +17,7 @@ import msgspec
 import structlog
 
 from chanalytics.localtime import utc_text
+from chanalytics.query.cache import one_request
 from chanalytics.query.compare import compared, parse_compare, previous_window
 from chanalytics.query.engine import Engine
 from chanalytics.query.request import QueryRequest
@@ -33,12 +34,14 @@ async def answer(name: str, preset: Preset[T], engine: Engine, request: QueryReq
     and log the query as `query.executed`."""
     started = time.perf_counter()
     mode = parse_compare(compare)
-    if mode is None:
-        data = await preset(engine, request)
-    else:
-        before = msgspec.structs.replace(request, window=previous_window(request.window, mode))
-        now, then = await asyncio.gather(preset(engine, request), preset(engine, before))
-        data = compared(now, then)
+    with one_request():  # the tenant's version is asked once for all the preset's reads
+        if mode is None:
+            data = await preset(engine, request)
+        else:
+            before = msgspec.structs.replace(request,
+                                             window=previous_window(request.window, mode))
+            now, then = await asyncio.gather(preset(engine, request), preset(engine, before))
+            data = compared(now, then)
     log.info("query.executed", tenant_id=request.tenant_id, query_type=name,
              start=utc_text(request.window.start), end=utc_text(request.window.end),
              timezone=request.window.tz_name, granularity=request.granularity.value,

@@ -16,15 +16,31 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from chanalytics.versions import Versions
 
 T = TypeVar("T")
 
+# One request's tenant versions: its reads ask the versions once (with NATS, a round
+# trip each), all after the request began, so each may use the first answer.
+_asked: ContextVar[dict[str, int | None] | None] = ContextVar("asked_versions", default=None)
+
 MAX_ENTRIES = 4096
 MAX_ROWS = 5000  # reads with more rows than this are not kept
+
+
+@contextmanager
+def one_request() -> Iterator[None]:
+    """The reads inside share the tenant versions the first of them asked for."""
+    token = _asked.set({})
+    try:
+        yield
+    finally:
+        _asked.reset(token)
 
 
 class AnswerCache:
@@ -48,7 +64,7 @@ class AnswerCache:
                    rows: Callable[[T], int]) -> T:
         """`compute()`'s value, reused while `tenant_id`'s version is unchanged; `rows`
         tells how large a value is."""
-        version = await self.versions.current(tenant_id)
+        version = await self._version(tenant_id)
         if version is None:  # a change is being written: read afresh, keep nothing
             self._count("fresh")
             return await compute()
@@ -88,6 +104,14 @@ class AnswerCache:
             while len(self._kept) > self.max_entries:
                 self._kept.popitem(last=False)
         return value
+
+    async def _version(self, tenant_id: str) -> int | None:
+        asked = _asked.get()
+        if asked is None:
+            return await self.versions.current(tenant_id)
+        if tenant_id not in asked:
+            asked[tenant_id] = await self.versions.current(tenant_id)
+        return asked[tenant_id]
 
     def _count(self, source: str) -> None:
         if source in ("kept", "shared"):
