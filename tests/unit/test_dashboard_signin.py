@@ -59,3 +59,16 @@ class TestDashboardRoutes:
             again = client.post("/dashboard/sign-in", json={"ticket": ticket})
             assert again.status_code == 401
             assert again.json()["error"]["code"] == "unauthorized"
+
+    def test_a_bad_sign_in_body_is_a_400_naming_its_key(self) -> None:
+        """The exchange's body is as strict as every other: an unknown key, a missing
+        ticket or no JSON at all is refused, naming what is wrong."""
+        app = create_app(load_settings({"CHANALYTICS_API_KEYS": "tok=tenant_a"}),
+                         storage=object(), probe_nats=False, sign_in=SignInTickets())  # type: ignore[arg-type]
+        with TestClient(app) as client:
+            for body, field in [({"ticket": "x", "tiket": "y"}, "tiket"), ({}, "ticket"),
+                                (b"not json", "body")]:
+                kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+                answer = client.post("/dashboard/sign-in", **kwargs)
+                assert answer.status_code == 400, (body, answer.text)
+                assert answer.json()["error"]["field"] == field

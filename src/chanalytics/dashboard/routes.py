@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 
 from chanalytics.api.errors import error_response
 from chanalytics.api.services import services
+from chanalytics.query.body import BodyDecoder
 
 log = structlog.get_logger(__name__)
 
@@ -27,11 +28,11 @@ POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'sel
           "form-action 'self'")
 
 
-class SignIn(msgspec.Struct, frozen=True):
+class SignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ticket: str
 
 
-_SIGN_IN = msgspec.json.Decoder(SignIn)
+_SIGN_IN = BodyDecoder(SignIn)
 
 
 class SignedIn(msgspec.Struct, frozen=True):
@@ -57,12 +58,7 @@ class DashboardController(Controller):
     @post("/dashboard/sign-in", status_code=200)
     async def sign_in(self, request: Request[Any, Any, Any], state: State) -> Any:
         """A one-time ticket of `chanalytics run`'s sign-in link, exchanged for its token."""
-        try:
-            asked = _SIGN_IN.decode(await request.body())
-        except msgspec.ValidationError as exc:
-            return error_response(400, "invalid_body", str(exc), "ticket")
-        except msgspec.DecodeError:
-            return error_response(400, "invalid_body", "the body is not JSON", "body")
+        asked = _SIGN_IN.decode(await request.body())  # a 400 naming the key at fault
         tickets = services(state).sign_in
         token = tickets.redeem(asked.ticket) if tickets is not None else None
         if token is None:
