@@ -1,5 +1,6 @@
 // Boot: sign in (a link's ticket, a kept token, or the form), then render the views for
 // the state in the URL and re-render whenever a control or the history changes it.
+import { CAMPAIGNS, SEQUENCES, TEMPLATES, WORKFLOWS } from "./activity.js";
 import { ApiError } from "./api.js";
 import { CHANNELS, COSTS, DELIVERABILITY } from "./delivery.js";
 import { LiveStrip } from "./live.js";
@@ -10,7 +11,8 @@ import { redeemLinkTicket, signIn, signOut, token } from "./session.js";
 import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
-const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS].map((view) => [view.id, view]));
+const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, WORKFLOWS,
+  SEQUENCES, TEMPLATES].map((view) => [view.id, view]));
 let live = null;
 let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
 let rendering = 0;

@@ -4,7 +4,8 @@ export const RANGES = ["1d", "7d", "30d", "90d"];
 export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
-export const VIEWS = ["overview", "channels", "deliverability", "costs"];
+export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
+  "workflows", "sequences", "templates"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
