@@ -8,11 +8,12 @@ import { buildNav, showNav } from "./nav.js";
 import { downloadChannels, renderOverview } from "./overview.js";
 import { readState, writeState } from "./state.js";
 import { redeemLinkTicket, signIn, signOut, token } from "./session.js";
+import { TRAFFIC } from "./traffic.js";
 import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
 const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, WORKFLOWS,
-  SEQUENCES, TEMPLATES].map((view) => [view.id, view]));
+  SEQUENCES, TEMPLATES, TRAFFIC].map((view) => [view.id, view]));
 let live = null;
 let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
 let rendering = 0;

@@ -5,7 +5,7 @@ export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
 export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
-  "workflows", "sequences", "templates"];
+  "workflows", "sequences", "templates", "traffic"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
