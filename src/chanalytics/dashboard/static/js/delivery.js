@@ -39,8 +39,9 @@ export const CHANNELS = {
         col("delivered", "Delivered", count), col("failed", "Failed", count),
         col("bounced", "Bounced", count), col("deliveryRate", "Delivery rate", percent),
         col("failureRate", "Failure rate", percent), col("bounceRate", "Bounce rate", percent),
-        latency("p50DeliveryMs", "Latency p50", "p50Ms"), latency("p95DeliveryMs", "p95", "p95Ms"),
-        latency("p99DeliveryMs", "p99", "p99Ms"), costOf("totalCost", "Cost (USD)", amount, "total"),
+        latency("p50DeliveryMs", "Latency p50 (ms)", "p50Ms"),
+        latency("p95DeliveryMs", "p95 (ms)", "p95Ms"), latency("p99DeliveryMs", "p99 (ms)", "p99Ms"),
+        costOf("totalCost", "Cost (USD)", amount, "total"),
         costOf("avgCostPerMessage", "Per message", unitCost, "avgCostPerMessage")],
       csv: (state) => queryBody(state, {
         dimensions: ["channel"], orderBy: [["sent", "desc"]],
@@ -56,8 +57,8 @@ export const CHANNELS = {
         col("provider", "Provider", text), col("score", "Score", score),
         col("sent", "Sent", count), col("deliveryRate", "Delivery rate", percent),
         col("failureRate", "Failure rate", percent),
-        latency("p50DeliveryMs", "Latency p50", "p50Ms"), latency("p95DeliveryMs", "p95", "p95Ms"),
-        latency("p99DeliveryMs", "p99", "p99Ms"),
+        latency("p50DeliveryMs", "Latency p50 (ms)", "p50Ms"),
+        latency("p95DeliveryMs", "p95 (ms)", "p95Ms"), latency("p99DeliveryMs", "p99 (ms)", "p99Ms"),
         costOf("avgCostPerMessage", "Per message (USD)", unitCost, "avgCostPerMessage")],
       csv: (state) => queryBody(state, {
         dimensions: ["channel", "provider"], orderBy: [["deliveryRate", "desc"]],

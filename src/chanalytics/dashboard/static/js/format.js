@@ -35,8 +35,8 @@ const tenth = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maxim
 
 // A cost per message (6 decimals, as the API rounds it), in USD.
 export const unitCost = (n) => (n == null ? "–" : perMessage.format(n));
-// Latencies in milliseconds, one decimal as the API gives them.
-export const ms = (n) => (n == null ? "–" : `${tenth.format(n)} ms`);
+// Latencies in milliseconds, one decimal as the API gives them (the unit is in the header).
+export const ms = (n) => (n == null ? "–" : tenth.format(n));
 // A score or other plain number with two decimals.
 export const score = (n) => (n == null ? "–" : decimal.format(n));
 export const text = (v) => (v == null || v === "" ? "–" : String(v));
