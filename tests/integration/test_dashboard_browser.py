@@ -108,13 +108,17 @@ class Service:
 
     def query(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /query`'s JSON answer."""
+        data: dict[str, Any] = json.loads(self._send("POST", "query", body))["data"]
+        return data
+
+    def _send(self, method: str, path: str, body: dict[str, Any]) -> bytes:
         request = urllib.request.Request(
-            f"{self.base}/api/v1/analytics/query", data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}",
-                     "Content-Type": "application/json"})
+            f"{self.base}/api/v1/analytics/{path}", data=json.dumps(body).encode(),
+            method=method, headers={"Authorization": f"Bearer {self.token}",
+                                    "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            data: dict[str, Any] = json.loads(response.read())["data"]
-            return data
+            answer: bytes = response.read()
+            return answer
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +136,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         now = datetime.now(UTC)
         story = _story(now)
         _publish(found.nats_url, *story)
+        found._send("PUT", "budget", {"monthlyBudget": 0.5, "timezone": "UTC"})
         for _ in range(150):
             if len(found.api("events", timeRange="7d", limit="100")["items"]) == len(story):
                 break
@@ -282,6 +287,9 @@ class TestDashboard:
         visit("costs")
         api = service.api("costs", **window)["summary"]
         assert tile("costs", "totalCost") == api["totalCost"] == 0.0095
+        budget = service.api("costs", **window)["budget"]
+        assert float(page.locator('.budget [data-key="percentUsed"] dd').get_attribute(
+            "data-value") or "nan") == budget["percentUsed"] > 0
         visit("campaigns")
         api = service.api("campaigns", **window)
         assert tile("campaigns", "totalCampaigns") == api["summary"]["totalCampaigns"] == 1

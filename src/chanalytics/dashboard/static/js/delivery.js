@@ -158,6 +158,7 @@ function budgetBlock(root, data) {
     group.dataset.key = key;
     group.append(Object.assign(document.createElement("dt"), { textContent: name }),
       Object.assign(document.createElement("dd"), { textContent: format(budget[key]) }));
+    group.lastChild.dataset.value = String(budget[key]);
     return group;
   }));
   root.replaceChildren(title, list);
