@@ -33,7 +33,9 @@ export function lineChart(figure, { labels, series, format, summary }) {
   const step = Math.max(1, Math.ceil(labels.length / 6));
   labels.forEach((label, i) => {
     if (i % step === 0 || i === labels.length - 1) {
-      root.append(svg("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, label));
+      // The last label ends at the plot's edge instead of running past the picture.
+      const anchor = i === labels.length - 1 && labels.length > 1 ? "end" : "middle";
+      root.append(svg("text", { x: x(i), y: H - 8, "text-anchor": anchor }, label));
     }
   });
   for (const s of series) {
