@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS contact_hourly
     unsubscribed SimpleAggregateFunction(sum, UInt64),
     replied SimpleAggregateFunction(sum, UInt64),
     goals_reached SimpleAggregateFunction(sum, UInt64),
-    last_event_at SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+    last_event_at SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    INDEX idx_stored_at stored_at TYPE minmax GRANULARITY 1
 )
 ENGINE = AggregatingMergeTree
 ORDER BY (tenant_id, contact_id, hour, stored_at)
