@@ -17,6 +17,7 @@ answer is a function of the key and the tenant's stored data.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
@@ -143,8 +144,9 @@ async def _ranking(engine: Engine, query: EngagementQuery, as_of: datetime) -> E
                   limit=params.bind(query.limit + 1, "UInt32"))
     counts = Select(columns=[f"countIf({_in_level(params, name)})" for name, _ in LEVELS],
                     source=f"({scores.sql()})")
-    rows = await engine.storage.query(page.sql(), params.values)
-    per_level = (await engine.storage.query(counts.sql(), params.values))[0]
+    rows, levels = await asyncio.gather(engine.storage.query(page.sql(), params.values),
+                                        engine.storage.query(counts.sql(), params.values))
+    per_level = levels[0]
     shown = rows[: query.limit]
     following = None
     if len(rows) > query.limit:
