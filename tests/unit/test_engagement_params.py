@@ -3,7 +3,7 @@ cursors, each bad value a BadParameter naming it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from chanalytics.query.engagement_params import (
     level_of,
     level_range,
     parse_as_of,
+    resolve_as_of,
 )
 from chanalytics.query.errors import BadParameter
 
@@ -45,6 +46,27 @@ class TestAsOf:
         with pytest.raises(BadParameter) as error:
             parse_as_of(text)
         assert error.value.field == "asOf"
+
+
+class TestResolvedAsOf:
+    def test_default_is_one_second_back_cut_to_the_second(self) -> None:
+        assert resolve_as_of(None, AT, fixed=False) == datetime(2026, 12, 7, 10, 14, 59,
+                                                                tzinfo=UTC)
+
+    @pytest.mark.parametrize("back", [timedelta(0), timedelta(seconds=60)])
+    def test_a_clients_within_60_s_is_kept(self, back: timedelta) -> None:
+        assert resolve_as_of(AT - back, AT, fixed=False) == AT - back
+
+    @pytest.mark.parametrize("shift", [timedelta(seconds=-60, milliseconds=-1),
+                                       timedelta(milliseconds=1)])
+    def test_older_or_later_is_refused(self, shift: timedelta) -> None:
+        with pytest.raises(BadParameter) as error:
+            resolve_as_of(AT + shift, AT, fixed=False)
+        assert error.value.field == "asOf"
+
+    def test_a_cursors_is_kept_however_old(self) -> None:
+        old = AT - timedelta(days=30)
+        assert resolve_as_of(old, None, fixed=True) == old
 
 
 class TestCursor:

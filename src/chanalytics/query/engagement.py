@@ -37,6 +37,7 @@ from chanalytics.query.engagement_params import (
     cursor_text,
     level_of,
     level_range,
+    needs_clock,
     resolve_as_of,
 )
 from chanalytics.query.engine import Engine
@@ -164,7 +165,7 @@ async def contact_engagement(engine: Engine, query: ContactEngagementQuery,
                              ) -> ContactEngagement:
     """One contact's score at asOf (an unknown contact: 0, inactive, no last engagement)."""
     with one_request():
-        as_of = await resolve_as_of(engine.storage, query.as_of, fixed=False)
+        as_of = await _as_of(engine, query.as_of, fixed=False)
         return await _kept(engine, query.tenant_id, "contact", as_of, (query.contact_id,),
                            lambda: _contact(engine, query, as_of), 1)
 
@@ -173,10 +174,21 @@ async def engagement(engine: Engine, query: EngagementQuery) -> EngagementData:
     """A page of the tenant's contacts ranked by score at asOf, and the known contacts
     counted per level."""
     with one_request():
-        as_of = await resolve_as_of(engine.storage, query.as_of, fixed=query.after is not None)
+        as_of = await _as_of(engine, query.as_of, fixed=query.after is not None)
         return await _kept(engine, query.tenant_id, "tenant", as_of,
                            (query.level, query.limit, query.after),
                            lambda: _ranking(engine, query, as_of), query.limit)
+
+
+async def _as_of(engine: Engine, asked: datetime | None, *, fixed: bool) -> datetime:
+    """The answer's instant, reading the storage clock (what `stored_at` is written by, not
+    the API's clock) unless a cursor fixes it."""
+    now = None
+    if needs_clock(asked, fixed=fixed):
+        rows = await engine.storage.query(
+            Select(columns=["now64(3, 'UTC')"], source="system.one").sql())
+        now = _utc(rows[0][0])
+    return resolve_as_of(asked, now, fixed=fixed)
 
 
 async def _kept(engine: Engine, tenant_id: str, kind: str, as_of: datetime,

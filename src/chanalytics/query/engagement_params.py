@@ -11,10 +11,8 @@ from typing import Literal
 
 import msgspec
 
-from chanalytics.clickhouse.storage import Storage
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import DEFAULT_PAGE_LIMIT, parse_entity_id, parse_page_limit
-from chanalytics.query.sql import Select
 
 Level = Literal["high", "medium", "low", "inactive"]
 # Each level and the least score in it, highest first.
@@ -107,14 +105,19 @@ def engagement_query(tenant_id: str, *, level: str | None, limit: str | None,
     return msgspec.structs.replace(query, as_of=snapshot, after=(score, contact))
 
 
-async def resolve_as_of(storage: Storage, asked: datetime | None, *, fixed: bool) -> datetime:
+def needs_clock(asked: datetime | None, *, fixed: bool) -> bool:
+    """Whether the answer's instant depends on the storage clock (not a cursor's)."""
+    return not (fixed and asked is not None)
+
+
+def resolve_as_of(asked: datetime | None, now: datetime | None, *, fixed: bool) -> datetime:
     """The instant an answer is computed at: a cursor's as it is (`fixed`), a client's if it
-    lies in the last 60 s of the storage clock (what `stored_at` is written by), else the
-    default."""
+    lies in the last 60 s of `now` (the storage clock, what `stored_at` is written by),
+    else `now` one second back, cut to the second."""
     if fixed and asked is not None:
         return asked
-    rows = await storage.query(Select(columns=["now64(3, 'UTC')"], source="system.one").sql())
-    now = _utc(rows[0][0])
+    if now is None:
+        raise ValueError("the storage clock is needed")
     if asked is None:
         return (now - TRAIL).replace(microsecond=0)
     if not now - MAX_AGE <= asked <= now:
@@ -139,6 +142,3 @@ def _position(cursor: str, digest: str) -> tuple[datetime, int, str]:
         pass
     raise BadParameter("invalid_cursor", "the cursor does not belong to this query", "cursor")
 
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
