@@ -193,6 +193,8 @@ class TestContactEdges:
         storage, _, _ = stored
         answer = await get(storage, "tok-a", f"/contacts/{contact_id}/engagement")
         data: dict[str, Any] = answer.json()["data"]
+        if instant(data["asOf"]).date() != TODAY.date():  # the oracle tests still hold
+            pytest.skip("the UTC date changed since the events were made")
         return data
 
     async def test_day_89_counts_at_the_floor_and_the_91st_date_not(self, stored: Any) -> None:
