@@ -17,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
-from chanalytics.api import analytics, delivery, operations, realtime, reports
+from chanalytics.api import analytics, audience, delivery, operations, realtime, reports
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
@@ -100,6 +100,7 @@ def create_app(
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
                         delivery.DeliveryController, realtime.RealtimeController,
+                        audience.AudienceController,
                         LiveController, reports.ReportsController, _swagger_assets(),
                         *dashboard.ROUTES],
         lifespan=[lifespan],
