@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
 import structlog
-from webhook_receiver import Script, receiver
+from webhook_receiver import Script, localhost_certificate, receiver
 
 from chanalytics.deliveries import (
     AddressPolicy,
@@ -184,15 +182,7 @@ class TestAddressRule:
 
 @pytest.fixture
 def localhost_cert(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for the name `localhost` only (no IP in it)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "1",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-                   check=True, capture_output=True)
-    return cert, key
+    return localhost_certificate(tmp_path)
 
 
 class TestTls:

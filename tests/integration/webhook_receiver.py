@@ -4,13 +4,18 @@ not a dependency), optionally behind TLS."""
 
 from __future__ import annotations
 
+import shutil
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
 
 
 @dataclass
@@ -87,3 +92,15 @@ def receiver(script: Script | None = None, tls: ssl.SSLContext | None = None,
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def localhost_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for the name `localhost` only, no IP."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    return cert, key

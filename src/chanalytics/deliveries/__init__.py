@@ -3,10 +3,11 @@
 (`attempts.py`), and the senders (`webhook.py`, `email.py`)."""
 
 from chanalytics.deliveries.attempts import DeliveryOutcome, DeliveryTry, RetryPolicy
+from chanalytics.deliveries.email import Attachment, EmailSender, SmtpServer
 from chanalytics.deliveries.safety import AddressPolicy, UnsafeTarget, check_webhook_url
 from chanalytics.deliveries.targets import Delivery, EmailTarget, Event, WebhookTarget
 from chanalytics.deliveries.webhook import WebhookSender, signature
 
-__all__ = ["AddressPolicy", "Delivery", "DeliveryOutcome", "DeliveryTry", "EmailTarget",
-           "Event", "RetryPolicy", "UnsafeTarget", "WebhookSender", "WebhookTarget",
-           "check_webhook_url", "signature"]
+__all__ = ["AddressPolicy", "Attachment", "Delivery", "DeliveryOutcome", "DeliveryTry",
+           "EmailSender", "EmailTarget", "Event", "RetryPolicy", "SmtpServer",
+           "UnsafeTarget", "WebhookSender", "WebhookTarget", "check_webhook_url", "signature"]
