@@ -186,6 +186,22 @@ def localhost_cert(tmp_path: Path) -> tuple[Path, Path]:
 
 
 class TestTls:
+    async def test_a_redirect_from_https_to_http_is_refused(
+            self, localhost_cert: tuple[Path, Path]) -> None:
+        """The payload and its signature never leave TLS because of a redirect."""
+        cert, key = localhost_cert
+        server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_tls.load_cert_chain(cert, key)
+        sender = WebhookSender(LOOPBACK, RetryPolicy(tries=1, timeout=5),
+                               ssl_context=ssl.create_default_context(cafile=str(cert)))
+        with receiver() as (plain_port, plain), receiver(
+                Script(redirect_to=f"http://localhost:{plain_port}/"), tls=server_tls) as (port, _):
+            outcome = await sender.deliver(WebhookTarget(url=f"https://localhost:{port}/"),
+                                           "report.ready", "d", BODY)
+        assert outcome.tries[0].result == "refused" and plain.received == []
+        assert "https to http" in (outcome.last_error or "")
+
+
     async def test_https_by_checked_address_still_verifies_the_name(
             self, localhost_cert: tuple[Path, Path]) -> None:
         """Connecting to the checked IP keeps TLS right: the certificate is verified

@@ -7,7 +7,8 @@ import ipaddress
 import msgspec
 import pytest
 
-from chanalytics.deliveries import AddressPolicy, Delivery, UnsafeTarget, WebhookTarget
+from chanalytics.deliveries import AddressPolicy, Delivery, RetryPolicy, UnsafeTarget, WebhookTarget
+from chanalytics.deliveries.attempts import TryAnswer, deliver_with_retries
 from chanalytics.deliveries.safety import address_kind
 from chanalytics.query.body import BodyDecoder
 from chanalytics.query.errors import BadParameter
@@ -87,3 +88,23 @@ def test_reprs_hide_the_secret() -> None:
     assert "s3cr3t" not in repr(Delivery(webhook=target))
     assert Delivery(webhook=target).public() == {
         "webhook": {"url": "https://h.example/", "hasSecret": True}}
+
+
+class TestTries:
+    async def test_an_unforeseen_fault_is_a_recorded_failed_try(self) -> None:
+        """A sender that raises something unexpected does not lose the tries' records."""
+        calls: list[int] = []
+
+        async def attempt() -> TryAnswer:
+            calls.append(1)
+            if len(calls) == 1:
+                raise KeyError("boom")
+            return TryAnswer(result="delivered", status=204)
+
+        async def no_wait(_seconds: float) -> None:
+            return None
+
+        outcome = await deliver_with_retries(
+            "webhook", "d", attempt, RetryPolicy(tries=3, first_delay=0.0), no_wait)
+        assert [t.result for t in outcome.tries] == ["failed", "delivered"]
+        assert outcome.tries[0].error == "unexpected KeyError" and outcome.delivered

@@ -93,6 +93,10 @@ async def deliver_with_retries(
                 answer = await attempt()
         except TimeoutError:
             answer = TryAnswer(result="failed", error=f"no answer within {policy.timeout:g} s")
+        except Exception as exc:  # a fault no sender foresaw: record it, keep the tries
+            log.warning("deliveries.try.crashed", channel=channel, delivery=delivery_id,
+                        target=target, number=number, error=type(exc).__name__)
+            answer = TryAnswer(result="failed", error=f"unexpected {type(exc).__name__}")
         duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         record = DeliveryTry(number=number, started_at=started_at, result=answer.result,
                              duration_ms=duration_ms, status=answer.status,

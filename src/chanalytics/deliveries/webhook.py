@@ -9,8 +9,9 @@ timeout (10 s) is tried again (`attempts.py`).
 Requests go through httpcore with `GuardedBackend` (`safety.py`), so every connection,
 each redirect hop's included, goes to a checked address. Redirects are never followed
 by the client: `307`/`308` (which keep the method and body, RFC 9110 §15.4) are
-followed here, hop by hop, up to `MAX_REDIRECTS`; any other 3xx would turn the POST
-into a GET and lose the payload, so it counts as a failed try like any non-2xx.
+followed here, hop by hop, up to `MAX_REDIRECTS`, never from https down to http; any
+other 3xx would turn the POST into a GET and lose the payload, so it counts as a failed
+try like any non-2xx.
 Environment proxies are not used (httpcore reads none): a proxy would connect to an
 address the guard never saw.
 """
@@ -90,12 +91,16 @@ class WebhookSender:
                     if status not in FOLLOWED or location is None:
                         return TryAnswer(result="failed", status=status, address=address,
                                          error=f"HTTP {status}")
+                    was_https = urlsplit(url).scheme == "https"
                     url = urljoin(url, location)
                     parts = urlsplit(url)
                     if parts.scheme not in ("http", "https") or parts.username is not None:
                         return TryAnswer(result="refused", status=status, address=address,
                                          error="redirected to a URL that is not a plain "
                                                "http(s) URL")
+                    if was_https and parts.scheme == "http":  # the payload would go in clear
+                        return TryAnswer(result="refused", status=status, address=address,
+                                         error="redirected from https to http")
                 return TryAnswer(result="failed", error=f"more than {MAX_REDIRECTS} redirects")
         except UnsafeTarget as exc:
             return TryAnswer(result="refused", error=exc.message)
