@@ -72,6 +72,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Short, so a crashed worker's messages go to the others within seconds; a live worker
     # reports batches it holds longer as in progress (ingest/consumer.py).
     ingest_ack_wait_ms: Annotated[int, msgspec.Meta(ge=500, le=3_600_000)] = 10_000
+    # Webhook hosts (names or IPs, comma-separated) exempt from the rule that refuses
+    # loopback, private, link-local and multicast targets (deliveries/safety.py).
+    webhook_allow_hosts: str = ""
+    # Outgoing mail of report and alert deliveries (deliveries/email.py):
+    # smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS), and the sender.
+    smtp_url: str | None = None
+    smtp_from: str | None = None
+
+    def __repr__(self) -> str:
+        """Every setting but the secrets: passwords, tokens and API keys show as `<set>`."""
+        shown = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if value and name in _SECRET_FIELDS:
+                value = "<set>"
+            elif value and name in ("clickhouse_url", "smtp_url"):
+                value = _without_password(value)
+            shown.append(f"{name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
+
+    def webhook_allow_list(self) -> list[str]:
+        """The allow-listed webhook hosts, lower-case."""
+        return [h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip()]
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -96,6 +121,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return parse_api_keys(self.api_keys)
 
 
+_KEEP_EMPTY = ("api_keys", "webhook_allow_hosts")  # empty is a value: none
+_SECRET_FIELDS = frozenset({"nats_password", "nats_token", "api_keys"})
+
+
+def _without_password(url: str) -> str:
+    """`scheme://user:***@host…`: a URL as logs and reprs may show it."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 def parse_api_keys(value: str) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for pair in filter(None, (p.strip() for p in value.split(","))):
@@ -112,7 +150,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     raw: dict[str, object] = {}
     for key, value in environ.items():
         if key.startswith(PREFIX) and (name := key[len(PREFIX) :].lower()) in fields:
-            raw[name] = value if value != "" or name in ("api_keys",) else None
+            raw[name] = value if value != "" or name in _KEEP_EMPTY else None
     raw.update({k: v for k, v in overrides.items() if v is not None})
     if isinstance(raw.get("log_level"), str):
         raw["log_level"] = str(raw["log_level"]).lower()
@@ -129,6 +167,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     if settings.clickhouse_replicated and not settings.clickhouse_cluster:
         raise ConfigError(f"{PREFIX}CLICKHOUSE_REPLICATED: needs {PREFIX}CLICKHOUSE_CLUSTER")
     _check_scheme("NATS_URL", settings.nats_url, ("nats", "tls", "ws", "wss"))
+    _check_smtp(settings)
     return settings
 
 
@@ -156,6 +195,22 @@ def _check_credentials(settings: Settings) -> None:
         path = getattr(settings, name)
         if path and not Path(path).is_file():
             raise ConfigError(f"{PREFIX}{name.upper()}: no such file {path[:200]!r}")
+
+
+def _check_smtp(settings: Settings) -> None:
+    # The URL holds a password: messages here name the variable, never quote its value.
+    if settings.smtp_url:
+        scheme, sep, rest = settings.smtp_url.partition("://")
+        host = rest.rpartition("@")[2].split("/", 1)[0]
+        if not sep or scheme.lower() not in ("smtp", "smtps") or not host.strip(":"):
+            raise ConfigError(f"{PREFIX}SMTP_URL: expected smtp://[user:pass@]host[:port] "
+                              "or smtps://…")
+        if not settings.smtp_from:
+            raise ConfigError(f"{PREFIX}SMTP_FROM: the sender address is needed with "
+                              f"{PREFIX}SMTP_URL")
+    if settings.smtp_from and "@" not in settings.smtp_from:
+        raise ConfigError(f"{PREFIX}SMTP_FROM: not an e-mail address: "
+                          f"{settings.smtp_from[:100]!r}")
 
 
 def _check_scheme(name: str, url: str | None, schemes: tuple[str, ...]) -> None:

@@ -158,3 +158,44 @@ def test_migrate_print_shows_the_cluster_script() -> None:
     assert ("USE `chanalytics_local`;\nCREATE TABLE IF NOT EXISTS analytics_events "
             "ON CLUSTER") in script
     assert "ENGINE = Distributed(`shop`, `chanalytics_local`, `analytics_events`" in script
+
+
+class TestDeliverySettings:
+    def test_webhook_allow_hosts(self) -> None:
+        """The allow-list is a comma-separated list of hosts, empty by default."""
+        assert load_settings({}).webhook_allow_list() == []
+        assert load_settings({"CHANALYTICS_WEBHOOK_ALLOW_HOSTS": ""}).webhook_allow_list() == []
+        settings = load_settings({"CHANALYTICS_WEBHOOK_ALLOW_HOSTS": "Hooks.Internal, 10.0.0.5"})
+        assert settings.webhook_allow_list() == ["hooks.internal", "10.0.0.5"]
+
+    def test_smtp_url_and_sender(self) -> None:
+        """An SMTP URL is kept as given and needs a sender address."""
+        settings = load_settings({"CHANALYTICS_SMTP_URL": "smtps://u:pw@mail.example.com:465",
+                                  "CHANALYTICS_SMTP_FROM": "reports@example.com"})
+        assert settings.smtp_url == "smtps://u:pw@mail.example.com:465"
+        assert settings.smtp_from == "reports@example.com"
+
+    @pytest.mark.parametrize(("environ", "named"), [
+        ({"CHANALYTICS_SMTP_URL": "http://u:hunter2@mail:25",
+          "CHANALYTICS_SMTP_FROM": "a@example.com"}, "SMTP_URL"),
+        ({"CHANALYTICS_SMTP_URL": "smtp://u:hunter2@mail:25"}, "SMTP_FROM"),
+        ({"CHANALYTICS_SMTP_FROM": "no-at-sign"}, "SMTP_FROM"),
+    ])
+    def test_bad_smtp_settings_name_the_variable_not_the_password(
+            self, environ: dict[str, str], named: str) -> None:
+        """A bad SMTP setting names its variable and never quotes the URL's password."""
+        with pytest.raises(ConfigError, match=named) as caught:
+            load_settings(environ)
+        assert "hunter2" not in str(caught.value)
+
+    def test_repr_hides_secrets(self) -> None:
+        """Settings as a log line or a traceback shows them: no password, token or key."""
+        settings = load_settings({"CHANALYTICS_SMTP_URL": "smtp://u:hunter2@mail:587",
+                                  "CHANALYTICS_SMTP_FROM": "a@example.com",
+                                  "CHANALYTICS_CLICKHOUSE_URL": "http://r:chpass@ch:8123",
+                                  "CHANALYTICS_NATS_USER": "n", "CHANALYTICS_NATS_PASSWORD": "np1",
+                                  "CHANALYTICS_API_KEYS": "tok-secret=t1"})
+        shown = repr(settings)
+        for secret in ("hunter2", "chpass", "np1", "tok-secret"):
+            assert secret not in shown
+        assert "smtp://u:***@mail:587" in shown and str(settings) == shown

@@ -50,6 +50,7 @@ from chanalytics.live.stored import LiveEvent, StoredNotices, row_events
 from chanalytics.localtime import utc_text
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 from chanalytics.metrics import Metrics
+from chanalytics.retry import Backoff
 from chanalytics.versions import LocalVersions, Versions
 
 log = structlog.get_logger(__name__)
@@ -104,20 +105,6 @@ class WriteResult:
     stored: int = 0
     duplicates: int = 0
     rejected: list[tuple[AnalyticsRow, str]] = field(default_factory=list)
-
-
-@dataclass
-class Backoff:
-    """Exponential back-off between retries, capped."""
-
-    first: float = 0.05
-    cap: float = 5.0
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        delay: float = min(self.cap, self.first * (2**self.attempt))
-        self.attempt += 1
-        return delay
 
 
 def dedup_token(rows: Sequence[AnalyticsRow]) -> str:
