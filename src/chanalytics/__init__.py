@@ -10,6 +10,11 @@ The parts, as folders:
 - `clickhouse/`: the one client to ClickHouse (`storage.py`), the cluster layout, and
   `chanalytics clickhouse-server`.
 - `nats/`: the bundled nats-server and who owns its store, and `chanalytics publish`.
+- `live/`: the "stored" stream the writer publishes and the API's live event stream.
+- `coordination/`: what processes that share work take turns with: the insert lease and
+  the back-off between retries (ingest and the schedulers).
+- `deliveries/`: webhooks and e-mails to people (signed, retried, only to safe addresses).
+- `dashboard/`: the web page served at `/`.
 - `cli/`: the `chanalytics` command, its banner and the demo's traffic.
 
 Beside them, what every part reads: `config.py` (settings), `connections.py` (clients

@@ -13,7 +13,7 @@ import nats
 import pytest
 
 from chanalytics.clickhouse.storage import Storage, StorageUnavailable
-from chanalytics.ingest.lease import KvLease, LeaseLost
+from chanalytics.coordination.lease import KvLease, LeaseLost
 from chanalytics.ingest.writer import ALREADY_STORED_SQL, READY_SQL, BatchWriter
 from chanalytics.mappers.rows import AnalyticsRow
 from chanalytics.metrics import Metrics

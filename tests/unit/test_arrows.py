@@ -68,6 +68,12 @@ class TestArrows:
         assert list(importers("chanalytics.query", by="chanalytics.ingest")) == []
         assert list(importers("chanalytics.ingest", by="chanalytics.query")) == []
 
+    def test_coordination_serves_the_parts_and_imports_none_of_them(self) -> None:
+        """The lease and the back-off are used by ingest and the schedulers; they import
+        neither, nor the engine, the API or the deliveries."""
+        for part in ("ingest", "query", "api", "deliveries"):
+            assert list(importers(f"chanalytics.{part}", by="chanalytics.coordination")) == []
+
 
 class TestThinHandlers:
     def api(self) -> dict[str, ast.Module]:

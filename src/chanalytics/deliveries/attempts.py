@@ -1,7 +1,7 @@
 """Tries of one delivery, retried with back-off, each recorded for the caller to store.
 
 A delivery is tried up to `RetryPolicy.tries` times; between tries it waits as
-`chanalytics.retry.Backoff` says (by default 10, 20, 40 s: four tries over 70 s, the
+`chanalytics.coordination.retry.Backoff` says (by default 10, 20, 40 s: four tries over 70 s, the
 contract's "at least 3 tries over at least 1 minute"). `sleep` is injected so tests run
 the whole schedule in milliseconds. A try ends as delivered, as failed (tried again) or
 as refused (never tried again: a target the safety rule refuses does not become safe by
@@ -19,8 +19,8 @@ from typing import Literal
 import msgspec
 import structlog
 
+from chanalytics.coordination.retry import Backoff
 from chanalytics.deliveries.targets import Channel
-from chanalytics.retry import Backoff
 
 log = structlog.get_logger(__name__)
 

@@ -22,10 +22,10 @@ import nats.errors
 import structlog
 
 from chanalytics.clickhouse.storage import StorageUnavailable
+from chanalytics.coordination.lease import LeaseLost
 from chanalytics.ingest.buffer import Batch, Clock, FlushPolicy
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.delivery import delivery_of
-from chanalytics.ingest.lease import LeaseLost
 from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.writer import BatchWriter, WriteResult
 from chanalytics.mappers import InvalidEvent, map_event

@@ -14,11 +14,11 @@ from chanalytics.api.readiness import stream_status
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, nats_servers
+from chanalytics.coordination.lease import KvLease
 from chanalytics.ingest.buffer import FlushPolicy
 from chanalytics.ingest.consumer import IngestConsumer
 from chanalytics.ingest.deadletter import DeadLetterPublisher
 from chanalytics.ingest.jobs import build_scheduler
-from chanalytics.ingest.lease import KvLease
 from chanalytics.ingest.pull import JetStreamPull
 from chanalytics.ingest.streams import ensure_all
 from chanalytics.ingest.writer import BatchWriter

@@ -45,12 +45,12 @@ import msgspec
 import structlog
 
 from chanalytics.clickhouse.storage import Storage, StorageError, StorageUnavailable
-from chanalytics.ingest.lease import InsertLock, LeaseLost, LocalLock
+from chanalytics.coordination.lease import InsertLock, LeaseLost, LocalLock
+from chanalytics.coordination.retry import Backoff
 from chanalytics.live.stored import LiveEvent, StoredNotices, row_events
 from chanalytics.localtime import utc_text
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
 from chanalytics.metrics import Metrics
-from chanalytics.retry import Backoff
 from chanalytics.versions import LocalVersions, Versions
 
 log = structlog.get_logger(__name__)
