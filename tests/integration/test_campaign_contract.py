@@ -280,6 +280,18 @@ class TestCompare:
         assert none["name"] is None and none["sent"] == 0 and none["openRate"] == 0.0
         assert none["avgDeliveryMs"] is None and none["totalCost"] == 0.0
 
+    async def test_compare_adds_the_earlier_window(self, stored: Any) -> None:
+        """With `compare`, the earlier window's campaigns; no summary, so no change."""
+        storage, oracle = stored
+        params = {"timeRange": "7d", "compare": "previous_period"}
+        data = (await ask(storage, "/compare", [*_ids("cmp_big", "cmp_small"),
+                                                *params.items()])).json()["data"]
+        tz = ZoneInfo("UTC")
+        start, end = previous(*window(params, tz, "90d", NOW), tz, "previous_period")
+        before = oracle.compare("t_a", ["cmp_big", "cmp_small"], {
+            "startDate": utc_text(start), "endDate": utc_text(end)})
+        assert data["comparison"] == before and data["change"] == {}
+
     @pytest.mark.parametrize("params", [
         [], _ids("cmp_big"), _ids("cmp_big", "cmp_big"), _ids("a", "b", "a"),
         _ids(*(f"c{i}" for i in range(11))), _ids("cmp_big", "x" * 257), _ids("cmp_big", ""),
