@@ -40,7 +40,7 @@ def _endpoint(scope: Scope) -> str:
         return "unmatched"
     segments = [s for s in paths[0].split("/") if s and not s.startswith("{")]
     if segments:
-        return segments[-1]
+        return str(segments[-1])
     # A handler whose own path is only a parameter (`/campaigns/{campaignId}`): its name.
     return "root" if paths[0] == "/" else str(getattr(handler, "handler_name", "root"))
 
