@@ -164,7 +164,8 @@ async def campaign(engine: Engine, request: QueryRequest) -> CampaignData:
         engine.latest_names(request.tenant_id, "campaign", (campaign_id,)))
     totals, channels, series, links, opens, lifecycle = results
     known = lifecycle.total()
-    if not channels.groups[("channel",)] and all(known[m] is None for m in LIFECYCLE):
+    in_window = any(v["message_events"] for v in channels.by_one("channel").values())
+    if not in_window and all(known[m] is None for m in LIFECYCLE):
         # Only now, when neither its messages in the window nor its own events name it,
         # ask whether any message ever did: over all time, that reads every day the
         # per-campaign rollup holds for the tenant.
