@@ -36,7 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.procs import memory_mb, stop
 
 RESULTS = Path(__file__).parent / "results" / "live.md"
 PROBE_TENANT = "tenant_probe"
@@ -80,15 +81,6 @@ def cpu_seconds(pid: int) -> float:
 def own_cpu() -> float:
     t = os.times()
     return t.user + t.system
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "RssAnon"):
-            values[key] = int(rest.split()[0]) / 1024
-    return values.get("VmRSS", 0.0), values.get("RssAnon", 0.0)
 
 
 def children(pid: int) -> list[int]:
@@ -414,15 +406,6 @@ class Bench:
                                      ) from None
                 time.sleep(0.5)
 
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
     def wait_file(self, path: Path, proc: subprocess.Popen[bytes], seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not path.exists():
@@ -434,14 +417,14 @@ class Bench:
         try:
             proc.wait(seconds)
         except subprocess.TimeoutExpired:
-            self.stop(proc)
+            stop(proc)
         if not out.exists():
             raise SystemExit(f"{out.name} missing; see the logs in {self.work}")
         return json.loads(out.read_text())
 
     def close(self) -> None:
         for proc in reversed(self.procs):
-            self.stop(proc)
+            stop(proc)
 
     def fanout(self) -> dict[str, Any]:
         """Phase 1: latency and exactly-once to every subscriber, and the probes."""
@@ -499,7 +482,7 @@ class Bench:
                 "nats-server": sum(cpu_seconds(p) for p in nats_pid)}
         load1 = os.getloadavg()
         probes = self.finish(prober, probe_out, 120)
-        self.stop(svc)
+        stop(svc)
         (self.work / "done.json").unlink()
         (self.work / "quiet").unlink()
         hist = [sum(h) for h in zip(*(r["hist"] for r in received), strict=True)]
@@ -541,7 +524,7 @@ class Bench:
         (self.work / "done.json").write_text(json.dumps(
             {"total": published["published"], "start_us": start_us}))
         received = self.finish(sub, sub_out, a.drain + 30)
-        self.stop(svc)
+        stop(svc)
         return {"samples": samples, "published": published, "sub": received,
                 "load": (load0, load1)}
 

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.ingest_bench import publish
+from bench.procs import memory_mb, stop
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.nats.server import LocalNatsServer, free_port
 
@@ -41,15 +42,6 @@ RESULTS = Path(__file__).parent / "results" / "server.md"
 ENDPOINTS = ("overview", "messages", "campaigns", "workflows", "sequences", "templates",
              "traffic")
 TOKEN = "bench-token"
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "RssAnon"):
-            values[key] = int(rest.split()[0]) / 1024
-    return values.get("VmRSS", 0.0), values.get("RssAnon", 0.0)
 
 
 def wait_http(url: str, seconds: float = 120) -> None:
@@ -70,12 +62,7 @@ def process(cmd: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[by
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -110,7 +97,7 @@ def drain(ch_url: str, nats_url: str, data_dir: Path, database: str, workers: in
             time.sleep(0.2)
             for proc in procs:
                 if proc.poll() is None:
-                    rss, anon = rss_mb(proc.pid)
+                    rss, anon = memory_mb(proc.pid)
                     peak, peak_anon = max(peak, rss), max(peak_anon, anon)
             stored = count()
             if kill_every and stored >= next_kill and stored < n:

@@ -60,6 +60,8 @@ CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "query": ("POST", f"{A}/query", {
         "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
         "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3}),
+    # Last: it counts the requests above (the app's clock dates them).
+    "api-usage": ("GET", f"{A}/api-usage", {"startDate": "2026-12-01", "endDate": "2026-12-01"}),
 }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.procs import stop
 
 TOKEN = "bench-mix-token"
 
@@ -119,13 +120,7 @@ class Processes(AbstractContextManager["Processes"]):
             raise SystemExit(f"{name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
         if proc in self.started:
             self.started.remove(proc)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 
 import swagger_ui_bundle
@@ -83,9 +84,14 @@ def create_app(
                               nats_options(settings))
             await probe.start()
             served.nats_check = probe
+        writing = asyncio.create_task(served.usage.run()) if served.usage else None
         try:
             yield
         finally:
+            if writing is not None:
+                writing.cancel()
+                with suppress(asyncio.CancelledError):
+                    await writing
             if probe is not None:
                 await probe.stop()
             if store is not None:

@@ -31,6 +31,12 @@ class ApiMetrics:
             "chanalytics_engine_reads", "The engine's reads by where their answer came from: "
             "kept (reused), shared (a running read's), read (ClickHouse), fresh (ClickHouse, "
             "while the tenant's data was being written)", ["source"], registry=self.registry)
+        self.usage_recorded = Counter(
+            "chanalytics_api_usage_recorded", "Authenticated analytics requests recorded for "
+            "GET /api-usage", registry=self.registry)
+        self.usage_dropped = Counter(
+            "chanalytics_api_usage_dropped", "Recorded requests dropped while storage refused "
+            "them (api/usage.py MAX_PENDING)", registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

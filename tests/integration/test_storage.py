@@ -44,9 +44,9 @@ class TestMigrations:
                   "distinct_keys_15m", "distinct_keys_1d", "enrollment_states", "entity_names",
                   "delivery_latency_15m", "delivery_latency_1d", "suppression_events",
                   "tenant_freshness",
-                  "budgets"}
+                  "budgets", "api_requests"}
         views = {f"{t}_mv" for t in tables - {"analytics_events", "ingest_staging",
-                                                "ingest_ready", "budgets"}}
+                                                "ingest_ready", "budgets", "api_requests"}}
         assert names == tables | views | {"schema_migrations"}
 
 

@@ -16,6 +16,7 @@ from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
 from chanalytics.query.pages import EventsData, ReportData
+from chanalytics.query.presets.api_usage import ApiUsageData
 from chanalytics.query.presets.campaign import CampaignComparisonData, CampaignData
 from chanalytics.query.presets.campaigns import CampaignsData
 from chanalytics.query.presets.channels import ChannelsData
@@ -38,8 +39,8 @@ TYPES: dict[str, Any] = {
     "deliverability": Envelope[DeliverabilityData], "suppressions": Envelope[SuppressionsData],
     "costs": Envelope[CostsData], "budget": Budget, "events": Envelope[EventsData],
     "realtime": Envelope[RealtimeData], "ticket": Envelope[TicketData],
-    "query": Envelope[ReportData], "campaign": Envelope[CampaignData],
-    "campaignsCompare": Envelope[CampaignComparisonData],
+    "query": Envelope[ReportData], "api-usage": Envelope[ApiUsageData],
+    "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
 }
 
 

@@ -32,6 +32,7 @@ from chanalytics.api.parameters import (
 )
 from chanalytics.api.readiness import readiness
 from chanalytics.api.services import LiveServices, required, services
+from chanalytics.api.usage import UsageRecorder
 from chanalytics.budgets import BudgetStore
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
@@ -48,6 +49,10 @@ def provide_engine(state: State) -> Engine:
 
 def provide_budgets(state: State) -> BudgetStore:
     return required(services(state).budgets, "budgets")
+
+
+def provide_usage(state: State) -> UsageRecorder:
+    return required(services(state).usage, "API usage recorder")
 
 
 def provide_live(state: State) -> LiveServices | None:
@@ -118,6 +123,7 @@ SERVICES: Mapping[str, Provide] = MappingProxyType({
     "tenant_id": AUTH,
     "engine": Provide(provide_engine, sync_to_thread=False),
     "budgets": Provide(provide_budgets, sync_to_thread=False),
+    "usage": Provide(provide_usage, sync_to_thread=False),
     "now": Provide(provide_now, sync_to_thread=False),
     "pipeline_lag": Provide(provide_pipeline_lag, sync_to_thread=False),
     "readiness": Provide(provide_readiness, sync_to_thread=False),

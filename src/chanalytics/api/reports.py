@@ -1,5 +1,5 @@
 """`POST /api/v1/analytics/query` (report builder) and `GET /api/v1/analytics/events`
-(drill-down): JSON pages, or every row streamed as CSV / NDJSON."""
+(drill-down): JSON pages, or every row streamed as CSV / NDJSON; `GET /api-usage`."""
 
 from __future__ import annotations
 
@@ -15,18 +15,22 @@ from litestar.response import Stream
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.body_docs import request_body
-from chanalytics.api.dependencies import WINDOW_1D
+from chanalytics.api.dependencies import WINDOW_1D, WINDOW_7D
 from chanalytics.api.examples import answered
 from chanalytics.api.exports import ExportOperation, export_format, stream, stream_bytes
+from chanalytics.api.parameters import GranularityDay
+from chanalytics.api.usage import UsageRecorder
 from chanalytics.query.body import BodyDecoder
-from chanalytics.query.clock import TimeWindow
+from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.events import FIELDS
 from chanalytics.query.events import parse_events_query as parse_events
 from chanalytics.query.exports import event_blocks, event_csv, report_blocks
 from chanalytics.query.pages import EventsData, ReportData, events_page, report_page
+from chanalytics.query.presets.api_usage import ApiUsageData, api_usage
 from chanalytics.query.report import ReportBody, parse_report
-from chanalytics.query.timerange import parse_window
+from chanalytics.query.request import QueryRequest
+from chanalytics.query.timerange import parse_granularity, parse_window
 
 Format = Annotated[str | None, QueryParameter(
     name="format", description="`csv` or `ndjson`: stream every row instead of a JSON page.")]
@@ -109,3 +113,16 @@ class ReportsController(Controller):
         if kind is not None:
             return stream(kind, list(FIELDS), event_blocks(engine, query), "events")
         return Envelope(data=await events_page(engine, query))
+
+    @get("/api-usage", summary="The tenant's own requests to this API",
+         responses=answered("api-usage", Envelope[ApiUsageData]),
+         dependencies={"window": WINDOW_7D})
+    async def api_usage(self, engine: NamedDependency[Engine], tenant_id: NamedDependency[str],
+                        window: NamedDependency[TimeWindow], usage: NamedDependency[UsageRecorder],
+                        granularity: GranularityDay = None) -> Envelope[ApiUsageData]:
+        """Requests, errors, mean and p95 duration in total, per endpoint and over time.
+        This process's recorded requests are written first, so they all count."""
+        request = QueryRequest(tenant_id=tenant_id, window=window,
+                               granularity=parse_granularity(granularity, Granularity.DAY))
+        await usage.flush()
+        return Envelope(data=await api_usage(engine, request))

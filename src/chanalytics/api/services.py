@@ -14,6 +14,7 @@ from typing import TypeVar
 from litestar.datastructures import State
 
 from chanalytics.api.readiness import NatsCheck
+from chanalytics.api.usage import UsageRecorder
 from chanalytics.budgets import BudgetStore
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.dashboard.signin import SignInTickets
@@ -47,6 +48,8 @@ class Services:
     storage: Storage | None = None
     engine: Engine | None = None
     budgets: BudgetStore | None = None
+    # Every authenticated analytics request, written in batches (`api/usage.py`).
+    usage: UsageRecorder | None = None
     live: LiveServices | None = None
     # Asks NATS how far ingest is behind (`nats/lag.py`); None where the process has no
     # JetStream context (`serve` without CHANALYTICS_NATS_URL): `/realtime` answers null.
@@ -64,6 +67,7 @@ class Services:
             versions, on_read=lambda source: reads.labels(source=source).inc())
         self.engine = engine or Engine(storage, cache=cache)
         self.budgets = BudgetStore(storage, versions)
+        self.usage = UsageRecorder(storage, self.metrics, self.clock)
 
 
 def services(state: State) -> Services:

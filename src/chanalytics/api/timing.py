@@ -1,7 +1,8 @@
 """Every request timed, counted and logged once: latency per endpoint and status in
 `/metrics`, and a log line for each: `api.request.done` (debug), `api.request.rejected`
 (info, a 4xx) or `api.request.failed` (error, a 5xx), the last two with the status and
-the error envelope's code, field and message, as the client read them."""
+the error envelope's code, field and message, as the client read them. An authenticated
+analytics request is also recorded for `GET /api-usage` (`api/usage.py`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from chanalytics.api.errors import ErrorBody, ErrorEnvelope
 from chanalytics.api.services import services
+from chanalytics.api.usage import PREFIX as USAGE_PREFIX
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +47,16 @@ def _endpoint(scope: Scope) -> str:
     return "root" if paths[0] == "/" else str(getattr(handler, "handler_name", "root"))
 
 
+def _record_usage(scope: Scope, tenant_id: str | None, status: int, seconds: float) -> None:
+    """An authenticated analytics request, for `GET /api-usage` (`api/usage.py`)."""
+    path = str(scope.get("path", ""))
+    usage = services(scope["app"].state).usage
+    if tenant_id is None or usage is None or not path.startswith(USAGE_PREFIX):
+        return
+    route = scope.get("path_template") or "unmatched"
+    usage.record(tenant_id, str(scope.get("method")), route, status, seconds)
+
+
 def request_timing(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -73,6 +85,7 @@ def request_timing(app: ASGIApp) -> ASGIApp:
             services(scope["app"].state).metrics.api_seconds.labels(
                 endpoint=endpoint, status=str(status)).observe(seconds)
             state: Any = scope.get("state") or {}
+            _record_usage(scope, state.get("tenant_id"), status, seconds)
             fields = {"method": scope.get("method"), "path": str(scope.get("path", ""))[:256],
                       "endpoint": endpoint, "status": status,
                       "tenant_id": state.get("tenant_id"),

@@ -115,9 +115,10 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _stop_while_starting(signum: int, _: object) -> None:
-    """SIGTERM/SIGINT before a command's own handlers are in place (while it imports,
-    migrates, starts NATS): unwind through every `finally`, so nothing is left running
-    and nothing was acknowledged, and exit 0 as a requested stop."""
+    """SIGTERM/SIGINT before the event loop runs (while the command imports, migrates,
+    starts the bundled nats-server): unwind through every `finally`, so nothing is left
+    running, and exit 0 as a requested stop. Once the loop runs, `runners.run_loop`
+    handles the signals instead (an exception raised there could land in any task)."""
     raise SystemExit(0)
 
 

@@ -55,8 +55,26 @@ def run_loop(main: Coroutine[Any, Any, int]) -> int:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
+        return asyncio.run(_stop_on_signal_while_starting(main))
+    return uvloop.run(_stop_on_signal_while_starting(main))
+
+
+async def _stop_on_signal_while_starting(main: Coroutine[Any, Any, int]) -> int:
+    """SIGTERM/SIGINT before the command installs its own handlers (while it connects,
+    recovers, starts NATS consumers): cancel the start-up, so every `finally` runs in
+    order, and exit 0 as a requested stop. (`main`'s Python-level handler raised
+    `SystemExit`, which could land in any task — a NATS reader, say — and leave the main
+    coroutine waiting on it forever.)"""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await main
+    except asyncio.CancelledError:
+        log.info("cli.start.stopped", reason="signal while starting")
+        return 0
 
 
 class _ApiServer(uvicorn.Server):

@@ -89,6 +89,12 @@ CATALOGUE: Mapping[str, Metric] = MappingProxyType({m.name: m for m in (
     # Service-wide: how long the oldest published message has waited to be stored, an
     # input of `presets/realtime.py` read from the NATS consumer (`nats/lag.py`).
     age_seconds("pipelineLagSeconds", "lag_seconds"),
+    # The tenant's own requests to the API (`presets/api_usage.py`, read from
+    # `api_requests`): a request latency's mean and sketch, not a delivery's.
+    count("apiRequests", "requests"), count("apiErrors", "errors"),
+    rate("errorRate", "errors", "requests"),
+    average("avgRequestMs", "request_ms_sum", "requests", 1, "average"),
+    percentile("p95RequestMs", 1),
 )})
 """Every derived number of a result row, by name."""
 

@@ -10,10 +10,12 @@ function svg(name, attrs = {}, text) {
   return node;
 }
 
+// The top of the axis: 2, 4 or 10 times a power of ten, so that the middle line's label
+// is exact (a top of 5 put 2.5 in the middle, which whole counts wrote as "3").
 function niceMax(value) {
-  if (value <= 0) return 1;
+  if (value <= 0) return 2;
   const power = 10 ** Math.floor(Math.log10(value));
-  return [1, 2, 5, 10].map((m) => m * power).find((m) => m >= value);
+  return [2, 4, 10].map((m) => m * power).find((m) => m >= value);
 }
 
 // `series`: [{name, values, color}]; `labels`: one per point; `format`: numbers as text.
@@ -31,7 +33,9 @@ export function lineChart(figure, { labels, series, format, summary }) {
   const step = Math.max(1, Math.ceil(labels.length / 6));
   labels.forEach((label, i) => {
     if (i % step === 0 || i === labels.length - 1) {
-      root.append(svg("text", { x: x(i), y: H - 8, "text-anchor": "middle" }, label));
+      // The last label ends at the plot's edge instead of running past the picture.
+      const anchor = i === labels.length - 1 && labels.length > 1 ? "end" : "middle";
+      root.append(svg("text", { x: x(i), y: H - 8, "text-anchor": anchor }, label));
     }
   });
   for (const s of series) {

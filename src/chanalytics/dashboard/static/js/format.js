@@ -29,3 +29,28 @@ export function ago(iso, now = Date.now()) {
   if (seconds < 172800) return `${Math.round(seconds / 3600)} h ago`;
   return `${Math.round(seconds / 86400)} days ago`;
 }
+
+const perMessage = new Intl.NumberFormat(undefined, { maximumFractionDigits: 6 });
+const tenth = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+// A cost per message (6 decimals, as the API rounds it), in USD.
+export const unitCost = (n) => (n == null ? "–" : perMessage.format(n));
+// Latencies in milliseconds, one decimal as the API gives them (the unit is in the header).
+export const ms = (n) => (n == null ? "–" : tenth.format(n));
+// A score or other plain number with two decimals.
+export const score = (n) => (n == null ? "–" : decimal.format(n));
+export const text = (v) => (v == null || v === "" ? "–" : String(v));
+
+// A bucket's start, in the view's zone, short enough for an axis.
+export function bucketLabel(iso, granularity, timeZone) {
+  const options = granularity === "hour"
+    ? { month: "short", day: "numeric", hour: "2-digit", timeZone }
+    : { month: "short", day: "numeric", timeZone };
+  return new Intl.DateTimeFormat(undefined, options).format(new Date(iso));
+}
+
+// The window an answer covers, in the view's zone (the end is exclusive).
+export function windowText(range, timeZone) {
+  const at = (iso) => new Date(iso).toLocaleString(undefined, { timeZone });
+  return `${at(range.start)} – ${at(range.end)} (${timeZone})`;
+}

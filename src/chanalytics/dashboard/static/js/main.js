@@ -1,13 +1,22 @@
 // Boot: sign in (a link's ticket, a kept token, or the form), then render the views for
 // the state in the URL and re-render whenever a control or the history changes it.
+import { CAMPAIGNS, SEQUENCES, TEMPLATES, WORKFLOWS } from "./activity.js";
 import { ApiError } from "./api.js";
+import { CHANNELS, COSTS, DELIVERABILITY } from "./delivery.js";
 import { LiveStrip } from "./live.js";
+import { buildNav, showNav } from "./nav.js";
 import { downloadChannels, renderOverview } from "./overview.js";
 import { readState, writeState } from "./state.js";
 import { redeemLinkTicket, signIn, signOut, token } from "./session.js";
+import { TRAFFIC } from "./traffic.js";
+import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
+const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, WORKFLOWS,
+  SEQUENCES, TEMPLATES, TRAFFIC].map((view) => [view.id, view]));
 let live = null;
+let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
+let rendering = 0;
 
 function showError(section, error) {
   const box = section.querySelector(".error");
@@ -28,6 +37,7 @@ function clearError(section) {
 
 function showSignIn(message) {
   live?.stop();
+  liveFor = null;
   $("#dashboard").hidden = true;
   $("#sign-out").hidden = true;
   $("#signin").hidden = false;
@@ -60,17 +70,30 @@ function controlsState() {
   return state;
 }
 
+const sectionOf = (view) => $(`.view[data-view="${view}"]`);
+
 async function render() {
   const state = readState();
+  const turn = ++rendering;
   fillControls(state);
-  const overview = $("#overview");
-  clearError(overview);
-  clearError($("#live"));
+  showNav($("#views-nav"), state);
+  for (const section of document.querySelectorAll(".view")) section.hidden = section.dataset.view !== state.view;
+  const section = sectionOf(state.view);
+  clearError(section);
   document.body.dataset.loading = "true";
-  const shown = renderOverview(overview, state).catch((e) => showError(overview, e));
-  const streaming = live.start(state).catch((e) => showError($("#live"), e));
+  const current = () => turn === rendering;
+  const shown = (state.view === "overview" ? renderOverview(section, state, current)
+    : renderView(section, VIEWS[state.view], state, current))
+    .catch((e) => current() && showError(section, e));
+  let streaming = null;
+  const liveKey = `${state.timezone} ${state.channel}`;
+  if (liveKey !== liveFor) {
+    liveFor = liveKey;
+    clearError($("#live"));
+    streaming = live.start(state).catch((e) => showError($("#live"), e));
+  }
   await Promise.all([shown, streaming]);
-  document.body.dataset.loading = "false";
+  if (turn === rendering) document.body.dataset.loading = "false";
 }
 
 function showDashboard() {
@@ -82,6 +105,18 @@ function showDashboard() {
 
 function wire() {
   live = new LiveStrip($("#live"), (e) => showError($("#live"), e));
+  $("#views").append(...Object.values(VIEWS).map(buildSection));
+  buildNav($("#views-nav"), (view) => {
+    writeState({ ...readState(), view });
+    render();
+  });
+  $("#views").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-csv]");
+    const section = button?.closest(".view");
+    if (!section || !VIEWS[section.dataset.view]) return;
+    downloadTable(VIEWS[section.dataset.view], button.dataset.csv, readState())
+      .catch((e) => showError(section, e));
+  });
   const zones = Intl.supportedValuesOf?.("timeZone") ?? [];
   $("#zones").replaceChildren(...zones.map((zone) => Object.assign(document.createElement("option"), { value: zone })));
   $("#controls").addEventListener("change", () => {
@@ -90,7 +125,7 @@ function wire() {
       node.hidden = $("#range").value !== "custom";
     }
     if (!state) return;
-    writeState(state);
+    writeState({ ...state, view: readState().view });
     render();
   });
   $("#controls").addEventListener("submit", (e) => e.preventDefault());

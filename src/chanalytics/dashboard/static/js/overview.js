@@ -2,8 +2,9 @@
 // and the channels table with its CSV export through the query engine.
 import { download, get } from "./api.js";
 import { lineChart } from "./chart.js";
-import { change, count, percent } from "./format.js";
+import { bucketLabel, count, percent, windowText } from "./format.js";
 import { windowParams } from "./state.js";
+import { tile } from "./tiles.js";
 
 const TILES = [
   ["totalMessagesSent", "Messages sent", count],
@@ -21,40 +22,15 @@ function params(state, extra = {}) {
   return { ...windowParams(state), channel: state.channel || null, ...extra };
 }
 
-function tile(key, name, format, value, delta, compared) {
-  const item = document.createElement("li");
-  item.className = "tile";
-  item.dataset.metric = key;
-  const label = Object.assign(document.createElement("div"), { className: "name", textContent: name });
-  const number = Object.assign(document.createElement("div"), { className: "value", textContent: format(value) });
-  number.dataset.value = String(value);
-  item.append(label, number);
-  if (compared) {
-    const shown = change(delta, key.endsWith("Rate"));
-    item.append(Object.assign(document.createElement("div"), {
-      className: `change ${shown.tone}`, textContent: shown.text,
-    }));
-  }
-  return item;
-}
-
-function dayLabel(iso, granularity, timeZone) {
-  const options = granularity === "hour"
-    ? { month: "short", day: "numeric", hour: "2-digit", timeZone }
-    : { month: "short", day: "numeric", timeZone };
-  return new Intl.DateTimeFormat(undefined, options).format(new Date(iso));
-}
-
-export async function renderOverview(root, state) {
+export async function renderOverview(root, state, current = () => true) {
   const compare = state.compare === "off" ? null : state.compare;
   const [overview, messages] = await Promise.all([
     get("/overview", params(state, { compare })),
     get("/messages", params(state, { granularity: state.granularity })),
   ]);
+  if (!current()) return; // a newer state was asked for meanwhile
   const range = overview.timeRange;
-  root.querySelector("#overview-window").textContent =
-    `${new Date(range.start).toLocaleString(undefined, { timeZone: state.timezone })} – ` +
-    `${new Date(range.end).toLocaleString(undefined, { timeZone: state.timezone })} (${state.timezone})`;
+  root.querySelector("#overview-window").textContent = windowText(range, state.timezone);
   const tiles = root.querySelector("#tiles");
   tiles.replaceChildren(...TILES.map(([key, name, format]) =>
     tile(key, name, format, overview.summary[key], overview.change?.[key], compare != null)));
@@ -62,7 +38,7 @@ export async function renderOverview(root, state) {
 
   const points = messages.timeSeries;
   lineChart(root.querySelector("#messages-chart"), {
-    labels: points.map((p) => dayLabel(p.timestamp, state.granularity, state.timezone)),
+    labels: points.map((p) => bucketLabel(p.timestamp, state.granularity, state.timezone)),
     series: ["sent", "delivered", "opened", "clicked"].map((name, i) => ({
       name: name[0].toUpperCase() + name.slice(1), values: points.map((p) => p[name]), color: COLORS[i],
     })),

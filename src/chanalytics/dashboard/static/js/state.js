@@ -3,6 +3,9 @@
 export const RANGES = ["1d", "7d", "30d", "90d"];
 export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
+// The views, in the order of the navigation; `overview` is the page's first.
+export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
+  "workflows", "sequences", "templates", "traffic"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -13,6 +16,7 @@ export function readState(search = location.search) {
   const custom = q.get("startDate") && q.get("endDate");
   const pick = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
   return {
+    view: pick(q.get("view"), VIEWS, "overview"),
     timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
     startDate: custom ? q.get("startDate") : "",
     endDate: custom ? q.get("endDate") : "",
@@ -23,8 +27,9 @@ export function readState(search = location.search) {
   };
 }
 
-export function writeState(state) {
+export function stateQuery(state) {
   const q = new URLSearchParams();
+  q.set("view", state.view);
   if (state.timeRange === "custom") {
     q.set("startDate", state.startDate);
     q.set("endDate", state.endDate);
@@ -35,7 +40,11 @@ export function writeState(state) {
   q.set("granularity", state.granularity);
   if (state.channel) q.set("channel", state.channel);
   q.set("compare", state.compare);
-  const next = `?${q}`;
+  return `?${q}`;
+}
+
+export function writeState(state) {
+  const next = stateQuery(state);
   if (next !== location.search) history.pushState(null, "", next);
 }
 
