@@ -22,6 +22,9 @@ drives it from three more, so each one's CPU shows apart (utime+stime from /proc
   `summary.totalMessagesSent`) every `--poll-ms` until each counts it; first while the
   load runs, then `--quiet-probes` more once it is over.
 
+With `--split` the service is `serve` (measured) beside `ingest`, `chanalytics
+clickhouse-server` and nats-server, each its own process.
+
 Phase 2 (`--rss-seconds`, 0 skips it) starts a fresh `run`, opens 10 clients on one tenant
 that read their headers and never read again (SO_RCVBUF 4096, as tests' SlowClient) and
 one client that reads everything, publishes `--rss-rate`/s, and samples the service's
@@ -372,6 +375,8 @@ class Bench:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args, self.work = args, work
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.metrics_port = 0  # where the ingest counter is read
+        self.service_procs: list[subprocess.Popen[bytes]] = []  # the service's, serve last
 
     def spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None
               ) -> subprocess.Popen[bytes]:
@@ -388,23 +393,52 @@ class Bench:
                                  "--config", json.dumps(cfg)]), out
 
     def service(self, name: str, tenants: int) -> tuple[subprocess.Popen[bytes], int, str]:
+        """The service under test, its API port and NATS URL: `chanalytics run`, or with
+        `--split` a ClickHouse server, a nats-server, `ingest` and `serve` apart (the
+        returned process is then `serve`, the API alone)."""
         port, nats_port = free_port(), free_port()
         keys = ",".join([f"{token(k)}={tenant(k)}" for k in range(tenants)]
                         + [f"{PROBE_TOKEN}={PROBE_TENANT}"])
         env = {**os.environ, "CHANALYTICS_DATA_DIR": str(self.work / name),
                "CHANALYTICS_API_KEYS": keys, "CHANALYTICS_LOG_LEVEL": "warning"}
-        proc = self.spawn(name, [sys.executable, "-m", "chanalytics", "run", "--port",
-                                 str(port), "--nats-port", str(nats_port)], env)
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2)
-                return proc, port, f"nats://127.0.0.1:{nats_port}"
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{name} did not come up; see {self.work}/{name}.log"
-                                     ) from None
-                time.sleep(0.5)
+        nats_url = f"nats://127.0.0.1:{nats_port}"
+        if not self.args.split:
+            proc = self.spawn(name, [sys.executable, "-m", "chanalytics", "run", "--port",
+                                     str(port), "--nats-port", str(nats_port)], env)
+            self.metrics_port = port
+            self.service_procs = [proc]
+            wait_ready(f"http://127.0.0.1:{port}/health/ready", proc, name, self.work)
+            return proc, port, nats_url
+        ch_port, self.metrics_port = free_port(), free_port()
+        from chanalytics.nats.server import find_binary
+
+        nats = self.spawn(f"{name}-nats", [find_binary(), "-js",
+                                    "-sd", str(self.work / name / "nats"), "-a", "127.0.0.1",
+                                    "-p", str(nats_port)])
+        ch = self.spawn(f"{name}-clickhouse", [
+            sys.executable, "-m", "chanalytics", "clickhouse-server", "--data-dir",
+            str(self.work / name / "ch"), "--http-port", str(ch_port), "--tcp-port",
+            str(free_port())], env)
+        wait_ready(f"http://127.0.0.1:{ch_port}/ping", ch, f"{name}-clickhouse", self.work)
+        env |= {"CHANALYTICS_CLICKHOUSE_URL": f"http://127.0.0.1:{ch_port}",
+                "CHANALYTICS_NATS_URL": nats_url}
+        migrate = subprocess.run([sys.executable, "-m", "chanalytics", "migrate"], env=env,
+                                 capture_output=True, text=True, check=False)
+        if migrate.returncode:
+            raise SystemExit(f"migrate failed: {migrate.stderr[-2000:]}")
+        ingest = self.spawn(f"{name}-ingest", [sys.executable, "-m", "chanalytics", "ingest"],
+                            env | {"CHANALYTICS_INGEST_HTTP_PORT": str(self.metrics_port)})
+        wait_ready(f"http://127.0.0.1:{self.metrics_port}/health/ready", ingest,
+                   f"{name}-ingest", self.work)
+        proc = self.spawn(name, [sys.executable, "-m", "chanalytics", "serve", "--port",
+                                 str(port)], env)
+        self.service_procs = [nats, ch, ingest, proc]
+        wait_ready(f"http://127.0.0.1:{port}/health/ready", proc, name, self.work)
+        return proc, port, nats_url
+
+    def stop_service(self) -> None:
+        for proc in reversed(self.service_procs):
+            stop(proc)
 
     def wait_file(self, path: Path, proc: subprocess.Popen[bytes], seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -463,7 +497,7 @@ class Bench:
                     got += json.loads(path.read_text())["received"] if path.exists() else 0
                 except ValueError:  # caught mid-write
                     got += timeline[-1][2] // a.sub_procs if timeline else 0
-            timeline.append((time.monotonic() - t0, stored(port), got))
+            timeline.append((time.monotonic() - t0, stored(self.metrics_port), got))
 
         while pub.poll() is None:
             sample()
@@ -482,7 +516,7 @@ class Bench:
                 "nats-server": sum(cpu_seconds(p) for p in nats_pid)}
         load1 = os.getloadavg()
         probes = self.finish(prober, probe_out, 120)
-        stop(svc)
+        self.stop_service()
         (self.work / "done.json").unlink()
         (self.work / "quiet").unlink()
         hist = [sum(h) for h in zip(*(r["hist"] for r in received), strict=True)]
@@ -493,7 +527,8 @@ class Bench:
         return {"published": published, "subs": received, "hist": hist, "probes": probes,
                 "wall": wall, "load": (load0, load1), "slot_max": slot_max, "rss": rss,
                 "timeline": timeline,
-                "cpu": {"service (ingest + API + chDB)": cpu1["service"] - cpu0["service"],
+                "cpu": {("serve (API)" if a.split else "service (ingest + API + chDB)"):
+                        cpu1["service"] - cpu0["service"],
                         "nats-server": cpu1["nats-server"] - cpu0["nats-server"],
                         "publisher": published["cpu"],
                         **{f"subscribers {i}": r["cpu"] for i, r in enumerate(received)},
@@ -524,9 +559,21 @@ class Bench:
         (self.work / "done.json").write_text(json.dumps(
             {"total": published["published"], "start_us": start_us}))
         received = self.finish(sub, sub_out, a.drain + 30)
-        stop(svc)
+        self.stop_service()
         return {"samples": samples, "published": published, "sub": received,
                 "load": (load0, load1)}
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], name: str, work: Path) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not come up; see {work}/{name}.log") from None
+            time.sleep(0.5)
 
 
 def stored(port: int) -> int:
@@ -677,8 +724,10 @@ def report(args: argparse.Namespace, fan: dict[str, Any] | None,
         reader = sub["subscribers"][0]
         pub = mem["published"]
         lines += ["", "### 3. API process memory with clients that never read", "",
-                  f"A fresh `chanalytics run` (ingest + API in one process, so its RSS "
-                  f"includes ingest and chDB); {sub['slow_open']} clients on one tenant "
+                  ("A fresh `chanalytics serve` (the API alone: `ingest`, a ClickHouse "
+                   "server and nats-server run apart, `--split`); " if args.split else
+                   "A fresh `chanalytics run` (ingest + API in one process, so its RSS "
+                   "includes ingest and chDB); ") + f"{sub['slow_open']} clients on one tenant "
                   f"(SO_RCVBUF 4096) that read the response headers and never recv again "
                   f"({sub['slow_alive']} still open on the client side at the end"
                   f"{'; refused: ' + '; '.join(sub['slow_errors']) if sub['slow_errors'] else ''}"
@@ -727,6 +776,8 @@ def main() -> None:
     parser.add_argument("--rss-rate", type=int, default=1000)
     parser.add_argument("--slow", type=int, default=10, help="clients that never read")
     parser.add_argument("--skip-fanout", action="store_true")
+    parser.add_argument("--split", action="store_true",
+                        help="`serve`, `ingest`, a ClickHouse server and nats-server apart")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--note", help="a line for the results (e.g. what differs)")
     args = parser.parse_args()

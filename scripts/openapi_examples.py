@@ -57,6 +57,8 @@ CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "costs": ("GET", f"{A}/costs", {"timeRange": "30d"}),
     "events": ("GET", f"{A}/events", {"timeRange": "1d", "limit": "3"}),
     "realtime": ("GET", f"{A}/realtime", {"timezone": "Europe/Berlin"}),
+    "engagement": ("GET", f"{A}/engagement", {"limit": "3"}),
+    "contactEngagement": ("GET", f"{A}/contacts/contact_1458/engagement", {}),
     "query": ("POST", f"{A}/query", {
         "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
         "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3}),

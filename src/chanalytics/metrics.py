@@ -104,6 +104,32 @@ class Metrics(ApiMetrics):
             "chanalytics_rollup_check_timestamp_seconds",
             "Unix time the drift check last completed (0 before its first)", registry=r)
 
+        # Read models kept by views refresh inside each batch's insert (its duration is
+        # chanalytics_insert_seconds); what they hold is read back from them.
+        self.read_model_stored = Gauge(
+            "chanalytics_read_model_stored_timestamp_seconds",
+            "Unix time of the newest insert a read model holds (its stored_at), read every "
+            "30 s (0 before the first reading)", ["table"], registry=r)
+        self.read_model_staleness = Gauge(
+            "chanalytics_read_model_staleness_seconds",
+            "Seconds since the newest insert a read model holds (since the process started, "
+            "before the first reading); grows while no events arrive, as freshness does",
+            ["table"], registry=r)
+        self._read_model_at: dict[str, float] = {}
+
+    def read_model_seen(self, table: str, stored_at: float | None) -> None:
+        """The newest insert `table` holds (None: none yet); its staleness counts from it."""
+        first = table not in self._read_model_at
+        stored = self.read_model_stored.labels(table=table)  # 0 until one is found
+        if stored_at is not None:
+            self._read_model_at[table] = stored_at
+            stored.set(stored_at)
+        elif first:
+            self._read_model_at[table] = self.clock()
+        if first:
+            self.read_model_staleness.labels(table=table).set_function(
+                lambda: max(0.0, self.clock() - self._read_model_at[table]))
+
     def batch_stored(self, oldest_event: float, newest_event: float) -> None:
         """A batch was committed now, holding events of these timestamps."""
         self._stored_at = self.clock()

@@ -98,6 +98,35 @@ class TestIsolation:
         assert got.status_code == expected.status_code
         assert got.json() == expected.json()
 
+    @pytest.mark.parametrize("level", [None, "high", "medium", "low", "inactive"])
+    def test_engagement_never_counts_another_tenants_events(
+        self, clients: tuple[TestClient[Any], TestClient[Any]], level: str | None,
+    ) -> None:
+        """At one asOf, A's levels, ranking pages and contacts are the same with or without
+        B's events, though both tenants draw contact ids from the same demo pool."""
+        both, only_a = clients
+        headers = {"Authorization": "Bearer tok-a"}
+        # After every stored event (the module's were stored before this test began).
+        as_of = (datetime.now(UTC) - timedelta(milliseconds=10)).isoformat()
+        chosen = {"level": level} if level else {}
+        params = {"asOf": as_of, "limit": "7"} | chosen
+        shown = []
+        for _ in range(4):
+            got = both.get("/api/v1/analytics/engagement", params=params, headers=headers)
+            expected = only_a.get("/api/v1/analytics/engagement", params=params,
+                                  headers=headers)
+            assert got.status_code == expected.status_code == 200, got.text
+            assert got.json() == expected.json()
+            data = got.json()["data"]
+            shown += [c["contactId"] for c in data["contacts"]]
+            if data["nextCursor"] is None:
+                break
+            params = {"limit": "7", "cursor": data["nextCursor"]} | chosen
+        for contact in [*shown[:3], "contact_1", "contact_2"]:
+            url = f"/api/v1/analytics/contacts/{contact}/engagement"
+            assert both.get(url, params={"asOf": as_of}, headers=headers).json() == \
+                only_a.get(url, params={"asOf": as_of}, headers=headers).json()
+
     def test_other_tenant_sees_none_of_the_first_ones_events(
         self, clients: tuple[TestClient[Any], TestClient[Any]]
     ) -> None:

@@ -298,3 +298,42 @@ def test_api_docs_work_offline(client: TestClient[Any]) -> None:
     assert links and all(link.startswith("/schema/assets/") for link in links)
     for link in links:
         assert client.get(link).status_code == 200
+
+
+class TestEngagementParameters:
+    """The engagement endpoints check every parameter before storage is asked anything."""
+
+    @pytest.mark.parametrize(("endpoint", "params", "field", "code"), [
+        *(("engagement", {"limit": v}, "limit", "invalid_limit")
+          for v in ("0", "1001", "-1", "ten", "")),
+        *(("engagement", {"level": v}, "level", "invalid_level")
+          for v in ("hot", "HIGH", "")),
+        *(("engagement", {"cursor": v}, "cursor", "invalid_cursor")
+          for v in ("", "nope", "WzEsMiwzXQ")),
+        *((e, {"asOf": v}, "asOf", "invalid_as_of")
+          for e in ("engagement", "contacts/c1/engagement")
+          for v in ("", "now", "2026-03-20", "2026-03-20T12:00:00", "2026-03-20T25:00:00Z")),
+        ("contacts/" + "c" * 257 + "/engagement", {}, "contactId", "invalid_id"),
+    ])
+    def test_bad_value_is_400_naming_it(self, client: TestClient[Any], endpoint: str,
+                                        params: dict[str, str], field: str,
+                                        code: str) -> None:
+        status, error = _error(client, endpoint, params)
+        assert (status, error["field"], error["code"]) == (400, field, code)
+
+    @pytest.mark.parametrize("endpoint", ["engagement", "contacts/c1/engagement"])
+    def test_valid_request_without_storage_is_503(self, client: TestClient[Any],
+                                                  endpoint: str) -> None:
+        status, error = _error(client, endpoint, {"asOf": "2026-03-20T11:59:30Z"})
+        assert (status, error["code"]) == (503, "storage_unavailable")
+
+    def test_documented_parameters(self, client: TestClient[Any]) -> None:
+        paths = client.get("/schema/openapi.json").json()["paths"]
+        ranking = paths["/api/v1/analytics/engagement"]["get"]
+        assert {p["name"] for p in ranking["parameters"]} == {"level", "limit", "cursor",
+                                                             "asOf"}
+        one = paths["/api/v1/analytics/contacts/{contactId}/engagement"]["get"]
+        assert {(p["name"], p["in"]) for p in one["parameters"]} == {("contactId", "path"),
+                                                                    ("asOf", "query")}
+        for operation in (ranking, one):
+            assert {"200", "400", "401", "503"} <= set(operation["responses"])

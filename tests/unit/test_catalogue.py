@@ -80,6 +80,20 @@ def test_no_sql_text_outside_the_compiler() -> None:
     assert found == []
 
 
+def test_every_read_goes_through_the_engine() -> None:
+    """No module of the engine's package but `engine.py` touches storage: queries, read
+    models, report pages and exports all read through the engine (`run_all`, `read`,
+    `stream`), so every read of a tenant's data is kept and reused the same way."""
+    found = []
+    for path in sorted((SRC / "query").rglob("*.py")):
+        if path.name == "engine.py":
+            continue
+        found += [f"{path.relative_to(SRC)}:{n.lineno}"
+                  for n in ast.walk(ast.parse(path.read_text()))
+                  if isinstance(n, ast.Attribute) and n.attr == "storage"]
+    assert found == []
+
+
 def _report_metrics() -> list[str]:
     """The names of docs/reports.md's metric table."""
     text = (ROOT / "docs" / "reports.md").read_text()

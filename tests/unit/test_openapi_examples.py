@@ -15,6 +15,7 @@ from chanalytics.api.live import TicketData
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
+from chanalytics.query.engagement import ContactEngagement, EngagementData
 from chanalytics.query.pages import EventsData, ReportData
 from chanalytics.query.presets.api_usage import ApiUsageData
 from chanalytics.query.presets.campaign import CampaignComparisonData, CampaignData
@@ -40,6 +41,7 @@ TYPES: dict[str, Any] = {
     "costs": Envelope[CostsData], "budget": Budget, "events": Envelope[EventsData],
     "realtime": Envelope[RealtimeData], "ticket": Envelope[TicketData],
     "query": Envelope[ReportData], "api-usage": Envelope[ApiUsageData],
+    "engagement": Envelope[EngagementData], "contactEngagement": Envelope[ContactEngagement],
     "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
 }
 

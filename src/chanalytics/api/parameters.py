@@ -11,7 +11,7 @@ from typing import Annotated
 
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from chanalytics.api.errors import ErrorEnvelope
 
@@ -128,3 +128,15 @@ LiveTicket = Annotated[str | None, QueryParameter(
     description="A ticket from POST /live/tickets, for clients that cannot send headers "
                 "(a browser's EventSource): single use, 60 s.")]
 
+EngagementLevel = Annotated[str | None, QueryParameter(
+    name="level", description="Only contacts of this level (the counts in `levels` stay whole).",
+    schema_extra={"enum": ["high", "medium", "low", "inactive"]})]
+AsOf = Annotated[str | None, QueryParameter(
+    name="asOf",
+    description="The instant the answer is computed at, from every event stored before it: "
+                "an RFC 3339 date-time with offset within the last 60 s. Default: one second "
+                "back, to the whole second. With a cursor, the cursor's (or left out).",
+    examples=_example("2026-12-07T10:15:00Z"))]
+ContactPath = Annotated[str, PathParameter(
+    name="contactId", description="The contact, as events name it (1 to 256 characters).",
+    examples=_example("contact_1458"))]

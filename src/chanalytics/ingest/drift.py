@@ -87,6 +87,8 @@ TABLES: tuple[DerivedTable, ...] = (
     # One row per suppressing event (duplicates merge away): distinct event ids.
     DerivedTable("suppression_events", "occurred_at", "uniqExact(id)", "uniqExact(id)",
                  raw_filter=_SUPPRESSING),
+    # Every event that names a contact, by the hour of its timestamp.
+    DerivedTable("contact_hourly", "hour", "sum(events)", raw_filter="contact_id != ''"),
 )
 
 

@@ -10,12 +10,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.drift import TABLES, check_rollups
+from chanalytics.ingest.readmodels import update_read_model_gauges
 from chanalytics.metrics import Metrics
 from chanalytics.nats.lag import consumer_lag
 
 log = structlog.get_logger(__name__)
 
 GAUGE_SECONDS = 5
+READ_MODEL_SECONDS = 30
 # The first drift check runs this soon after start, not an hour later: a process that
 # restarts more often than hourly would otherwise never check at all.
 FIRST_DRIFT_CHECK_SECONDS = 60
@@ -40,6 +42,9 @@ def build_scheduler(
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(update_consumer_gauges, "interval", seconds=GAUGE_SECONDS,
                       args=[js, stream, consumer, metrics], max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))
+    scheduler.add_job(update_read_model_gauges, "interval", seconds=READ_MODEL_SECONDS,
+                      args=[storage, metrics, {}], max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC))
     scheduler.add_job(check_rollups, "interval", hours=1, args=[storage, metrics],
                       max_instances=1, coalesce=True,

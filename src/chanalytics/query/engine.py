@@ -1,11 +1,15 @@
-"""The engine: plan a query, run its statements at once, and put their rows together."""
+"""The engine: plan a query, run its statements at once, and put their rows together.
+
+It is also the one place that reads: the read models' statements (`read`) and the
+streams of reports and exports (`stream`) go through it, so every read of a tenant's data
+is kept and reused the same way (`cache.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -96,6 +100,34 @@ class Engine:
                   duration_ms=round((time.perf_counter() - started) * 1000, 2))
         return results
 
+    async def read(self, tenant_id: str, sql: str, params: Mapping[str, Any] | None = None,
+                   *, keep: bool = True) -> Sequence[tuple[Any, ...]]:
+        """The rows of one compiled statement over `tenant_id`'s data (a read model, a page
+        of events or suppressions): reused while the tenant's data has not changed, unless
+        `keep` is off because the statement reads something the tenants' versions do not
+        track (the server's clock, the API's own requests)."""
+        values = dict(params or {})
+
+        def query() -> Awaitable[Sequence[tuple[Any, ...]]]:
+            return self.storage.query(sql, values)
+
+        if self.cache is None or not keep:
+            return await query()
+        key = ("sql", sql, tuple(sorted((k, _hashable(v)) for k, v in values.items())))
+        return await self.cache.read(tenant_id, key, query, rows=len)
+
+    def stream(self, sql: str, params: Mapping[str, Any], *,
+               settings: Mapping[str, Any] | None = None,
+               ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """The rows of a statement too large to keep (a report's sorted rows, an export),
+        block by block as ClickHouse sends them."""
+        return self.storage.stream(sql, params, settings=settings)
+
+    def stream_formatted(self, sql: str, params: Mapping[str, Any], *, fmt: str,
+                         settings: Mapping[str, Any] | None = None) -> AsyncIterator[bytes]:
+        """The same, written by ClickHouse in `fmt` (CSV)."""
+        return self.storage.stream_formatted(sql, params, fmt=fmt, settings=settings)
+
     async def all_names(self, tenant_id: str, kind: str, *,
                         limit: int = ALL_NAMES_LIMIT) -> Names | None:
         """id → latest name of every entity of `kind`, or None when there are over `limit`."""
@@ -124,6 +156,11 @@ class Engine:
             return await read()
         key = ("names", kind, tuple(sorted(ids)), limit)
         return await self.cache.read(tenant_id, key, read, rows=len)
+
+
+def _hashable(value: Any) -> Any:
+    """A bound value as part of a cache key (lists of ids become tuples)."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def _result_rows(results: Sequence[Result]) -> int:

@@ -69,7 +69,7 @@ async def event_blocks(engine: Engine, query: EventsQuery) -> AsyncIterator[Sequ
     """Every event of the query, newest first, as rows of the items' field values."""
     for day in by_utc_day(query):
         sql, params = events_statement(day, page=False)
-        async for block in engine.storage.stream(sql, params, settings=EXPORT_SETTINGS):
+        async for block in engine.stream(sql, params, settings=EXPORT_SETTINGS):
             yield [list(item(row).values()) for row in block]
 
 
@@ -78,7 +78,7 @@ async def event_csv(engine: Engine, query: EventsQuery) -> AsyncIterator[bytes]:
     with the newest day."""
     for n, day in enumerate(by_utc_day(query)):
         sql, params = events_statement(day, page=False, csv=True)
-        async for chunk in engine.storage.stream_formatted(
+        async for chunk in engine.stream_formatted(
                 sql, params, fmt="CSV" if n else "CSVWithNames",
                 settings={**EXPORT_SETTINGS, **CSV_SETTINGS}):
             yield chunk

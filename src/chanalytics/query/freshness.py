@@ -37,7 +37,7 @@ def newest_select(tenant_id: str, source: str) -> tuple[str, dict[str, object]]:
 async def newest(engine: Engine, tenant_id: str) -> Newest:
     """The tenant's newest event and storing instant, from the read model as the engine
     reads it (the table, or its view's definition over the raw table)."""
-    rows = await engine.storage.query(*newest_select(tenant_id, engine.source(SOURCE)))
+    rows = await engine.read(tenant_id, *newest_select(tenant_id, engine.source(SOURCE)))
     found, event_at, stored_at = rows[0]
     if not found:
         return Newest()

@@ -88,7 +88,7 @@ async def report_page(engine: Engine, report: Report) -> ReportData:
 async def events_page(engine: Engine, query: EventsQuery) -> EventsData:
     """One keyset page of the events, newest first, and the cursor of the next."""
     sql, params = events_statement(query, page=True)
-    rows = await engine.storage.query(sql, params)
+    rows = await engine.read(query.tenant_id, sql, params)
     shown = rows[: query.limit]
     more = len(rows) > query.limit
     return EventsData(

@@ -259,7 +259,7 @@ async def sorted_lines(engine: Engine, report: Report, *, limit: int | None,
     joined = joined_statement(planned, order, limit=limit, offset=offset, count_rows=True)
     width = len(joined.dimensions)
     named = len(joined.named)
-    async for block in engine.storage.stream(joined.sql, joined.params):
+    async for block in engine.stream(joined.sql, joined.params):
         for row in block:
             values = {m: measure_value(MEASURES[m], v)
                       for m, v in zip(joined.measures, row[width + named:-1], strict=True)}

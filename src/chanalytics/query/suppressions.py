@@ -18,13 +18,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
-from chanalytics.clickhouse.storage import Storage
 from chanalytics.localtime import utc_text
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
@@ -102,9 +100,10 @@ def _items(query: SuppressionsQuery, params: Params, source: str) -> Select:
         having=("first.3 = " + params.bind(query.reason, "String")) if query.reason else "")
 
 
-async def suppressions(storage: Storage, query: SuppressionsQuery,
-                       source: str = SOURCE) -> SuppressionsData:
-    now = await _server_now(storage) if query.as_of is None else query.as_of
+async def suppressions_page(engine: Engine, query: SuppressionsQuery) -> SuppressionsData:
+    """A page of the tenant's suppressions, from the read model as the engine reads it."""
+    source = engine.source(SOURCE)
+    now = await _server_now(engine, query.tenant_id) if query.as_of is None else query.as_of
     params = Params(now=now)
     items = _items(query, params, source).sql()
     keyset = ""
@@ -119,7 +118,8 @@ async def suppressions(storage: Storage, query: SuppressionsQuery,
         source=f"({items})", where=[keyset], order_by="since DESC, contact_id, channel",
         limit=params.bind(query.limit + 1, "UInt32"))
     total = Select(columns=["count()"], source=f"({items})")
-    rows, counted = await _gather(storage, (page.sql(), total.sql()), params.values)
+    rows, counted = await asyncio.gather(*(engine.read(query.tenant_id, sql, params.values)
+                                           for sql in (page.sql(), total.sql())))
     shown = rows[: query.limit]
     following = None
     if len(rows) > query.limit:
@@ -131,33 +131,25 @@ async def suppressions(storage: Storage, query: SuppressionsQuery,
         total=int(counted[0][0]), next_cursor=following)
 
 
-async def suppressions_page(engine: Engine, query: SuppressionsQuery) -> SuppressionsData:
-    """A page of the tenant's suppressions, from the read model as the engine reads it."""
-    return await suppressions(engine.storage, query, engine.source(SOURCE))
-
-
-async def suppressed_contacts(storage: Storage, tenant_id: str, end: datetime,
-                              channel: str | None = None, source: str = SOURCE) -> int:
+async def suppressed_contacts(engine: Engine, tenant_id: str, end: datetime,
+                              channel: str | None = None) -> int:
     """Contacts suppressed on some channel (or on `channel`) by `end`, over all time."""
     params = Params()
     where = ["tenant_id = " + params.bind(tenant_id, "String"),
              "occurred_at < " + params.bind(end, _INSTANT)]
     if channel:
         where.append("channel = " + params.bind(channel, "String"))
-    select = Select(columns=["uniqExact(contact_id)"], source=source, where=where)
-    rows = await storage.query(select.sql(), params.values)
+    select = Select(columns=["uniqExact(contact_id)"], source=engine.source(SOURCE),
+                    where=where)
+    rows = await engine.read(tenant_id, select.sql(), params.values)
     return int(rows[0][0])
 
 
-async def _server_now(storage: Storage) -> datetime:
-    """The storage's clock (what `ingested_at` is written by), not the API's."""
-    rows = await storage.query(Select(columns=["now64(3, 'UTC')"], source="system.one").sql())
+async def _server_now(engine: Engine, tenant_id: str) -> datetime:
+    """The storage's clock (what `ingested_at` is written by), not the API's: never kept."""
+    rows = await engine.read(
+        tenant_id, Select(columns=["now64(3, 'UTC')"], source="system.one").sql(), keep=False)
     return _utc(rows[0][0])
-
-
-async def _gather(storage: Storage, statements: Sequence[str],
-                  params: dict[str, Any]) -> list[list[tuple[Any, ...]]]:
-    return list(await asyncio.gather(*(storage.query(s, params) for s in statements)))
 
 
 def _utc(value: datetime) -> datetime:

@@ -65,7 +65,7 @@ def usage_select(tenant_id: str, window: TimeWindow) -> tuple[str, dict[str, obj
 
 
 async def usage_rows(engine: Engine, tenant_id: str, window: TimeWindow) -> UsageRows:
-    rows = await engine.storage.query(*usage_select(tenant_id, window))
+    rows = await engine.read(tenant_id, *usage_select(tenant_id, window), keep=False)
     total, routes, quarters = EMPTY, [], []
     for bits, method, route, quarter, requests, errors, micros, levels in rows:
         row = UsageRow(requests=requests, errors=errors,

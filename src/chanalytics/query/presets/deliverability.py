@@ -14,7 +14,7 @@ import msgspec
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import metric_values
 from chanalytics.query.request import QueryRequest, TimeRange
-from chanalytics.query.suppressions import SOURCE, suppressed_contacts
+from chanalytics.query.suppressions import suppressed_contacts
 
 Values = Mapping[str, Any]
 COUNTS = ("sent", "delivered", "failed", "bounced", "hard_bounced", "soft_bounced",
@@ -91,8 +91,7 @@ async def deliverability(engine: Engine, request: QueryRequest) -> Deliverabilit
             request.query(("bounced",), ("bounceType", "errorCode"), filters=only),
             request.query(("bounced", "complained", "unsubscribed", "failed"), ("time",),
                           filters=only)),
-        suppressed_contacts(engine.storage, request.tenant_id, request.window.end,
-                            request.channel, engine.source(SOURCE)))
+        suppressed_contacts(engine, request.tenant_id, request.window.end, request.channel))
     channels = [ChannelDeliverability(channel=channel, **_fields(v))
                 for (channel,), v in totals.by(("channel",)).items() if v["message_events"]]
     channels.sort(key=lambda row: (-row.sent, row.channel))
