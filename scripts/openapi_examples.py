@@ -45,6 +45,11 @@ CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "sequences": ("GET", f"{A}/sequences", {"timeRange": "30d", "limit": "3"}),
     "templates": ("GET", f"{A}/templates", {"timeRange": "30d", "limit": "3"}),
     "traffic": ("GET", f"{A}/traffic", {"timeRange": "1d", "timezone": "Europe/Berlin"}),
+    "campaign": ("GET", f"{A}/campaigns/cmp_winter_sale", {
+        "timeRange": "30d", "granularity": "day", "limit": "3"}),
+    "campaignsCompare": ("GET", f"{A}/campaigns/compare", {
+        "campaignId": ["cmp_winter_sale", "cmp_flash_sale_alert", "cmp_spring_launch"],
+        "timeRange": "30d"}),
     "channels": ("GET", f"{A}/channels", {"timeRange": "30d"}),
     "deliverability": ("GET", f"{A}/deliverability", {"timeRange": "30d"}),
     "suppressions": ("GET", f"{A}/suppressions", {"limit": "3"}),
@@ -74,9 +79,9 @@ class Collector:
 
 def cut(value: Any, key: str = "") -> Any:
     """`value` with every list of items (objects or rows) cut to its first three; a
-    report's `columns` and a row's values stay whole."""
+    report's `columns`, a row's values and a campaign's four `devices` stay whole."""
     if isinstance(value, list):
-        items = value if key == "columns" or not value or not isinstance(
+        items = value if key in ("columns", "devices") or not value or not isinstance(
             value[0], dict | list) else value[:3]
         return [cut(v) for v in items]
     if isinstance(value, dict):

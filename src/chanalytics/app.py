@@ -17,7 +17,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
-from chanalytics.api import analytics, audience, delivery, operations, realtime, reports
+from chanalytics.api import (
+    analytics,
+    audience,
+    campaign,
+    delivery,
+    operations,
+    realtime,
+    reports,
+)
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
@@ -99,6 +107,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
+                        campaign.CampaignController,
                         delivery.DeliveryController, realtime.RealtimeController,
                         audience.AudienceController,
                         LiveController, reports.ReportsController, _swagger_assets(),

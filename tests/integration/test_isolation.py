@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 import pytest
@@ -31,8 +32,11 @@ from chanalytics.versions import LocalVersions
 pytestmark = pytest.mark.clickhouse
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# Both tenants' demo draws from the same campaigns: a campaign in depth and compared too.
 ENDPOINTS = ["overview", "messages", "campaigns", "workflows", "sequences", "templates",
-             "traffic"]
+             "traffic", "campaigns/cmp_winter_sale", "campaigns/cmp_flash_sale_alert",
+             "campaigns/compare?campaignId=cmp_winter_sale&campaignId=cmp_product_digest"
+             "&campaignId=cmp_nowhere"]
 
 
 def _events(tenant: str, seed: int) -> list[tuple[str, bytes]]:
@@ -85,10 +89,12 @@ class TestIsolation:
     ) -> None:
         """Tenant A's answer is the same whether or not tenant B's events are stored."""
         both, only_a = clients
-        url = f"/api/v1/analytics/{endpoint}"
+        path, _, query = endpoint.partition("?")
+        url = f"/api/v1/analytics/{path}"
+        pairs = [*parse_qsl(query), *params.items()]
         headers = {"Authorization": "Bearer tok-a"}
-        got = both.get(url, params=params, headers=headers)
-        expected = only_a.get(url, params=params, headers=headers)
+        got = both.get(url, params=pairs, headers=headers)
+        expected = only_a.get(url, params=pairs, headers=headers)
         assert got.status_code == expected.status_code
         assert got.json() == expected.json()
 
@@ -130,3 +136,9 @@ class TestIsolation:
                             headers={"Authorization": "Bearer tok-b"}).json()
         assert answer["data"]["topCampaigns"] == []
         assert answer["data"]["summary"]["totalCampaigns"] == 0
+        headers = {"Authorization": "Bearer tok-b"}
+        one = only_a.get("/api/v1/analytics/campaigns/cmp_winter_sale", headers=headers)
+        assert one.status_code == 404
+        compared = only_a.get("/api/v1/analytics/campaigns/compare", headers=headers, params=[
+            ("campaignId", "cmp_winter_sale"), ("campaignId", "cmp_flash_sale_alert")]).json()
+        assert all(c["name"] is None and c["sent"] == 0 for c in compared["data"]["campaigns"])

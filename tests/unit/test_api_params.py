@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from hypothesis import given, settings
@@ -23,8 +24,10 @@ from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+ONE_CAMPAIGN = "campaigns/cmp_1"
+COMPARED = "campaigns/compare?campaignId=cmp_1&campaignId=cmp_2"
 ENDPOINTS = ("overview", "messages", "campaigns", "workflows", "sequences", "templates",
-             "traffic")
+             "traffic", ONE_CAMPAIGN, COMPARED)
 AUTH = {"Authorization": "Bearer tok-1"}
 
 
@@ -40,7 +43,9 @@ def client() -> Iterator[TestClient[Any]]:
 
 def _error(client: TestClient[Any], endpoint: str, params: dict[str, str],
            headers: dict[str, str] = AUTH) -> tuple[int, dict[str, Any]]:
-    response = client.get(f"/api/v1/analytics/{endpoint}", params=params, headers=headers)
+    path, _, query = endpoint.partition("?")  # the comparison's ids are in the endpoint
+    pairs = [*parse_qsl(query, keep_blank_values=True), *params.items()]
+    response = client.get(f"/api/v1/analytics/{path}", params=pairs, headers=headers)
     body = response.json()
     assert body["success"] is False
     assert set(body) == {"success", "error"}
@@ -73,17 +78,28 @@ WINDOW_ERRORS = [
 # (endpoint, params, field, code) for the parameters some endpoints take.
 FILTER_ERRORS = [
     *((e, {"channel": c}, "channel", "invalid_channel")
-      for e in ("overview", "messages", "campaigns", "templates", "traffic")
+      for e in ("overview", "messages", "campaigns", "templates", "traffic", ONE_CAMPAIGN,
+                COMPARED)
       for c in ("fax", "EMAIL", "")),
     *((e, {"granularity": g}, "granularity", "invalid_granularity")
-      for e in ("messages", "campaigns", "workflows", "traffic")
+      for e in ("messages", "campaigns", "workflows", "traffic", ONE_CAMPAIGN)
       for g in ("minute", "HOUR", "")),
     *((e, {"granularity": "hour", "startDate": "2025-01-01", "endDate": "2025-12-31"},
        "granularity", "too_many_buckets")
-      for e in ("messages", "campaigns", "workflows", "traffic")),
+      for e in ("messages", "campaigns", "workflows", "traffic", ONE_CAMPAIGN)),
+    # A campaign in depth reads hours by default: a year of them is too many.
+    (ONE_CAMPAIGN, {"startDate": "2025-01-01", "endDate": "2025-12-31"}, "granularity",
+     "too_many_buckets"),
     *((e, {"limit": v}, "limit", "invalid_limit")
-      for e in ("campaigns", "workflows", "sequences", "templates")
+      for e in ("campaigns", "workflows", "sequences", "templates", ONE_CAMPAIGN)
       for v in ("0", "101", "-1", "ten", "1.5", "", "9" * 30)),
+    # Too few, repeated, too many; then an id that is empty or too long.
+    *((f"campaigns/compare{q}", {}, "campaignId", "invalid_ids")
+      for q in ("", "?campaignId=a", "?campaignId=a&campaignId=a",
+                "?" + "&".join(f"campaignId=c{i}" for i in range(11)))),
+    *((f"campaigns/compare?campaignId=a&campaignId={v}", {}, "campaignId", "invalid_id")
+      for v in ("", "x" * 257)),
+    ("campaigns/" + "x" * 257, {}, "campaignId", "invalid_id"),
     *(("templates", {"minUsage": v}, "minUsage", "invalid_min_usage")
       for v in ("-1", "many", "", "1e3")),
     *((e, {name: v}, name, "invalid_id")
@@ -195,6 +211,23 @@ class TestOpenAPI:
             assert all(p["in"] == "query" and p["description"] for p in params)
             assert {"200", "400", "401", "503"} <= set(operation["responses"])
             assert operation["security"] == [{"bearerAuth": []}]
+
+    def test_a_campaign_and_the_comparison_document_their_parameters(
+            self, client: TestClient[Any]) -> None:
+        """The deep-dive's id is a path parameter; the comparison's a repeated query one."""
+        paths = client.get("/schema/openapi.json").json()["paths"]
+        window = {"timeRange", "startDate", "endDate", "timezone", "compare"}
+        one = paths["/api/v1/analytics/campaigns/{campaignId}"]["get"]
+        assert {(p["name"], p["in"]) for p in one["parameters"]} == {
+            *((n, "query") for n in window | {"granularity", "channel", "limit"}),
+            ("campaignId", "path")}
+        assert {"200", "400", "401", "404", "503"} <= set(one["responses"])
+        compared = paths["/api/v1/analytics/campaigns/compare"]["get"]
+        assert {p["name"] for p in compared["parameters"]} == window | {"channel",
+                                                                       "campaignId"}
+        ids = next(p for p in compared["parameters"] if p["name"] == "campaignId")
+        assert ids["schema"]["oneOf"][0]["type"] == "array" or ids["schema"].get(
+            "type") == "array"
 
 
 PARAMETERS = ("timeRange", "startDate", "endDate", "timezone", "granularity", "channel",

@@ -149,8 +149,9 @@ def test_every_rate_and_derived_number_of_an_answer_is_an_entry(answer: type) ->
 
 
 def test_seven_dashboard_answers_and_the_costs_and_deliveries_are_walked() -> None:
-    """The seven, channels, deliverability, costs, realtime and api-usage."""
-    assert len(ANSWERS) == 12
+    """The seven, channels, deliverability, costs, realtime, api-usage, and a campaign in
+    depth and side by side."""
+    assert len(ANSWERS) == 14
 
 
 def test_every_field_name_maps_to_an_entry() -> None:

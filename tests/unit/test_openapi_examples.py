@@ -18,6 +18,7 @@ from chanalytics.config import load_settings
 from chanalytics.query.engagement import ContactEngagement, EngagementData
 from chanalytics.query.pages import EventsData, ReportData
 from chanalytics.query.presets.api_usage import ApiUsageData
+from chanalytics.query.presets.campaign import CampaignComparisonData, CampaignData
 from chanalytics.query.presets.campaigns import CampaignsData
 from chanalytics.query.presets.channels import ChannelsData
 from chanalytics.query.presets.costs import CostsData
@@ -41,6 +42,7 @@ TYPES: dict[str, Any] = {
     "realtime": Envelope[RealtimeData], "ticket": Envelope[TicketData],
     "query": Envelope[ReportData], "api-usage": Envelope[ApiUsageData],
     "engagement": Envelope[EngagementData], "contactEngagement": Envelope[ContactEngagement],
+    "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
 }
 
 

@@ -27,6 +27,7 @@ from chanalytics.api.parameters import (
     TimeRange1d,
     TimeRange7d,
     TimeRange30d,
+    TimeRange90d,
     Timezone,
 )
 from chanalytics.api.readiness import readiness
@@ -105,9 +106,16 @@ def window_30d(now: NamedDependency[datetime], time_range: TimeRange30d = None,
     return _window(now, "30d", time_range, start_date, end_date, timezone)
 
 
+def window_90d(now: NamedDependency[datetime], time_range: TimeRange90d = None,
+               start_date: StartDate = None, end_date: EndDate = None,
+               timezone: Timezone = None) -> TimeWindow:
+    return _window(now, "90d", time_range, start_date, end_date, timezone)
+
+
 WINDOW_1D = Provide(window_1d, sync_to_thread=False)
 WINDOW_7D = Provide(window_7d, sync_to_thread=False)
 WINDOW_30D = Provide(window_30d, sync_to_thread=False)
+WINDOW_90D = Provide(window_90d, sync_to_thread=False)
 
 # Every service a handler may name, registered once on the app. A dependency is resolved
 # only for the handlers that name it, so the operations app can register these too.

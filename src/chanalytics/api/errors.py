@@ -10,7 +10,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
 from chanalytics.clickhouse.storage import StorageError
-from chanalytics.query.errors import BadParameter
+from chanalytics.query.errors import BadParameter, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +40,10 @@ def _bad_parameter(_: Request[Any, Any, Any], exc: BadParameter) -> Response[Any
     return error_response(400, exc.code, exc.message, exc.field)
 
 
+def _not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[Any]:
+    return error_response(404, "not_found", exc.message)
+
+
 def _storage(_: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
     log.warning("query.storage.failed", error=str(exc))
     return error_response(503, "storage_unavailable", "analytics storage is not reachable")
@@ -65,6 +69,7 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     BadParameter: _bad_parameter,
+    NotFound: _not_found,
     StorageError: _storage,
     HTTPException: _http,
     Exception: _unexpected,

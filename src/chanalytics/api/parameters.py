@@ -33,6 +33,9 @@ TimeRange7d = Annotated[
 TimeRange30d = Annotated[
     str | None, QueryParameter(name="timeRange", description=_RANGE.format("30d"),
                                schema_extra=_PRESETS, examples=_example("30d"))]
+TimeRange90d = Annotated[
+    str | None, QueryParameter(name="timeRange", description=_RANGE.format("90d"),
+                               schema_extra=_PRESETS, examples=_example("90d"))]
 StartDate = Annotated[str | None, QueryParameter(
     name="startDate",
     description="Start of a custom range, inclusive: `YYYY-MM-DD` (local midnight in "

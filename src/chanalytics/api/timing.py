@@ -34,13 +34,17 @@ def _error_of(body: bytes) -> ErrorBody | None:
 
 
 def _endpoint(scope: Scope) -> str:
-    """The route's last fixed segment (`overview`, `query`, `live`), or `unmatched`."""
+    """The route's last fixed segment (`overview`, `query`, `live`), the handler's name
+    where its path has none (`campaign`), or `unmatched`."""
     handler: Any = scope.get("route_handler")
     paths = sorted(getattr(handler, "paths", ()) or ())
     if not paths:
         return "unmatched"
     segments = [s for s in paths[0].split("/") if s and not s.startswith("{")]
-    return segments[-1] if segments else "root"
+    if segments:
+        return str(segments[-1])
+    # A handler whose own path is only a parameter (`/campaigns/{campaignId}`): its name.
+    return "root" if paths[0] == "/" else str(getattr(handler, "handler_name", "root"))
 
 
 def _record_usage(scope: Scope, tenant_id: str | None, status: int, seconds: float) -> None:

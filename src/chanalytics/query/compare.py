@@ -86,12 +86,13 @@ Data = TypeVar("Data", bound=msgspec.Struct)
 
 def compared(current: Data, previous: Data) -> Data:
     """`current` with `comparison` (the previous answer) and `change` (per summary number:
-    the relative change in percent, or the difference in points for a rate)."""
-    summary = getattr(current, "summary", None)
+    the relative change in percent, or the difference in points for a rate). A campaign's
+    answer has its `overview` where the others have a `summary`."""
+    part = next((p for p in ("summary", "overview") if hasattr(current, p)), None)
     change: dict[str, float | None] = {}
-    if summary is not None:
-        before = msgspec.to_builtins(getattr(previous, "summary", None))
-        change = changes(msgspec.to_builtins(summary), before)
+    if part is not None:
+        before = msgspec.to_builtins(getattr(previous, part))
+        change = changes(msgspec.to_builtins(getattr(current, part)), before)
     return msgspec.structs.replace(current, comparison=previous, change=change)
 
 

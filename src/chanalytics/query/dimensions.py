@@ -66,6 +66,8 @@ _DIMENSIONS = (
                   "if(bounce_type = '', 'unknown', bounce_type), '')",
               columns=frozenset({"bounce_type"})),
     _column("country", "geo_country"),
+    # A city is read beside its country (`/campaigns/{campaignId}`'s geo), not alone.
+    _column("city", "geo_city", public=False),
     Dimension(name="device", sql=_DEVICE, columns=frozenset({"user_agent"})),
     _column("url", "url"),
     # For the endpoints only: a sequence's step, a workflow run's outcome.

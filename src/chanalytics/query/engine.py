@@ -35,7 +35,7 @@ def zero(measure: Measure) -> Any:
     match measure.value:
         case Value.COST:
             return Decimal(0)
-        case Value.DURATIONS | Value.LATEST:
+        case Value.DURATIONS | Value.LATEST | Value.EARLIEST:
             return None
         case _:
             return 0
@@ -47,7 +47,7 @@ def measure_value(measure: Measure, value: Any) -> Any:
             return Decimal(value)
         case Value.DURATIONS:  # no samples: an empty array
             return None if not value or math.isnan(value[0]) else tuple(value)
-        case Value.LATEST:  # an instant in UTC, or None
+        case Value.LATEST | Value.EARLIEST:  # an instant in UTC, or None
             return None if value is None else (
                 value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC))
         case _:

@@ -23,3 +23,11 @@ class BadParameter(QueryError):
 
     def __repr__(self) -> str:
         return f"BadParameter(code={self.code!r}, message={self.message!r}, field={self.field!r})"
+
+
+class NotFound(QueryError):
+    """What the request names (a campaign) is unknown to the tenant; the API answers 404."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -69,3 +69,18 @@ def parse_min_usage(value: str | None) -> int:
     raise BadParameter(
         "invalid_min_usage", "minUsage must be a non-negative integer below 10^9", "minUsage"
     )
+
+
+def parse_compared_ids(values: list[str] | None, field: str, least: int = 2,
+                       most: int = 10) -> tuple[str, ...]:
+    """The ids a comparison lists, in the order asked: `least` to `most` distinct ids, each
+    as `parse_entity_id` accepts it; too few, too many or a repeated one is a 400."""
+    ids = tuple(values or ())
+    if not least <= len(ids) <= most:
+        raise BadParameter("invalid_ids", f"give {field} {least} to {most} times, one id each",
+                           field)
+    if len(set(ids)) != len(ids):
+        raise BadParameter("invalid_ids", f"{field} repeats an id", field)
+    for value in ids:
+        parse_entity_id(value, field)
+    return ids

@@ -77,6 +77,7 @@ class Value(enum.StrEnum):
     KEY = "key"
     ACTIVE = "active"
     LATEST = "latest"  # the instant of the newest event (raw rows only)
+    EARLIEST = "earliest"  # the instant of the oldest event (raw rows only)
 
 
 class Measure(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +111,8 @@ class Measure(msgspec.Struct, frozen=True, kw_only=True):
                 return "count()"
             case Value.LATEST:  # NULL where nothing matched
                 return f"maxIfOrNull(latest, {where})"
+            case Value.EARLIEST:
+                return f"minIfOrNull(earliest, {where})"
             case _:
                 return f"sumIf({self.value}, {where})"
 
@@ -154,6 +157,8 @@ _MEASURES = (
     # the newest start and completion of a campaign: is it running now (`/realtime`)?
     _count("campaign_last_started", "campaign_started", value=Value.LATEST),
     _count("campaign_last_completed", "campaign_completed", value=Value.LATEST),
+    # when a campaign first started, over all time (`/campaigns/{campaignId}`)
+    _count("campaign_first_started", "campaign_started", value=Value.EARLIEST),
     _count("runs_started", "workflow_run_started"),
     _count("runs_completed", "workflow_run_completed", condition="status = 'completed'",
            columns=frozenset({"status"})),

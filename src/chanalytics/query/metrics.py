@@ -57,6 +57,12 @@ CATALOGUE: Mapping[str, Metric] = MappingProxyType({m.name: m for m in (
     count("complained"), count("unsubscribed"),
     count("opened"), count("clicked"), count("humanOpened", "human_opened"),
     count("uniqueContacts", "contacts"), count("recipients"),
+    # A campaign's audience (`/campaigns/{campaignId}`): distinct contacts sent to, among
+    # opens and among clicks; and events, where a list counts them (opens per device, clicks
+    # per link) beside their distinct messages.
+    count("uniqueRecipients", "recipients"), count("uniqueOpeners", "openers"),
+    count("uniqueClickers", "clickers"), count("opens", "open_events"),
+    count("clicks", "click_events"), count("uniqueClicks", "clicked"),
     *_RATES.values(),
     cost_total("totalCost"),
     count("costedMessages", "costed"),

@@ -20,6 +20,7 @@ class QueryRequest(msgspec.Struct, frozen=True, kw_only=True):
     channel: str | None = None
     provider: str | None = None
     entity_id: str | None = None
+    entity_ids: tuple[str, ...] = ()  # the ids a comparison lists, in the order asked
     limit: int = 10
     min_usage: int = 100
 

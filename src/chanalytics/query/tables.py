@@ -45,7 +45,7 @@ _RAW_VALUES = frozenset(Value) - {Value.KEY, Value.ACTIVE}
 # Latency histograms are kept apart from the message rollups (which hold almost a group
 # per event; a quantileDD state per group there cost 5x a sum at insert), in the
 # delivery_latency_* rollups of delivered events by channel and provider only.
-_COUNT_VALUES = _RAW_VALUES - {Value.DURATIONS, Value.LATEST}
+_COUNT_VALUES = _RAW_VALUES - {Value.DURATIONS, Value.LATEST, Value.EARLIEST}
 _KEY_VALUES = frozenset({Value.KEY})
 # The raw table's columns the catalogue's dimensions and conditions read.
 _RAW_COLUMNS = frozenset({
@@ -121,6 +121,7 @@ RAW_COUNTS = Table(
         # Only campaigns' starts and completions ask for it: a short range of the sort key
         # (tenant_id, event_type, occurred_at), so no rollup keeps it.
         "latest": "occurred_at",
+        "earliest": "occurred_at",
         "durations": "if(duration_ms IS NULL, CAST(map(), 'Map(Int16, UInt64)'), "
                      f"map({LATENCY_KEY}, toUInt64(1)))",
     }),
