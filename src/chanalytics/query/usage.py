@@ -1,5 +1,5 @@
 """The read model of `GET /api-usage`: `api_requests`, one row per authenticated analytics
-request (`api/usage.py` writes it; `clickhouse/schema/0050`).
+request (`api/usage.py` writes it; `clickhouse/schema/0037`).
 
 Not a preset of the planner: its rows are requests, not events, and no rollup or view
 holds them. One statement reads a tenant's window three ways at once (`GROUPING SETS`):
