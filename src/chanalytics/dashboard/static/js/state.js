@@ -6,6 +6,9 @@ export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
 export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
   "workflows", "sequences", "templates", "traffic"];
+// Views below another one, not in the navigation: `campaign` (a campaign's deep-dive,
+// with its id in `campaignId`) belongs to `campaigns`.
+export const SUBVIEWS = { campaign: "campaigns" };
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -15,8 +18,12 @@ export function readState(search = location.search) {
   const q = new URLSearchParams(search);
   const custom = q.get("startDate") && q.get("endDate");
   const pick = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
+  const campaignId = q.get("campaignId") || "";
+  let view = pick(q.get("view"), [...VIEWS, ...Object.keys(SUBVIEWS)], "overview");
+  if (view === "campaign" && !campaignId) view = "campaigns";
   return {
-    view: pick(q.get("view"), VIEWS, "overview"),
+    view,
+    campaignId: view === "campaign" ? campaignId : "",
     timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
     startDate: custom ? q.get("startDate") : "",
     endDate: custom ? q.get("endDate") : "",
@@ -30,6 +37,7 @@ export function readState(search = location.search) {
 export function stateQuery(state) {
   const q = new URLSearchParams();
   q.set("view", state.view);
+  if (state.view === "campaign") q.set("campaignId", state.campaignId);
   if (state.timeRange === "custom") {
     q.set("startDate", state.startDate);
     q.set("endDate", state.endDate);
