@@ -4,6 +4,7 @@ import { CAMPAIGNS, SEQUENCES, TEMPLATES, WORKFLOWS } from "./activity.js";
 import { ApiError } from "./api.js";
 import { CAMPAIGN } from "./campaign.js";
 import { CHANNELS, COSTS, DELIVERABILITY } from "./delivery.js";
+import { ENGAGEMENT } from "./engagement.js";
 import { LiveStrip } from "./live.js";
 import { buildNav, showNav } from "./nav.js";
 import { downloadChannels, renderOverview } from "./overview.js";
@@ -14,7 +15,7 @@ import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
 const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, CAMPAIGN,
-  WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC].map((view) => [view.id, view]));
+  WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC, ENGAGEMENT].map((view) => [view.id, view]));
 let live = null;
 let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
 let rendering = 0;
@@ -119,6 +120,14 @@ function wire() {
       event.altKey) return;
     event.preventDefault();
     history.pushState(null, "", link.getAttribute("href"));
+    render();
+  });
+  // A view's own control (the engagement level) writes its parameter and starts again at
+  // the first page.
+  $("#views").addEventListener("change", (event) => {
+    const param = event.target.dataset?.param;
+    if (!param) return;
+    writeState({ ...readState(), [param]: event.target.value, cursor: "" });
     render();
   });
   $("#views").addEventListener("click", (event) => {

@@ -6,7 +6,7 @@ import { SUBVIEWS, VIEWS, stateQuery } from "./state.js";
 export const TITLES = {
   overview: "Overview", channels: "Channels", deliverability: "Deliverability",
   costs: "Costs", campaigns: "Campaigns", workflows: "Workflows", sequences: "Sequences",
-  templates: "Templates", traffic: "Traffic",
+  templates: "Templates", traffic: "Traffic", engagement: "Engagement",
   campaign: "Campaign",
 };
 

@@ -5,10 +5,11 @@ export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
 export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
-  "workflows", "sequences", "templates", "traffic"];
+  "workflows", "sequences", "templates", "traffic", "engagement"];
 // Views below another one, not in the navigation: `campaign` (a campaign's deep-dive,
 // with its id in `campaignId`) belongs to `campaigns`.
 export const SUBVIEWS = { campaign: "campaigns" };
+export const LEVELS = ["high", "medium", "low", "inactive"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -24,6 +25,8 @@ export function readState(search = location.search) {
   return {
     view,
     campaignId: view === "campaign" ? campaignId : "",
+    level: pick(q.get("level"), LEVELS, ""),
+    cursor: view === "engagement" ? q.get("cursor") || "" : "",
     timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
     startDate: custom ? q.get("startDate") : "",
     endDate: custom ? q.get("endDate") : "",
@@ -38,6 +41,8 @@ export function stateQuery(state) {
   const q = new URLSearchParams();
   q.set("view", state.view);
   if (state.view === "campaign") q.set("campaignId", state.campaignId);
+  if (state.view === "engagement" && state.level) q.set("level", state.level);
+  if (state.view === "engagement" && state.cursor) q.set("cursor", state.cursor);
   if (state.timeRange === "custom") {
     q.set("startDate", state.startDate);
     q.set("endDate", state.endDate);

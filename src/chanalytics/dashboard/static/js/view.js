@@ -91,14 +91,20 @@ function tableBlock(view, table) {
 }
 
 // Rows of a table: the first column heads its row; every cell keeps its raw value.
-// A column with `href(row, state)` links its cells (an in-page link to another view).
+// A column with `href(row, state)` links its cells (an in-page link to another view); one
+// with `action` makes them buttons carrying that action and the value, for the view to act on.
 export function fillTable(node, columns, rows, emptyText, state) {
   const body = node.querySelector("tbody");
   body.replaceChildren(...rows.map((row, index) => el("tr", {}, ...columns.map((c, i) => {
     const value = c.value ? c.value(row, index) : row[c.key];
     const cell = el(i === 0 ? "th" : "td");
     if (c.href) cell.append(el("a", { className: "in-page", href: c.href(row, state), textContent: c.format(value) }));
-    else cell.textContent = c.format(value);
+    else if (c.action) {
+      const button = el("button", { type: "button", className: "as-link", textContent: c.format(value) });
+      button.dataset.action = c.action;
+      button.dataset.value = value == null ? "" : String(value);
+      cell.append(button);
+    } else cell.textContent = c.format(value);
     if (c.format === text) cell.className = "text";
     if (i === 0) cell.scope = "row";
     cell.dataset.field = c.key;
