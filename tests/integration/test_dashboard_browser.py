@@ -62,13 +62,17 @@ def _event(subject: str, at: datetime, **data: Any) -> tuple[str, dict[str, Any]
 
 def _story(now: datetime) -> list[dict[str, Any] | tuple[str, dict[str, Any]]]:
     """Four sent messages (three today) and what the other views count: a campaign with a
-    delivered and opened message, providers with latency and cost, a hard bounce with its
-    code, a workflow run that reached its goal, a sequence enrollment that replied."""
+    delivered message opened on a phone in Berlin and clicked, and one opened only by a
+    machine (the deep-dive's human opens), providers with latency and cost, a hard bounce
+    with its code, a workflow run that reached its goal, a sequence enrollment that
+    replied."""
     at = [now - timedelta(minutes=m) for m in (6, 5, 4, 3, 2)]
     spring = {"sourceType": "campaign", "sourceId": "cmp_spring", "templateId": "tpl_welcome",
               "templateName": "Welcome"}
     run = {"workflowId": "wf_welcome", "runId": "r1", "name": "Welcome journey"}
     enrollment = {"sequenceId": "seq_follow", "enrollmentId": "e1", "name": "Follow-up"}
+    reader = {"contactId": "c-m1", "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like "
+              "Mac OS X) Mobile/15E148", "geo": {"country": "DE", "city": "Berlin"}}
     return [
         ("campaign.started", {"timestamp": at[0].isoformat(),
                               "data": {"campaignId": "cmp_spring", "name": "Spring sale"}}),
@@ -81,7 +85,13 @@ def _story(now: datetime) -> list[dict[str, Any] | tuple[str, dict[str, Any]]]:
                provider="ses", durationMs=1200, **spring),
         _event("pipeline.message.delivered", at[4], messageId="m3", channel="sms",
                provider="twilio", durationMs=800, sourceType="campaign", sourceId="cmp_spring"),
-        _event("pipeline.message.opened", at[4], messageId="m1", channel="email", **spring),
+        _event("pipeline.message.opened", at[4], messageId="m1", channel="email", **spring,
+               **reader),
+        _event("pipeline.message.clicked", at[4], messageId="m1", channel="email", **spring,
+               **reader, url="https://example.com/spring"),
+        _event("pipeline.message.opened", at[4], messageId="m3", channel="sms",
+               contactId="c-m3", machineOpen=True, sourceType="campaign",
+               sourceId="cmp_spring"),
         _event("pipeline.message.bounced", at[3], messageId="m2", channel="email",
                provider="ses", bounceType="hard", errorCode="550 5.1.1 user unknown",
                contactId="c-m2"),
@@ -295,6 +305,42 @@ class TestDashboard:
         assert tile("campaigns", "totalCampaigns") == api["summary"]["totalCampaigns"] == 1
         assert cell("campaigns", "topCampaigns", "name") == "Spring sale"
         page.screenshot(path=str(SCREENSHOTS / "campaigns-1280x800.png"))
+        self._deep_dive(page, service, window, tile, cell)
+        page.screenshot(path=str(SCREENSHOTS / "campaign-1280x800.png"))
+        with page.expect_download() as waiting:
+            page.click('.view[data-view="campaign"] button[data-csv="byChannel"]')
+        rows = list(csv.DictReader(io.StringIO(Path(waiting.value.path()).read_text())))
+        assert {r["channel"]: int(r["sent"]) for r in rows} == {"email": 1, "sms": 1}
+        page.focus('.view[data-view="campaign"] .back a')
+        page.keyboard.press("Enter")
+        page.wait_for_url("**view=campaigns&**")
+        _wait_idle(page)
+        assert page.locator('.view[data-view="campaigns"]').is_visible()
+        page.goto(f"{service.base}/?view=campaign&campaignId=cmp_nowhere&timeRange=7d")
+        _wait_idle(page)
+        missing = page.locator('.view[data-view="campaign"]')
+        assert missing.locator(".empty h3").inner_text() == "No such campaign"
+        assert missing.locator(".tiles").is_hidden() and missing.locator(".error").is_hidden()
+        assert [e for e in errors if "status of 404" in e] and all(
+            "status of 404" in e for e in errors)  # the browser logs the 404 it was answered
+        errors.clear()
+
+        visit("engagement")
+        levels = service.api("engagement", limit="25")["levels"]
+        assert {k: int(tile("engagement", k)) for k in levels} == levels
+        assert levels["low"] >= 1  # c-m1: an open and a click
+        page.select_option("#engagement-level", "low")
+        page.wait_for_url("**level=low**")
+        _wait_idle(page)
+        low = service.api("engagement", level="low", limit="25")["contacts"]
+        assert cell("engagement", "contacts", "contactId") == low[0]["contactId"] == "c-m1"
+        assert "Scores as of" in page.locator('.view[data-view="engagement"] .window').inner_text()
+        page.click('.view[data-view="engagement"] button[data-action="contact"]')
+        opened = page.locator('.breakdown [data-key="opened"] dd')
+        opened.wait_for()
+        breakdown = service.api("contacts/c-m1/engagement")["breakdown"]
+        assert int(opened.get_attribute("data-value") or "-1") == breakdown["opened"] == 1
+        page.screenshot(path=str(SCREENSHOTS / "engagement-1280x800.png"))
         visit("workflows")
         assert tile("workflows", "goalReachedRuns") == service.api(
             "workflows", **window)["summary"]["goalReachedRuns"] == 1
@@ -343,12 +389,40 @@ class TestDashboard:
         _wait_idle(page)
 
         page.set_viewport_size({"width": 390, "height": 844})
-        for view in ("campaigns", "traffic", "channels"):
+        for view in ("traffic", "channels", "campaigns"):
             visit(view)
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(SCREENSHOTS / f"{view}-390x844.png"))
+        self._deep_dive(page, service, window, tile, cell)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SCREENSHOTS / "campaign-390x844.png"))
         assert errors == []
         context.close()
+
+    @staticmethod
+    def _deep_dive(page: Any, service: Service, window: dict[str, str], tile: Any,
+                   cell: Any) -> None:
+        """From the campaigns list, by the keyboard, to Spring sale's deep-dive, whose
+        numbers are `GET /campaigns/cmp_spring`'s for the same parameters."""
+        page.focus('.view[data-view="campaigns"] table[data-table="topCampaigns"] a.in-page')
+        page.keyboard.press("Enter")
+        page.wait_for_url("**campaignId=cmp_spring**")
+        _wait_idle(page)
+        shown = page.locator('.view[data-view="campaign"]')
+        assert shown.is_visible() and shown.locator(".error").is_hidden()
+        assert "newest event stored" in shown.locator(".freshness").inner_text()
+        assert page.locator('#views-nav a[data-view="campaigns"]').get_attribute(
+            "aria-current") == "page"
+        api = service.api("campaigns/cmp_spring", **window, granularity="day",
+                          compare="previous_period", limit="10")
+        overview = api["overview"]
+        assert tile("campaign", "opened") == overview["opened"] == 2
+        assert tile("campaign", "humanOpened") == overview["humanOpened"] == 1
+        assert tile("campaign", "humanOpenRate") == overview["humanOpenRate"]
+        assert shown.locator('[data-key="name"] dd').inner_text() == "Spring sale"
+        assert cell("campaign", "geo", "city") == "Berlin"
+        assert cell("campaign", "topLinks", "url") == "https://example.com/spring"
+        assert cell("campaign", "devices", "opens") == str(api["devices"][0]["opens"]) == "1"
 
     @staticmethod
     def _heat(page: Any) -> dict[tuple[str, int], int]:

@@ -3,6 +3,7 @@
 // engine lacks one of the table's numbers, the table says which.
 import { get } from "./api.js";
 import { count, percent, text } from "./format.js";
+import { stateQuery } from "./state.js";
 import { compared, params, queryBody } from "./view.js";
 
 const col = (key, label, format, value) => ({ key, label, format, value });
@@ -18,10 +19,8 @@ const withSeries = (state, extra = {}) =>
 export const CAMPAIGNS = {
   id: "campaigns",
   title: "Campaigns",
-  // DEEP-DIVE (issue #28): once `GET /campaigns/{id}` is on main, a row of this table opens
-  // that campaign's deep-dive (links, devices, geo). The note below marks the place.
-  note: "A campaign's deep-dive (links, devices, countries) will open from this list once " +
-    "the API serves GET /campaigns/{id}; until then the list is all there is.",
+  // A campaign's name links to its deep-dive (campaign.js), the id in the URL.
+  note: "Open a campaign's name for its deep-dive: links, devices, places and human opens.",
   load: (state) => get("/campaigns", withSeries(state)),
   empty: {
     when: (d) => d.summary.totalCampaigns === 0,
@@ -41,7 +40,9 @@ export const CAMPAIGNS = {
     key: "topCampaigns", title: "Campaigns by messages sent", rows: (d) => d.topCampaigns,
     none: "No campaign message in this window.",
     csvNote: "The table shows the 10 largest; the CSV holds every campaign.",
-    columns: [named("campaignId", "Campaign"), col("campaignId", "Id", text), ...messageColumns],
+    columns: [{ ...named("campaignId", "Campaign"), href: (row, state) =>
+      stateQuery({ ...state, view: "campaign", campaignId: row.campaignId }) },
+    col("campaignId", "Id", text), ...messageColumns],
     csv: (state) => queryBody(state, { dimensions: ["campaign"], metrics: MESSAGE_METRICS,
       filters: [present("campaign")], orderBy: [["sent", "desc"]] }),
   }],

@@ -2,7 +2,9 @@
 // the state in the URL and re-render whenever a control or the history changes it.
 import { CAMPAIGNS, SEQUENCES, TEMPLATES, WORKFLOWS } from "./activity.js";
 import { ApiError } from "./api.js";
+import { CAMPAIGN } from "./campaign.js";
 import { CHANNELS, COSTS, DELIVERABILITY } from "./delivery.js";
+import { ENGAGEMENT } from "./engagement.js";
 import { LiveStrip } from "./live.js";
 import { buildNav, showNav } from "./nav.js";
 import { downloadChannels, renderOverview } from "./overview.js";
@@ -12,8 +14,8 @@ import { TRAFFIC } from "./traffic.js";
 import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
-const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, WORKFLOWS,
-  SEQUENCES, TEMPLATES, TRAFFIC].map((view) => [view.id, view]));
+const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, CAMPAIGN,
+  WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC, ENGAGEMENT].map((view) => [view.id, view]));
 let live = null;
 let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
 let rendering = 0;
@@ -110,6 +112,24 @@ function wire() {
     writeState({ ...readState(), view });
     render();
   });
+  // Links between views inside a view (a campaign row, the way back, the next page): a
+  // plain click switches in place, like the navigation's links.
+  $("#views").addEventListener("click", (event) => {
+    const link = event.target.closest("a.in-page");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey ||
+      event.altKey) return;
+    event.preventDefault();
+    history.pushState(null, "", link.getAttribute("href"));
+    render();
+  });
+  // A view's own control (the engagement level) writes its parameter and starts again at
+  // the first page.
+  $("#views").addEventListener("change", (event) => {
+    const param = event.target.dataset?.param;
+    if (!param) return;
+    writeState({ ...readState(), [param]: event.target.value, cursor: "" });
+    render();
+  });
   $("#views").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-csv]");
     const section = button?.closest(".view");
@@ -125,7 +145,7 @@ function wire() {
       node.hidden = $("#range").value !== "custom";
     }
     if (!state) return;
-    writeState({ ...state, view: readState().view });
+    writeState({ ...readState(), ...state });
     render();
   });
   $("#controls").addEventListener("submit", (e) => e.preventDefault());

@@ -1,12 +1,13 @@
 // Navigation between the views: plain links to the page's own URL with `view` set and the
 // other controls kept, so each view can be bookmarked, opened in a new tab or reached with
 // the keyboard like any link; a plain click switches in place (history.pushState).
-import { VIEWS, stateQuery } from "./state.js";
+import { SUBVIEWS, VIEWS, stateQuery } from "./state.js";
 
 export const TITLES = {
   overview: "Overview", channels: "Channels", deliverability: "Deliverability",
   costs: "Costs", campaigns: "Campaigns", workflows: "Workflows", sequences: "Sequences",
-  templates: "Templates", traffic: "Traffic",
+  templates: "Templates", traffic: "Traffic", engagement: "Engagement",
+  campaign: "Campaign",
 };
 
 export function buildNav(list, onPick) {
@@ -24,11 +25,13 @@ export function buildNav(list, onPick) {
   }));
 }
 
-// Every link carries the current controls; the current view's link says it is current.
+// Every link carries the current controls; the current view's link says it is current (a
+// sub-view's parent: the campaigns link while a campaign's deep-dive is open).
 export function showNav(list, state) {
+  const shown = SUBVIEWS[state.view] ?? state.view;
   for (const link of list.querySelectorAll("a")) {
     link.href = stateQuery({ ...state, view: link.dataset.view });
-    if (link.dataset.view === state.view) link.setAttribute("aria-current", "page");
+    if (link.dataset.view === shown) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   document.title = `${TITLES[state.view]} · chanalytics dashboard`;

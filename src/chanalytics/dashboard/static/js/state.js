@@ -5,7 +5,11 @@ export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
 export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
-  "workflows", "sequences", "templates", "traffic"];
+  "workflows", "sequences", "templates", "traffic", "engagement"];
+// Views below another one, not in the navigation: `campaign` (a campaign's deep-dive,
+// with its id in `campaignId`) belongs to `campaigns`.
+export const SUBVIEWS = { campaign: "campaigns" };
+export const LEVELS = ["high", "medium", "low", "inactive"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -15,8 +19,14 @@ export function readState(search = location.search) {
   const q = new URLSearchParams(search);
   const custom = q.get("startDate") && q.get("endDate");
   const pick = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
+  const campaignId = q.get("campaignId") || "";
+  let view = pick(q.get("view"), [...VIEWS, ...Object.keys(SUBVIEWS)], "overview");
+  if (view === "campaign" && !campaignId) view = "campaigns";
   return {
-    view: pick(q.get("view"), VIEWS, "overview"),
+    view,
+    campaignId: view === "campaign" ? campaignId : "",
+    level: pick(q.get("level"), LEVELS, ""),
+    cursor: view === "engagement" ? q.get("cursor") || "" : "",
     timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
     startDate: custom ? q.get("startDate") : "",
     endDate: custom ? q.get("endDate") : "",
@@ -30,6 +40,9 @@ export function readState(search = location.search) {
 export function stateQuery(state) {
   const q = new URLSearchParams();
   q.set("view", state.view);
+  if (state.view === "campaign") q.set("campaignId", state.campaignId);
+  if (state.view === "engagement" && state.level) q.set("level", state.level);
+  if (state.view === "engagement" && state.cursor) q.set("cursor", state.cursor);
   if (state.timeRange === "custom") {
     q.set("startDate", state.startDate);
     q.set("endDate", state.endDate);

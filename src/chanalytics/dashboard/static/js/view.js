@@ -5,7 +5,7 @@
 import { download } from "./api.js";
 import { lineChart } from "./chart.js";
 import { bucketLabel, text, windowText } from "./format.js";
-import { windowParams } from "./state.js";
+import { stateQuery, windowParams } from "./state.js";
 import { tile } from "./tiles.js";
 
 const COLORS = ["var(--series-1)", "var(--series-2)", "var(--series-3)", "var(--series-4)"];
@@ -41,6 +41,8 @@ export function buildSection(view) {
       el("p", { className: "freshness" })),
     el("p", { className: "window muted" }),
   );
+  // A sub-view's way back: a link to its parent view (an in-page link, see main.js).
+  if (view.back) section.append(el("p", { className: "back" }, el("a", { className: "in-page", textContent: view.back.label })));
   section.querySelector(".freshness").setAttribute("aria-live", "polite");
   if (view.note) section.append(el("p", { className: "muted note", textContent: view.note }));
   const error = el("p", { className: "error", hidden: true });
@@ -50,8 +52,10 @@ export function buildSection(view) {
     ...view.empty.lines.map((line) => el("p", { textContent: line })));
   if (view.empty.example) empty.append(el("pre", {}, el("code", { textContent: view.empty.example })));
   section.append(error, empty);
+  // `extra` (a view's own block) follows the tiles, or leads them with `extraFirst`.
+  if (view.extra && view.extraFirst) section.append(el("div", { className: "extra" }));
   if (view.tiles) section.append(el("ul", { className: "tiles" }));
-  if (view.extra) section.append(el("div", { className: "extra" }));
+  if (view.extra && !view.extraFirst) section.append(el("div", { className: "extra" }));
   for (const table of view.tables ?? []) section.append(...tableBlock(view, table));
   // The tables answer the view's question; the trend follows them.
   if (view.chart) {
@@ -87,11 +91,20 @@ function tableBlock(view, table) {
 }
 
 // Rows of a table: the first column heads its row; every cell keeps its raw value.
-export function fillTable(node, columns, rows, emptyText) {
+// A column with `href(row, state)` links its cells (an in-page link to another view); one
+// with `action` makes them buttons carrying that action and the value, for the view to act on.
+export function fillTable(node, columns, rows, emptyText, state) {
   const body = node.querySelector("tbody");
   body.replaceChildren(...rows.map((row, index) => el("tr", {}, ...columns.map((c, i) => {
     const value = c.value ? c.value(row, index) : row[c.key];
-    const cell = el(i === 0 ? "th" : "td", { textContent: c.format(value) });
+    const cell = el(i === 0 ? "th" : "td");
+    if (c.href) cell.append(el("a", { className: "in-page", href: c.href(row, state), textContent: c.format(value) }));
+    else if (c.action) {
+      const button = el("button", { type: "button", className: "as-link", textContent: c.format(value) });
+      button.dataset.action = c.action;
+      button.dataset.value = value == null ? "" : String(value);
+      cell.append(button);
+    } else cell.textContent = c.format(value);
     if (c.format === text) cell.className = "text";
     if (i === 0) cell.scope = "row";
     cell.dataset.field = c.key;
@@ -108,8 +121,12 @@ export function fillTable(node, columns, rows, emptyText) {
 export async function renderView(section, view, state, current = () => true) {
   const data = await view.load(state);
   if (!current()) return;
-  section.querySelector(".window").textContent = windowText(data.timeRange, state.timezone);
+  section.querySelector(".window").textContent = view.windowText
+    ? view.windowText(data, state) : data.timeRange ? windowText(data.timeRange, state.timezone) : "";
   section.querySelector(".empty").hidden = !view.empty.when(data);
+  // An answer about nothing (a campaign no event names) shows its empty state alone.
+  section.classList.toggle("missing", Boolean(data.notFound));
+  if (view.back) section.querySelector(".back a").href = stateQuery({ ...state, view: view.back.view });
   if (view.tiles) {
     const summary = data.summary ?? {};
     section.querySelector(".tiles").replaceChildren(...view.tiles.map(([key, name, format]) =>
@@ -129,7 +146,7 @@ export async function renderView(section, view, state, current = () => true) {
   }
   for (const table of view.tables ?? []) {
     fillTable(section.querySelector(`table[data-table="${table.key}"]`), table.columns,
-      table.rows(data), table.none ?? "Nothing in this window.");
+      table.rows(data), table.none ?? "Nothing in this window.", state);
   }
 }
 
