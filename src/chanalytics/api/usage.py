@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 
 import msgspec
@@ -59,10 +60,7 @@ class UsageRecorder:
         self._rows: list[bytes] = []  # JSON lines, not yet in a batch
         self._batches: deque[tuple[str, list[bytes]]] = deque()  # (token, rows) refused
         self._lock = asyncio.Lock()
-
-    @property
-    def pending(self) -> int:
-        return len(self._rows) + sum(len(rows) for _, rows in self._batches)
+        self.pending = 0  # rows recorded and not written yet
 
     def record(self, tenant_id: str, method: str, route: str, status: int,
                seconds: float, at: datetime | None = None) -> None:
@@ -72,10 +70,13 @@ class UsageRecorder:
             if not self._batches:
                 self.metrics.usage_dropped.inc()
                 return
-            self.metrics.usage_dropped.inc(len(self._batches.popleft()[1]))
-        at = at or self.clock()
+            dropped = len(self._batches.popleft()[1])
+            self.pending -= dropped
+            self.metrics.usage_dropped.inc(dropped)
+        at = (at or self.clock()).astimezone(UTC)
         self._rows.append(_encode(_Row(tenant_id, at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
                                        method, route, status, round(seconds * 1e6))))
+        self.pending += 1
         self.metrics.usage_recorded.inc()
 
     async def flush(self) -> None:
@@ -96,6 +97,7 @@ class UsageRecorder:
                                 error=str(exc)[:300])
                     return
                 self._batches.popleft()
+                self.pending -= len(rows)
                 log.debug("api.usage.written", rows=len(rows),
                           duration_ms=round((time.perf_counter() - started) * 1000, 2))
 
@@ -104,6 +106,10 @@ class UsageRecorder:
         try:
             while True:
                 await asyncio.sleep(FLUSH_SECONDS)
-                await self.flush()
+                try:
+                    await self.flush()
+                except Exception as exc:  # never let one bad write end the recording
+                    log.error("api.usage.flush_failed", error=repr(exc)[:300])
         finally:
-            await asyncio.shield(self.flush())
+            with suppress(Exception):
+                await asyncio.shield(self.flush())
