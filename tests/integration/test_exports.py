@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -91,6 +93,11 @@ def _published() -> Published:
 
 @pytest.fixture
 async def published(storage: Storage) -> Published:
+    return await store_published(storage)
+
+
+async def store_published(storage: Storage) -> Published:
+    """The events, stored by the real writer; the first three are delivered twice."""
     p = _published()
     writer = BatchWriter(storage, Metrics())
     await writer.write([map_event(s, b) for s, b in p.pairs])
@@ -288,3 +295,28 @@ class TestCommand:
         assert set(_tree(out)) == {"manifest.json", "t_alpha/2026-05-01.csv",
                                    "t_alpha/2026-05-02.csv"}
         assert "exported 34 events of 3 days into 2 files" in capsys.readouterr().out
+
+    @pytest.mark.once
+    def test_an_embedded_directory_in_use_is_explained(self, tmp_path: Path) -> None:
+        """Exporting from a data directory whose chDB another process holds (as `run`
+        does) fails with a sentence saying so and what to do instead."""
+        data = tmp_path / "data"
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import clickhouse_connect, time; c = clickhouse_connect."
+             f"get_client(dsn='chdb://{data / 'clickhouse'}'); c.command('SELECT 1'); "
+             "print('held', flush=True); time.sleep(120)"],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CHANALYTICS_")}
+            done = subprocess.run(
+                [sys.executable, "-m", "chanalytics", "export", "--data-dir", str(data),
+                 "--start", "2026-05-01", "--end", "2026-05-01", "--out",
+                 str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=120)
+        finally:
+            holder.terminate()
+            holder.wait(30)
+        assert done.returncode == 1, done.stderr[-3000:]
+        assert "one process owns it at a time" in done.stderr
+        assert "CHANALYTICS_EXPORT_DIR" in done.stderr
+        assert not (tmp_path / "out").exists()
