@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from chanalytics.cli.main import main
+from chanalytics.cli.main import _export, _parser
 from chanalytics.clickhouse.storage import Storage
+from chanalytics.config import load_settings
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
@@ -282,16 +283,18 @@ class TestAtomicity:
 class TestCommand:
     def test_export_command_writes_the_feed(
         self, storage: Storage, published: Published, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """`chanalytics export` against the storage's ClickHouse writes the same files as
-        the engine's export, and says how much it wrote."""
-        monkeypatch.setenv("CHANALYTICS_CLICKHOUSE_URL", storage.dsn)
-        monkeypatch.setenv("CHANALYTICS_CLICKHOUSE_DATABASE", storage.database)
+        """`chanalytics export` against the storage's ClickHouse writes the tenant's files
+        and says how much it wrote. (In this process, past `main`'s logging set-up, which
+        would bind every logger to this test's captured output.)"""
+        settings = load_settings({"CHANALYTICS_CLICKHOUSE_URL": storage.dsn,
+                                  "CHANALYTICS_CLICKHOUSE_DATABASE": storage.database})
         out = tmp_path / "out"
-        status = main(["export", "--start", "2026-05-01", "--end", "2026-05-03",
-                       "--format", "csv", "--tenant", "t_alpha", "--out", str(out)])
-        assert status == 0
+        args = _parser().parse_args(["export", "--start", "2026-05-01", "--end", "2026-05-03",
+                                     "--format", "csv", "--tenant", "t_alpha", "--out",
+                                     str(out)])
+        assert _export(settings, args) == 0
         assert set(_tree(out)) == {"manifest.json", "t_alpha/2026-05-01.csv",
                                    "t_alpha/2026-05-02.csv"}
         assert "exported 34 events of 3 days into 2 files" in capsys.readouterr().out

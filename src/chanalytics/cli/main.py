@@ -128,6 +128,9 @@ def _stop_while_starting(signum: int, _: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "export" and (why := export.problem(args, datetime.now(UTC).date())):
+        print(f"chanalytics export: {why}", file=sys.stderr)
+        return 2
     if args.command in ("run", "serve", "ingest"):  # their event loops replace these
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_while_starting)
@@ -167,9 +170,6 @@ def main(argv: list[str] | None = None) -> int:
             and (why := port_taken(settings.http_host, settings.ingest_http_port))):
         print(f"chanalytics: cannot listen on {settings.http_host}:{settings.ingest_http_port} "
               f"({why}): choose another CHANALYTICS_INGEST_HTTP_PORT", file=sys.stderr)
-        return 2
-    if args.command == "export" and (why := export.problem(args, datetime.now(UTC).date())):
-        print(f"chanalytics export: {why}", file=sys.stderr)
         return 2
     if getattr(args, "print_ddl", False):
         print(schema_ddl(settings), end="")
