@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -15,8 +20,9 @@ from tests.integration.test_exports import Published, _tree, store_published
 
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.coordination.lease import KvLease, LocalLock
+from chanalytics.nats.server import free_port
 from chanalytics.query.engine import Engine
-from chanalytics.warehouse.daily import DailyExport
+from chanalytics.warehouse.daily import DELAY, DailyExport
 
 pytestmark = pytest.mark.clickhouse
 
@@ -102,3 +108,32 @@ class TestDailyExport:
                 await nc.close()
         assert sorted(done) == [[], [], [date(2026, 5, 3)]]
         assert _days(tmp_path) == ["2026-05-03"]
+
+
+@pytest.mark.nats
+@pytest.mark.once
+def test_run_exports_the_previous_day_at_start(tmp_path: Path) -> None:
+    """`chanalytics run` with CHANALYTICS_EXPORT_DIR schedules the job on its ingest side:
+    the manifest records yesterday (UTC) soon after start, without a file (no events)."""
+    feed = tmp_path / "feed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANALYTICS_")}
+    env.update(CHANALYTICS_DATA_DIR=str(tmp_path / "data"), CHANALYTICS_EXPORT_DIR=str(feed),
+               CHANALYTICS_HTTP_PORT=str(free_port()), CHANALYTICS_LOG_FORMAT="json")
+    started = datetime.now(UTC)
+    proc = subprocess.Popen([sys.executable, "-m", "chanalytics", "run", "--nats-port",
+                             str(free_port())], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (feed / "manifest.json").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, "run exited"
+            time.sleep(0.5)
+        due = {((at - DELAY).date() - timedelta(days=1)).isoformat()
+               for at in (started, datetime.now(UTC))}  # 00:30 may pass meanwhile
+        manifest = json.loads((feed / "manifest.json").read_bytes())
+        assert manifest["files"] == {}
+        assert len(manifest["days"]["ndjson"]) == 1 and manifest["days"]["ndjson"][0] in due
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert proc.returncode == 0
