@@ -1,9 +1,10 @@
-"""Every row of a report or of the events, read in blocks: what an export streams.
+"""Every row of a report or of the events: what an export streams.
 
-The HTTP handler only encodes these blocks (CSV or NDJSON); the warehouse feed
-(`warehouse/`) writes the same events' bytes to files, in NDJSON, CSV or Parquet. Events
-are read one UTC day per statement with bounded ClickHouse settings, so memory holds a
-day's sort, never the whole export's.
+A report's rows come in blocks that the HTTP handler encodes (CSV or NDJSON). The events
+come as the bytes of each format (`EVENT_FORMATS`: NDJSON, CSV, Parquet), which the
+handler streams as they are and the warehouse feed (`warehouse/`) writes to files, so
+both give the same bytes. Events are read one UTC day per statement with bounded
+ClickHouse settings, so memory holds a day's sort, never the whole export's.
 """
 
 from __future__ import annotations
