@@ -6,6 +6,8 @@ The parts, as folders:
   functions from one to the other.
 - `ingest/`: the JetStream pull consumer → batches → ClickHouse, exactly once.
 - `query/`: the engine (catalogue, planner, compiler, presets) every answer comes from.
+- `warehouse/`: the events as files per tenant and UTC day (`chanalytics export` and the
+  daily export), written with the engine's encoders.
 - `api/`: the HTTP side (handlers, readiness, the uvicorn protocol); `app.py` builds it.
 - `clickhouse/`: the one client to ClickHouse (`storage.py`), the cluster layout, and
   `chanalytics clickhouse-server`.

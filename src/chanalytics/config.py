@@ -79,6 +79,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS), and the sender.
     smtp_url: str | None = None
     smtp_from: str | None = None
+    # When set, the ingest side (`ingest`, `run`) writes the previous UTC day's events
+    # there every day at 00:30 UTC (warehouse/daily.py); shared by all ingest processes.
+    export_dir: str | None = None
 
     def __repr__(self) -> str:
         """Every setting but the secrets: passwords, tokens and API keys show as `<set>`."""

@@ -75,6 +75,13 @@ class TestArrows:
             assert list(importers(f"chanalytics.{part}", by="chanalytics.coordination")) == []
 
 
+    def test_the_warehouse_feed_uses_the_engine_not_ingest_or_the_api(self) -> None:
+        """warehouse/ encodes with the engine; the daily job's lock is passed in, so it
+        imports neither ingest/ nor api/ (the CLI wires them)."""
+        assert list(importers("chanalytics.ingest", by="chanalytics.warehouse")) == []
+        assert list(importers("chanalytics.api", by="chanalytics.warehouse")) == []
+
+
 class TestThinHandlers:
     def api(self) -> dict[str, ast.Module]:
         return {n: t for n, t in modules().items() if within(n, "chanalytics.api")}

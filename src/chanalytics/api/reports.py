@@ -23,9 +23,8 @@ from chanalytics.api.usage import UsageRecorder
 from chanalytics.query.body import BodyDecoder
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
-from chanalytics.query.events import FIELDS
 from chanalytics.query.events import parse_events_query as parse_events
-from chanalytics.query.exports import event_blocks, event_csv, report_blocks
+from chanalytics.query.exports import EVENT_FORMATS, report_blocks
 from chanalytics.query.pages import EventsData, ReportData, events_page, report_page
 from chanalytics.query.presets.api_usage import ApiUsageData, api_usage
 from chanalytics.query.report import ReportBody, parse_report
@@ -108,10 +107,8 @@ class ReportsController(Controller):
             "templateId": template_id, "workflowId": workflow_id, "sequenceId": sequence_id,
             "contactId": contact_id, "entityId": entity_id}, types, limit, cursor)
         kind = export_format(request, format)
-        if kind == "csv":
-            return stream_bytes(kind, event_csv(engine, query), "events")
         if kind is not None:
-            return stream(kind, list(FIELDS), event_blocks(engine, query), "events")
+            return stream_bytes(kind, EVENT_FORMATS[kind](engine, query), "events")
         return Envelope(data=await events_page(engine, query))
 
     @get("/api-usage", summary="The tenant's own requests to this API",

@@ -1,5 +1,5 @@
-"""`chanalytics run | serve | ingest | migrate | publish | clickhouse-server`: read settings
-once, wire the parts, run."""
+"""`chanalytics run | serve | ingest | migrate | export | publish | clickhouse-server`:
+read settings once, wire the parts, run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import sys
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import msgspec
 import structlog
 
+from chanalytics.cli import export
 from chanalytics.cli.banner import dev_token
 from chanalytics.cli.runners import (
     DEMO_TENANT,
@@ -29,6 +31,7 @@ from chanalytics.cli.runners import (
 from chanalytics.clickhouse.storage import (
     Storage,
     StorageError,
+    StorageUnavailable,
     migration_statements,
     schema_files,
 )
@@ -80,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--nats-port", type=int, metavar="PORT",
                              help=f"the bundled nats-server's port (default {NATS_PORT} when "
                              "free, else the port it had last time, else any)")
+    export.add_parser(sub)
     server = sub.add_parser("clickhouse-server", help="serve the data directory's embedded "
                             "engine as a ClickHouse server on 127.0.0.1 (HTTP and native TCP)")
     server.add_argument("--data-dir", help="overrides CHANALYTICS_DATA_DIR")
@@ -124,6 +128,9 @@ def _stop_while_starting(signum: int, _: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "export" and (why := export.problem(args, datetime.now(UTC).date())):
+        print(f"chanalytics export: {why}", file=sys.stderr)
+        return 2
     if args.command in ("run", "serve", "ingest"):  # their event loops replace these
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _stop_while_starting)
@@ -170,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return _migrate(settings)
+        if args.command == "export":
+            return _export(settings, args)
         if args.command == "serve" and not settings.api_keys:
             print("chanalytics: WARNING: CHANALYTICS_API_KEYS is not set, so every API "
                   "request will be refused with 401; set token=tenantId pairs",
@@ -252,6 +261,24 @@ def _migrate(settings: Settings) -> int:
         print(f"applied {len(applied)} migration{'s' if len(applied) > 1 else ''} ({span}) "
               f"to {where}")
     return 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        storage = open_storage(settings)
+    except StorageUnavailable as exc:
+        if not settings.embedded:
+            raise
+        print(f"chanalytics: cannot open the embedded ClickHouse in {settings.data_dir}: one "
+              "process owns it at a time; is `chanalytics run` or `clickhouse-server` running "
+              "on it? Stop it first, or set CHANALYTICS_EXPORT_DIR so that `run` exports "
+              f"each day itself, or export from a server (CHANALYTICS_CLICKHOUSE_URL). "
+              f"({exc})", file=sys.stderr)
+        return 1
+    try:
+        return export.run_export(storage, args)
+    finally:
+        storage.close()
 
 
 def open_storage(settings: Settings) -> Storage:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import nats
 import structlog
@@ -27,6 +27,7 @@ from chanalytics.cli.banner import banner
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, nats_servers
+from chanalytics.coordination.lease import KvLease, LocalLock
 from chanalytics.dashboard.signin import SignInTickets
 from chanalytics.live.hub import LiveHub
 from chanalytics.live.tickets import Tickets
@@ -34,7 +35,12 @@ from chanalytics.metrics import Metrics
 from chanalytics.nats.lag import lag_reader
 from chanalytics.nats.server import LocalNatsServer, PortTaken
 from chanalytics.nats.store import StoreBusy
+from chanalytics.query.engine import Engine
 from chanalytics.versions import KvVersions, LocalVersions, Versions
+from chanalytics.warehouse.daily import DailyExport
+
+if TYPE_CHECKING:
+    from chanalytics.ingest.service import IngestService
 
 log = structlog.get_logger(__name__)
 
@@ -191,6 +197,7 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
     serving: asyncio.Task[None] | None = None
     try:
         await service.start()
+        _schedule_daily_export(settings, storage, service)
         if settings.ingest_http_port is not None:  # health and metrics of this process
             app = create_operations_app(storage, metrics, service)
             probes = _ApiServer(server_config(app, settings.http_host,
@@ -206,6 +213,19 @@ async def ingest(settings: Settings, storage: Storage, nats_url: str) -> int:
             probes.should_exit = True
             await serving
     return 0
+
+
+def _schedule_daily_export(settings: Settings, storage: Storage,
+                           service: IngestService) -> None:
+    """With CHANALYTICS_EXPORT_DIR, the daily export joins ingest's jobs: the ingest side
+    holds NATS for the lease that keeps several processes from exporting a day twice
+    (the embedded engine has one process, and a local lock)."""
+    if not settings.export_dir or service.scheduler is None or service.js is None:
+        return
+    lock: LocalLock | KvLease = (LocalLock() if storage.embedded
+                                 else KvLease(service.js, key="daily-export"))
+    DailyExport(Engine(storage), Path(settings.export_dir), lock).schedule(service.scheduler)
+    log.info("export.daily.scheduled", directory=settings.export_dir)
 
 
 def run_with_local_nats(settings: Settings, storage: Storage, token: str | None, *,
@@ -245,6 +265,7 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
     live: LiveServices | None = None
     try:
         await service.start()
+        _schedule_daily_export(settings, storage, service)
         if demo is not None and (js := service.js) is not None:
             try:
                 feed = DemoFeed(js, [DEMO_TENANT, "tenant_other_1", "tenant_other_2"],

@@ -47,7 +47,8 @@ class IngestService:
         self.js: JetStreamContext | None = None
         self.consumer: IngestConsumer | None = None
         self._task: asyncio.Task[None] | None = None
-        self._scheduler: AsyncIOScheduler | None = None
+        # Its periodic jobs; the CLI adds the daily export to it (`warehouse/daily.py`).
+        self.scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -79,7 +80,7 @@ class IngestService:
         scheduler = build_scheduler(self.storage, self.metrics, self.js, s.stream_name,
                                     s.consumer_name)
         scheduler.start()
-        self._scheduler = scheduler
+        self.scheduler = scheduler
         self._task = asyncio.create_task(self.consumer.run(), name="ingest-consumer")
         log.info("ingest.started", stream=s.stream_name, consumer=s.consumer_name,
                  batch_size=s.batch_size, flush_interval_ms=s.ingest_flush_interval_ms)
@@ -93,8 +94,8 @@ class IngestService:
                 await self._task
             except Exception:
                 log.exception("ingest.consumer.crashed")
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         if self.nc is not None and not self.nc.is_closed:
             try:
                 # Acks are plain publishes: a flush makes sure the server has them all.

@@ -88,9 +88,12 @@ def _position(cursor: str, digest: str) -> tuple[datetime, str]:
     raise BadParameter("invalid_cursor", "the cursor does not belong to this query", "cursor")
 
 
-def _csv_column(field: str, column: str) -> str:
-    """A column as the CSV export shows it, formatted by ClickHouse."""
+def _export_column(field: str, column: str, *, typed: bool) -> str:
+    """A column as an export written by ClickHouse shows it: for CSV every instant as
+    RFC 3339 text; `typed` (Parquet) keeps instants as UTC timestamps."""
     if column in ("occurred_at", "ingested_at"):
+        if typed:
+            return f"{column} AS {field}"
         return f"concat(replaceOne(toString({column}), ' ', 'T'), 'Z') AS {field}"
     if column == "cost":
         return f"toFloat64(cost) AS {field}"
@@ -108,10 +111,10 @@ CSV_SETTINGS = {"format_csv_null_representation": "", "output_format_csv_crlf_en
 
 
 def events_statement(query: EventsQuery, *, page: bool, csv: bool = False,
-                     ) -> tuple[str, dict[str, Any]]:
+                     parquet: bool = False) -> tuple[str, dict[str, Any]]:
     """The events in order, newest first; a page holds one row past `limit` (so the
-    handler knows whether another page follows). With `csv`, the columns are the items'
-    fields, formatted for ClickHouse's CSV writer."""
+    handler knows whether another page follows). With `csv` or `parquet`, the columns
+    are the items' fields, formatted for ClickHouse's writer of that format."""
     params = Params(tenant=query.tenant_id)
     where = ["tenant_id = {tenant:String}",
              time_range(Grain.RAW, query.window.start, query.window.end, params)]
@@ -122,8 +125,8 @@ def events_statement(query: EventsQuery, *, page: bool, csv: bool = False,
         at, event_id = query.after
         where.append(f"(occurred_at, id) < ({params.bind(at, _INSTANT)}, "
                      f"{params.bind(event_id, 'String')})")
-    columns = ([_csv_column(f, c) for f, c in FIELDS.items()] if csv
-               else list(FIELDS.values()))
+    columns = ([_export_column(f, c, typed=parquet) for f, c in FIELDS.items()]
+               if csv or parquet else list(FIELDS.values()))
     select = Select(columns=columns, source="analytics_events", where=where,
                     order_by="analytics_events.occurred_at DESC, analytics_events.id DESC")
     if page:

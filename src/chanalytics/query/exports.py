@@ -1,27 +1,37 @@
-"""Every row of a report or of the events, read in blocks: what an export streams.
+"""Every row of a report or of the events: what an export streams.
 
-The HTTP handler only encodes these blocks (CSV or NDJSON); a scheduled export can read
-the same ones. Events are read one UTC day per statement with bounded ClickHouse
-settings, so memory holds a day's sort, never the whole export's.
+A report's rows come in blocks that the HTTP handler encodes (CSV or NDJSON). The events
+come as the bytes of each format (`EVENT_FORMATS`: NDJSON, CSV, Parquet), which the
+handler streams as they are and the warehouse feed (`warehouse/`) writes to files, so
+both give the same bytes. Events are read one UTC day per statement with bounded
+ClickHouse settings, so memory holds a day's sort, never the whole export's.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 import msgspec
 
+from chanalytics.query.compiler import time_range
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.events import CSV_SETTINGS, EventsQuery, events_statement, item
 from chanalytics.query.report import Line, Report, series_lines, sorted_lines, totals
+from chanalytics.query.sql import Params, Select
+from chanalytics.query.tables import Grain
 
 # An export reads one UTC day per statement on one thread: measured on the largest bench
 # tenant's 30 days (1.67M events), resident memory stayed within +18 MB at 89k rows/s,
 # where one sorted statement held +1 GB (each reading thread buffers its blocks).
 EXPORT_SETTINGS = {"max_threads": 1, "max_bytes_before_external_sort": 64 << 20}
+# Parquet as ClickHouse writes it, the same bytes for the same rows and server version
+# (the file names the version that wrote it): one reading thread keeps the blocks, hence
+# the row groups, in one order. The writer holds a row group in memory until it is
+# complete: 64 MB groups instead of the default 512 MB bound that for a large day.
+PARQUET_SETTINGS = {"output_format_parquet_compression_method": "zstd",
+                    "output_format_parquet_row_group_size_bytes": 64 << 20}
 BLOCK = 1000  # report rows per block
 _MS = timedelta(milliseconds=1)
 
@@ -65,14 +75,6 @@ def by_utc_day(query: EventsQuery) -> list[EventsQuery]:
     return parts or [query]
 
 
-async def event_blocks(engine: Engine, query: EventsQuery) -> AsyncIterator[Sequence[Any]]:
-    """Every event of the query, newest first, as rows of the items' field values."""
-    for day in by_utc_day(query):
-        sql, params = events_statement(day, page=False)
-        async for block in engine.stream(sql, params, settings=EXPORT_SETTINGS):
-            yield [list(item(row).values()) for row in block]
-
-
 async def event_csv(engine: Engine, query: EventsQuery) -> AsyncIterator[bytes]:
     """Every event as CSV bytes: ClickHouse writes the CSV (no Python per row), the header
     with the newest day."""
@@ -82,3 +84,37 @@ async def event_csv(engine: Engine, query: EventsQuery) -> AsyncIterator[bytes]:
                 sql, params, fmt="CSV" if n else "CSVWithNames",
                 settings={**EXPORT_SETTINGS, **CSV_SETTINGS}):
             yield chunk
+
+
+async def event_ndjson(engine: Engine, query: EventsQuery) -> AsyncIterator[bytes]:
+    """Every event as NDJSON bytes, one item (as the drill-down shows it) per line."""
+    for day in by_utc_day(query):
+        sql, params = events_statement(day, page=False)
+        async for block in engine.stream(sql, params, settings=EXPORT_SETTINGS):
+            yield b"".join(msgspec.json.encode(item(row)) + b"\n" for row in block)
+
+
+async def event_parquet(engine: Engine, query: EventsQuery) -> AsyncIterator[bytes]:
+    """Every event as one Parquet file, written by ClickHouse: the items' fields, instants
+    as UTC millisecond timestamps. One statement (a Parquet file cannot be concatenated),
+    so the window is meant to be a day, as the warehouse feed's files are."""
+    sql, params = events_statement(query, page=False, parquet=True)
+    async for chunk in engine.stream_formatted(
+            sql, params, fmt="Parquet", settings={**EXPORT_SETTINGS, **PARQUET_SETTINGS}):
+        yield chunk
+
+
+EventEncoder = Callable[[Engine, EventsQuery], AsyncIterator[bytes]]
+# Every file format of the events, by its file extension.
+EVENT_FORMATS: Mapping[str, EventEncoder] = {
+    "ndjson": event_ndjson, "csv": event_csv, "parquet": event_parquet}
+
+
+async def tenants_with_events(engine: Engine, start: datetime, end: datetime) -> list[str]:
+    """The tenants that have stored events in `[start, end)`, in order."""
+    params = Params()
+    select = Select(columns=["DISTINCT tenant_id"], source="analytics_events",
+                    where=[time_range(Grain.RAW, start, end, params)], order_by="tenant_id")
+    # Streamed: a read of every tenant's data, which no tenant's version keeps.
+    return [row[0] async for block in engine.stream(select.sql(), params.values)
+            for row in block]
