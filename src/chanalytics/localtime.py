@@ -48,6 +48,12 @@ def offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
     return before + timedelta(seconds=outside)
 
 
+def as_utc(value: datetime) -> datetime:
+    """An instant as ClickHouse returned it (naive for a `DateTime64(…, 'UTC')` column over
+    chDB, aware over HTTP) as an aware UTC datetime."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def utc_text(instant: datetime) -> str:
     """RFC 3339 in UTC with `Z`; fractions only when present (milliseconds, or microseconds).
     Written for speed: the writer formats every stored event with it (`live/stored.py`)."""

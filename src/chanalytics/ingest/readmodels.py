@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import structlog
 
 from chanalytics.clickhouse.storage import Storage, StorageError
+from chanalytics.localtime import as_utc
 from chanalytics.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -44,7 +45,6 @@ async def update_read_model_gauges(storage: Storage, metrics: Metrics,
             continue
         found, newest = rows[0]
         if found:
-            newest = newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest
-            seen[table] = newest
+            seen[table] = as_utc(newest)
         at = seen.get(table)
         metrics.read_model_seen(table, None if at is None else at.timestamp())

@@ -21,7 +21,16 @@ from chanalytics.query.measures import Family, Measure
 from chanalytics.query.model import Filter, Grouping, Query
 from chanalytics.query.names import names_select
 from chanalytics.query.planner import Part, Plan, Statement
-from chanalytics.query.sql import Params, Select, all_of, any_of, literal, literals, union_all
+from chanalytics.query.sql import (
+    INSTANT,
+    Params,
+    Select,
+    all_of,
+    any_of,
+    literal,
+    literals,
+    union_all,
+)
 from chanalytics.query.tables import Grain
 
 # grouping() bits as the SQL standard has them (1 = aggregated away), whatever the profile.
@@ -129,7 +138,7 @@ def _part(part: Part, statement: Statement, columns: list[str], query: Query,
 _TIME_COLUMNS = {
     Grain.DAY: ("day", "Date"),
     Grain.QUARTER: ("bucket", "DateTime('UTC')"),
-    Grain.RAW: ("occurred_at", "DateTime64(3, 'UTC')"),
+    Grain.RAW: ("occurred_at", INSTANT),
 }
 
 
@@ -170,7 +179,7 @@ def _states(query: Query, dims: tuple[str, ...], params: Params) -> Compiled:
     see the unmerged rows); it reads the tenant's rows once in key order."""
     if set(dims) - {"sequence"} or any(f.dimension != "sequence" for f in query.filters):
         raise ValueError("active enrollments group and filter by sequence only")
-    end = params.bind(query.window.end, "DateTime64(3, 'UTC')")
+    end = params.bind(query.window.end, INSTANT)
     where = ["tenant_id = {tenant:String}", f"enrolled_at < {end}", f"ended_at >= {end}"]
     where += [filter_sql(f, params) for f in query.filters]
     keys = ["sequence_id AS d0"] if dims else []

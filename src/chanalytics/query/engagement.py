@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 import msgspec
 import structlog
 
-from chanalytics.localtime import utc_text
+from chanalytics.localtime import as_utc, utc_text
 from chanalytics.query.cache import one_request
 from chanalytics.query.engagement_params import (
     LEVELS,
@@ -41,7 +41,7 @@ from chanalytics.query.engagement_params import (
     resolve_as_of,
 )
 from chanalytics.query.engine import Engine
-from chanalytics.query.sql import Params, Select, all_of
+from chanalytics.query.sql import INSTANT, Params, Select, all_of
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,6 @@ FLOOR_DAYS = 9  # max(0.1, 1 - d/90) = max(9, 90 - d) / 90
 POINTS: tuple[tuple[str, int, str], ...] = (
     ("delivered", 1, "delivered"), ("opened", 5, "opened"), ("clicked", 10, "clicked"),
     ("replied", 15, "replied"), ("goals_reached", 50, "converted"))
-_INSTANT = "DateTime64(3, 'UTC')"
 
 
 class Breakdown(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,7 +90,7 @@ class EngagementData(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 def _score_parts(params: Params, as_of: datetime) -> tuple[str, str]:
     """(the score of a contact's rows, the condition "inside the 90 dates") as SQL."""
-    back = f"dateDiff('day', toDate(hour, 'UTC'), toDate({params.bind(as_of, _INSTANT)}, 'UTC'))"
+    back = f"dateDiff('day', toDate(hour, 'UTC'), toDate({params.bind(as_of, INSTANT)}, 'UTC'))"
     inside = f"{back} BETWEEN 0 AND {DAYS - 1}"
     points = " + ".join(f"{column} * {value}" for column, value, _ in POINTS)
     weighted = f"({points}) * greatest({FLOOR_DAYS}, {DAYS} - {back})"
@@ -100,7 +99,7 @@ def _score_parts(params: Params, as_of: datetime) -> tuple[str, str]:
 
 def _stored_before(params: Params, tenant_id: str, as_of: datetime) -> list[str]:
     return ["tenant_id = " + params.bind(tenant_id, "String"),
-            "stored_at < " + params.bind(as_of, _INSTANT)]
+            "stored_at < " + params.bind(as_of, INSTANT)]
 
 
 def _in_level(params: Params, level: Level) -> str:
@@ -124,7 +123,7 @@ async def _contact(engine: Engine, query: ContactEngagementQuery,
         points, last, counts = 0, None, [0] * len(POINTS)
     return ContactEngagement(
         contact_id=query.contact_id, score=int(points), level=level_of(int(points)),
-        last_engagement_at=None if last is None else utc_text(_utc(last)),
+        last_engagement_at=None if last is None else utc_text(as_utc(last)),
         breakdown=Breakdown(**{name: int(n) for (_, _, name), n
                                in zip(POINTS, counts, strict=True)}),
         as_of=utc_text(as_of))
@@ -158,7 +157,7 @@ async def _ranking(engine: Engine, query: EngagementQuery, as_of: datetime) -> E
         levels=LevelCounts(**{name: int(n) for (name, _), n
                               in zip(LEVELS, per_level, strict=True)}),
         contacts=[ContactScore(contact_id=c, score=int(s), level=level_of(int(s)),
-                               last_engagement_at=utc_text(_utc(last)))
+                               last_engagement_at=utc_text(as_utc(last)))
                   for c, s, last in shown],
         next_cursor=following, as_of=utc_text(as_of))
 
@@ -192,7 +191,7 @@ async def _as_of(engine: Engine, tenant_id: str, asked: datetime | None, *,
         rows = await engine.read(
             tenant_id, Select(columns=["now64(3, 'UTC')"], source="system.one").sql(),
             keep=False)
-        now = _utc(rows[0][0])
+        now = as_utc(rows[0][0])
     return resolve_as_of(asked, now, fixed=fixed)
 
 
@@ -210,6 +209,3 @@ async def _kept(engine: Engine, tenant_id: str, kind: str, as_of: datetime,
              as_of=utc_text(as_of), duration_ms=round((time.perf_counter() - started) * 1000, 2))
     return answer
 
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -10,7 +10,6 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +17,7 @@ import msgspec
 import structlog
 
 from chanalytics.clickhouse.storage import Storage, view_query
+from chanalytics.localtime import as_utc
 from chanalytics.query.cache import AnswerCache
 from chanalytics.query.compiler import Compiled, compile_statement
 from chanalytics.query.dimensions import DIMENSIONS
@@ -48,8 +48,7 @@ def measure_value(measure: Measure, value: Any) -> Any:
         case Value.DURATIONS:  # no samples: an empty array
             return None if not value or math.isnan(value[0]) else tuple(value)
         case Value.LATEST | Value.EARLIEST:  # an instant in UTC, or None
-            return None if value is None else (
-                value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC))
+            return None if value is None else as_utc(value)
         case _:
             return int(value)
 

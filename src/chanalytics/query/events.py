@@ -22,10 +22,9 @@ from chanalytics.query.dimensions import FILTER_COLUMNS
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import DEFAULT_PAGE_LIMIT, parse_entity_id, parse_page_limit
 from chanalytics.query.measures import LIFECYCLE_TYPES, MESSAGE_TYPES
-from chanalytics.query.sql import Params, Select
+from chanalytics.query.sql import INSTANT, Params, Select
 from chanalytics.query.tables import Grain
 
-_INSTANT = "DateTime64(3, 'UTC')"
 EVENT_TYPES = MESSAGE_TYPES | LIFECYCLE_TYPES | {"contact_created", "contact_updated"}
 # Item field -> column, in the contract's order.
 FIELDS: Mapping[str, str] = {
@@ -123,7 +122,7 @@ def events_statement(query: EventsQuery, *, page: bool, csv: bool = False,
     where += [f"{column} = {params.bind(value, 'String')}" for column, value in query.equal]
     if query.after is not None:
         at, event_id = query.after
-        where.append(f"(occurred_at, id) < ({params.bind(at, _INSTANT)}, "
+        where.append(f"(occurred_at, id) < ({params.bind(at, INSTANT)}, "
                      f"{params.bind(event_id, 'String')})")
     columns = ([_export_column(f, c, typed=parquet) for f, c in FIELDS.items()]
                if csv or parquet else list(FIELDS.values()))

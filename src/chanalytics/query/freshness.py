@@ -9,10 +9,11 @@ reads a read model the planner does not know (no measures, no window), like
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
+from chanalytics.localtime import as_utc
 from chanalytics.query.engine import Engine
 from chanalytics.query.sql import Params, Select
 
@@ -41,8 +42,5 @@ async def newest(engine: Engine, tenant_id: str) -> Newest:
     found, event_at, stored_at = rows[0]
     if not found:
         return Newest()
-    return Newest(event_at=_utc(event_at), stored_at=_utc(stored_at))
+    return Newest(event_at=as_utc(event_at), stored_at=as_utc(stored_at))
 
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

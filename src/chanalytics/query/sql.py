@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _CONSTANT = re.compile(r"[a-z0-9_]*", re.ASCII)
+INSTANT = "DateTime64(3, 'UTC')"  # how an instant of a request is bound
 
 
 class Params:

@@ -23,7 +23,7 @@ from typing import Literal
 
 import msgspec
 
-from chanalytics.localtime import utc_text
+from chanalytics.localtime import as_utc, utc_text
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.filters import (
@@ -32,12 +32,11 @@ from chanalytics.query.filters import (
     parse_entity_id,
     parse_page_limit,
 )
-from chanalytics.query.sql import Params, Select
+from chanalytics.query.sql import INSTANT, Params, Select
 
 Reason = Literal["hard_bounce", "complaint", "unsubscribe"]
 REASONS: tuple[Reason, ...] = ("hard_bounce", "complaint", "unsubscribe")
 SOURCE = "suppression_events"
-_INSTANT = "DateTime64(3, 'UTC')"
 
 
 class Suppression(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -88,7 +87,7 @@ def parse_suppressions_query(tenant_id: str, *, channel: str | None, reason: str
 def _items(query: SuppressionsQuery, params: Params, source: str) -> Select:
     """One row per suppressed (contact, channel) of the query: its earliest event."""
     where = ["tenant_id = " + params.bind(query.tenant_id, "String"),
-             "ingested_at <= " + (params.bind(query.as_of, _INSTANT) if query.as_of
+             "ingested_at <= " + (params.bind(query.as_of, INSTANT) if query.as_of
                                   else "{now:DateTime64(3, 'UTC')}")]
     if query.channel:
         where.append("channel = " + params.bind(query.channel, "String"))
@@ -109,7 +108,7 @@ async def suppressions_page(engine: Engine, query: SuppressionsQuery) -> Suppres
     keyset = ""
     if query.after is not None:
         since, contact, channel = query.after
-        s, c, ch = (params.bind(since, _INSTANT), params.bind(contact, "String"),
+        s, c, ch = (params.bind(since, INSTANT), params.bind(contact, "String"),
                     params.bind(channel, "String"))
         keyset = f"since < {s} OR (since = {s} AND (contact_id, channel) > ({c}, {ch}))"
     page = Select(
@@ -124,9 +123,9 @@ async def suppressions_page(engine: Engine, query: SuppressionsQuery) -> Suppres
     following = None
     if len(rows) > query.limit:
         contact, channel, since = shown[-1][:3]
-        following = _cursor(now, _utc(since), contact, channel, query.digest)
+        following = _cursor(now, as_utc(since), contact, channel, query.digest)
     return SuppressionsData(
-        items=[Suppression(contact_id=r[0], channel=r[1], since=utc_text(_utc(r[2])),
+        items=[Suppression(contact_id=r[0], channel=r[1], since=utc_text(as_utc(r[2])),
                            reason=r[3], message_id=r[4]) for r in shown],
         total=int(counted[0][0]), next_cursor=following)
 
@@ -136,7 +135,7 @@ async def suppressed_contacts(engine: Engine, tenant_id: str, end: datetime,
     """Contacts suppressed on some channel (or on `channel`) by `end`, over all time."""
     params = Params()
     where = ["tenant_id = " + params.bind(tenant_id, "String"),
-             "occurred_at < " + params.bind(end, _INSTANT)]
+             "occurred_at < " + params.bind(end, INSTANT)]
     if channel:
         where.append("channel = " + params.bind(channel, "String"))
     select = Select(columns=["uniqExact(contact_id)"], source=engine.source(SOURCE),
@@ -149,11 +148,8 @@ async def _server_now(engine: Engine, tenant_id: str) -> datetime:
     """The storage's clock (what `ingested_at` is written by), not the API's: never kept."""
     rows = await engine.read(
         tenant_id, Select(columns=["now64(3, 'UTC')"], source="system.one").sql(), keep=False)
-    return _utc(rows[0][0])
+    return as_utc(rows[0][0])
 
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

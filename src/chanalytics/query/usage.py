@@ -12,18 +12,18 @@ tenants' versions track stored events, not requests.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
+from chanalytics.localtime import as_utc
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
-from chanalytics.query.sql import Params, Select
+from chanalytics.query.sql import INSTANT, Params, Select
 
 SOURCE = "api_requests"
-_INSTANT = "DateTime64(3, 'UTC')"
 
 
 class UsageRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,8 +57,8 @@ def usage_select(tenant_id: str, window: TimeWindow) -> tuple[str, dict[str, obj
                  "quantilesExactInclusive(0.5, 0.95, 0.99)(duration_us / 1000)"],
         source=SOURCE,
         where=["tenant_id = " + params.bind(tenant_id, "String"),
-               "at >= " + params.bind(window.start, _INSTANT),
-               "at < " + params.bind(window.end, _INSTANT)],
+               "at >= " + params.bind(window.start, INSTANT),
+               "at < " + params.bind(window.end, INSTANT)],
         group_by="GROUPING SETS ((method, route), (quarter), ())",
         settings=["force_grouping_standard_compatibility = 1"])
     return select.sql(), params.values
@@ -74,8 +74,7 @@ async def usage_rows(engine: Engine, tenant_id: str, window: TimeWindow) -> Usag
         if bits == 0b001:  # (method, route): quarter aggregated away
             routes.append((method, route, row))
         elif bits == 0b110:  # (quarter)
-            at = quarter if quarter.tzinfo else quarter.replace(tzinfo=UTC)
-            quarters.append((at, requests, errors))
+            quarters.append((as_utc(quarter), requests, errors))
         elif requests:  # () — no row at all when the window holds no request
             total = row
     return UsageRows(total=total, routes=routes, quarters=quarters)
