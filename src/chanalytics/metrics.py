@@ -104,8 +104,15 @@ class Metrics(ApiMetrics):
             "chanalytics_rollup_check_timestamp_seconds",
             "Unix time the drift check last completed (0 before its first)", registry=r)
 
-        # Read models kept by views refresh inside each batch's insert (its duration is
-        # chanalytics_insert_seconds); what they hold is read back from them.
+        # Read models kept by views refresh inside the statement that stores a batch in
+        # analytics_events (the writer times it); what they hold is read back from them.
+        self.read_model_refresh = Histogram(
+            "chanalytics_read_model_refresh_seconds",
+            "Duration of the statement that stored a batch holding rows for a read model "
+            "and refreshed it (and every other view) on the way: from the batch's "
+            "ingested_at to its rows being in the model, retries included",
+            ["table"], registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                            5, 10))
         self.read_model_stored = Gauge(
             "chanalytics_read_model_stored_timestamp_seconds",
             "Unix time of the newest insert a read model holds (its stored_at), read every "
@@ -129,6 +136,7 @@ class Metrics(ApiMetrics):
         if first:
             self.read_model_staleness.labels(table=table).set_function(
                 lambda: max(0.0, self.clock() - self._read_model_at[table]))
+            self.read_model_refresh.labels(table=table)  # shown, empty, before a batch
 
     def batch_stored(self, oldest_event: float, newest_event: float) -> None:
         """A batch was committed now, holding events of these timestamps."""

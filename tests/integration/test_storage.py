@@ -43,7 +43,7 @@ class TestMigrations:
                   "campaign_message_counts_15m", "lifecycle_counts_15m", "lifecycle_counts_1d",
                   "distinct_keys_15m", "distinct_keys_1d", "enrollment_states", "entity_names",
                   "delivery_latency_15m", "delivery_latency_1d", "suppression_events",
-                  "tenant_freshness", "contact_hourly",
+                  "tenant_freshness", "contact_hourly", "campaign_daily", "tenant_daily",
                   "budgets", "api_requests"}
         views = {f"{t}_mv" for t in tables - {"analytics_events", "ingest_staging",
                                                 "ingest_ready", "budgets", "api_requests"}}

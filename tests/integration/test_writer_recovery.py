@@ -24,18 +24,21 @@ pytestmark = pytest.mark.clickhouse
 def rows(n: int) -> list[AnalyticsRow]:
     return [AnalyticsRow(id=f"e{i}", tenant_id="t", event_type="message_sent",
                          entity_type="message", entity_id=f"m{i}", channel="email",
-                         contact_id=f"c{i % 3}",
+                         contact_id=f"c{i % 3}", campaign_id=f"k{i % 2}",
                          occurred_at=datetime(2026, 3, 1, 12, i, tzinfo=UTC)) for i in range(n)]
 
 
-async def totals(storage: Storage) -> tuple[int, int, int, int]:
-    """Events in the raw table, the id index, a rollup and the per-contact read model (whose
+async def totals(storage: Storage) -> tuple[int, ...]:
+    """Events in the raw table, the id index, a rollup and the three read models (whose
     rows carry the insert's instant: a retry stores at another one)."""
-    raw = (await storage.query("SELECT count() FROM analytics_events"))[0][0]
-    ids = (await storage.query("SELECT count() FROM event_ids"))[0][0]
-    rolled = (await storage.query("SELECT sum(events) FROM message_counts_15m"))[0][0]
-    contacts = (await storage.query("SELECT sum(sent) FROM contact_hourly"))[0][0]
-    return raw, ids, rolled, contacts
+    return tuple([(await storage.query(sql))[0][0] for sql in (
+        "SELECT count() FROM analytics_events",
+        "SELECT count() FROM event_ids",
+        "SELECT sum(events) FROM message_counts_15m",
+        "SELECT sum(sent) FROM contact_hourly",
+        "SELECT sum(sent) FROM campaign_daily",
+        "SELECT sum(sent) FROM tenant_daily",
+    )])
 
 
 class TestRecovery:
@@ -47,10 +50,11 @@ class TestRecovery:
         await writer._stage(batch, token, WriteResult())
         await storage.command(READY_SQL, {"batch": token})
         await writer.recover()
-        assert await totals(storage) == (10, 10, 10, 10)
+        assert await totals(storage) == (10,) * 6
         assert await storage.query("SELECT count() FROM ingest_ready") == [(0,)]
 
-    @pytest.mark.parametrize("lost", ["message_counts_15m", "contact_hourly"])
+    @pytest.mark.parametrize("lost", ["message_counts_15m", "contact_hourly", "campaign_daily",
+                                      "tenant_daily"])
     async def test_move_that_reached_only_some_tables_is_completed(
         self, storage: Storage, lost: str
     ) -> None:
@@ -65,11 +69,11 @@ class TestRecovery:
         # The kill: one view's part never made it; the others' did.
         await storage.command(f"TRUNCATE TABLE {lost}")
         await writer.recover()
-        assert await totals(storage) == (10, 10, 10, 10)
+        assert await totals(storage) == (10,) * 6
         # And the redelivered messages are then recognised as stored.
         result = await writer.write(batch)
         assert (result.stored, result.duplicates) == (0, 10)
-        assert await totals(storage) == (10, 10, 10, 10)
+        assert await totals(storage) == (10,) * 6
 
     async def test_staged_only_batch_is_forgotten(self, storage: Storage) -> None:
         """A batch killed before it was marked ready is dropped; its redelivery stores it."""
@@ -78,10 +82,10 @@ class TestRecovery:
         await writer._stage(batch, dedup_token(batch), WriteResult())
         await writer.recover()
         assert await storage.query("SELECT count() FROM ingest_staging") == [(0,)]
-        assert await totals(storage) == (0, 0, 0, 0)
+        assert await totals(storage) == (0,) * 6
         result = await writer.write(batch)
         assert result.stored == 5
-        assert await totals(storage) == (5, 5, 5, 5)
+        assert await totals(storage) == (5,) * 6
 
     async def test_identical_batch_after_a_forgotten_one_is_staged_again(
         self, storage: Storage
@@ -93,7 +97,7 @@ class TestRecovery:
             await writer._stage(batch, dedup_token(batch), WriteResult())
             await writer.recover()
         assert (await writer.write(batch)).stored == 5
-        assert await totals(storage) == (5, 5, 5, 5)
+        assert await totals(storage) == (5,) * 6
 
 
 class TestDuplicates:
@@ -117,7 +121,7 @@ class TestDuplicates:
                  for r in rows(3)]
         result = await writer.write([*moved, *rows(5)[3:]])
         assert (result.stored, result.duplicates) == (2, 3)
-        assert await totals(storage) == (5, 5, 5, 5)
+        assert await totals(storage) == (5,) * 6
 
 
 class TestRollupCheck:
@@ -174,4 +178,4 @@ class TestRejectedRow:
         result = await writer.write([*batch[:3], bad, *batch[3:]])
         assert [row.id for row, _ in result.rejected] == ["bad"]
         assert (result.stored, result.duplicates) == (6, 0)
-        assert await totals(storage) == (6, 6, 6, 6)
+        assert await totals(storage) == (6,) * 6

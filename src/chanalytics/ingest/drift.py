@@ -89,6 +89,10 @@ TABLES: tuple[DerivedTable, ...] = (
                  raw_filter=_SUPPRESSING),
     # Every event that names a contact, by the hour of its timestamp.
     DerivedTable("contact_hourly", "hour", "sum(events)", raw_filter="contact_id != ''"),
+    # Every message event of a campaign, and every message event, by UTC day.
+    DerivedTable("campaign_daily", "day", "sum(events)",
+                 raw_filter=f"{_MESSAGES} AND campaign_id != ''"),
+    DerivedTable("tenant_daily", "day", "sum(events)", raw_filter=_MESSAGES),
 )
 
 

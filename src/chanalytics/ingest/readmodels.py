@@ -1,36 +1,61 @@
 """How fresh the read models are, for `/metrics`: the newest insert each one holds.
 
 A read model kept by a view is refreshed inside the batch insert that stores its events
-(the write-ahead protocol of `writer.py`), so its refresh time is part of
-`chanalytics_insert_seconds`, and it is never behind the raw table; what is worth
-watching is how old its newest insert is. That is read from the model itself: each row
-keeps `stored_at`, and a minmax index on it lets a reading after the first look only at
-parts holding an insert at least as new as the one seen before.
+(the write-ahead protocol of `writer.py`), so it is never behind the raw table: its
+refresh time is that insert's (`chanalytics_read_model_refresh_seconds`, observed by the
+writer), and what is worth watching is how old its newest insert is. That is read from
+the model itself: each row keeps the instant of its (newest) insert — `stored_at` of
+`contact_hourly`, a key column, and `last_stored_at` of the daily models, a `max` — and a
+minmax index on it lets a reading after the first look only at parts holding an insert
+at least as new as the one seen before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import structlog
 
 from chanalytics.clickhouse.storage import Storage, StorageError
+from chanalytics.live.stored import LiveEvent
 from chanalytics.localtime import as_utc
 from chanalytics.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
-# Read models with a `stored_at` column (`clickhouse/README.md`).
-READ_MODELS: tuple[str, ...] = ("contact_hourly",)
+# The read models (`clickhouse/README.md`) and their column holding the insert's instant.
+_STORED_COLUMN: dict[str, str] = {
+    "contact_hourly": "stored_at",
+    "campaign_daily": "last_stored_at",
+    "tenant_daily": "last_stored_at",
+}
+READ_MODELS: tuple[str, ...] = tuple(_STORED_COLUMN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def refreshed_by(events: Iterable[LiveEvent]) -> list[str]:
+    """The read models a batch of these events adds rows to (the filters of their views)."""
+    found: set[str] = set()
+    for event in events:
+        if event.contact_id:
+            found.add("contact_hourly")
+        if event.entity_type == "message":
+            found.add("tenant_daily")
+            if event.campaign_id:
+                found.add("campaign_daily")
+        if len(found) == len(READ_MODELS):
+            break
+    return [table for table in READ_MODELS if table in found]
+
+
 def newest_sql(table: str) -> str:
-    """The newest `stored_at` of `table` from `since` on, and whether there is one."""
-    if table not in READ_MODELS:
+    """The newest insert instant of `table` from `since` on, and whether there is one."""
+    column = _STORED_COLUMN.get(table)
+    if column is None:
         raise ValueError(f"not a read model: {table!r}")
-    return (f"SELECT count(), max(stored_at) FROM {table} "  # noqa: S608 (a listed name)
-            "WHERE stored_at >= {since:DateTime64(3, 'UTC')}")
+    return (f"SELECT count(), max({column}) FROM {table} "  # noqa: S608 (listed names)
+            f"WHERE {column} >= {{since:DateTime64(3, 'UTC')}}")
 
 
 async def update_read_model_gauges(storage: Storage, metrics: Metrics,

@@ -47,6 +47,7 @@ import structlog
 from chanalytics.clickhouse.storage import Storage, StorageError, StorageUnavailable
 from chanalytics.coordination.lease import InsertLock, LeaseLost, LocalLock
 from chanalytics.coordination.retry import Backoff
+from chanalytics.ingest.readmodels import refreshed_by
 from chanalytics.live.stored import LiveEvent, StoredNotices, row_events
 from chanalytics.localtime import utc_text
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
@@ -247,7 +248,12 @@ class BatchWriter:
         tenants = {tenant for tenant, _ in events}
         await self._until_confirmed("versions", lambda: self.versions.writing(tenants))
         try:
+            started = time.perf_counter()
             await self._command(MOVE_SQL, batch)
+            # The views, read models among them, are refreshed inside this statement.
+            seconds = time.perf_counter() - started
+            for table in refreshed_by(event for _, event in events):
+                self.metrics.read_model_refresh.labels(table=table).observe(seconds)
         finally:  # whatever became visible is now the stored state
             await self.versions.stored(tenants)
         if (notices := self.notices) is not None:
