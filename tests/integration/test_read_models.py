@@ -113,7 +113,10 @@ def daily_events() -> list[AnalyticsRow]:
     return [row for pair in zip(rows[:4], lifecycle, strict=True) for row in pair] + rows[4:]
 
 
-def daily_oracle(rows: list[AnalyticsRow], *, per_campaign: bool) -> dict[tuple[str, ...], dict[str, int]]:
+Cells = dict[tuple[str, ...], dict[str, int]]
+
+
+def daily_oracle(rows: list[AnalyticsRow], *, per_campaign: bool) -> Cells:
     """Per tenant (and campaign) and UTC day: message events and each counted type."""
     counts: dict[tuple[str, ...], Counter[str]] = {}
     for r in rows:
@@ -128,7 +131,7 @@ def daily_oracle(rows: list[AnalyticsRow], *, per_campaign: bool) -> dict[tuple[
     return {key: {c: cell[c] for c in ("events", *COUNTED)} for key, cell in counts.items()}
 
 
-async def read_daily(storage: Storage, table: str) -> dict[tuple[str, ...], dict[str, int]]:
+async def read_daily(storage: Storage, table: str) -> Cells:
     keys = "tenant_id, campaign_id, day" if table == "campaign_daily" else "tenant_id, day"
     width = len(keys.split(", "))
     columns = ("events", *COUNTED)
