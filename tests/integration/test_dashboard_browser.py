@@ -390,7 +390,7 @@ class TestDashboard:
         page.wait_for_url("**view=campaigns&**")
         _wait_idle(page)
         assert page.locator('.view[data-view="campaigns"]').is_visible()
-        self._compare(page, service, window)
+        self._compare(page, service, window, errors)
         page.goto(f"{service.base}/?view=campaign&campaignId=cmp_nowhere&timeRange=7d")
         _wait_idle(page)
         missing = page.locator('.view[data-view="campaign"]')
@@ -541,10 +541,12 @@ class TestDashboard:
         errors.clear()
 
     @staticmethod
-    def _compare(page: Any, service: Service, window: dict[str, str]) -> None:
+    def _compare(page: Any, service: Service, window: dict[str, str],
+                 errors: list[str]) -> None:
         """From the campaigns list, by the keyboard, to the two largest side by side, equal
         to `GET /campaigns/compare`; the CSV parses; the picker drops one (and asks for
-        two) and takes it back by the keyboard."""
+        two) and takes it back by the keyboard; eleven ids show the API's refusal above
+        the picker."""
         page.focus("#compare-campaigns")
         page.keyboard.press("Enter")
         page.wait_for_url("**campaignId=cmp_spring&campaignId=cmp_autumn**")
@@ -578,9 +580,13 @@ class TestDashboard:
         page.wait_for_url("**campaignId=cmp_spring&campaignId=cmp_autumn**")
         _wait_idle(page)
         assert shown.locator('table[data-table="campaigns"] td').count() == len(cells)
-        page.click('.view[data-view="compare"] .back a')
-        page.wait_for_url("**view=campaigns&**")
+        eleven = "&".join(f"campaignId=cmp_{i}" for i in range(11))
+        page.goto(f"{service.base}/?view=compare&{eleven}&timeRange=7d")
         _wait_idle(page)
+        assert "400 invalid_ids" in shown.locator(".error").inner_text()
+        assert shown.locator(".picker input:checked").count() == 11
+        assert len(errors) == 1 and "status of 400" in errors[0]
+        errors.clear()
 
     @staticmethod
     def _deep_dive(page: Any, service: Service, window: dict[str, str], tile: Any,

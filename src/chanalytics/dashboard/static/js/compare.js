@@ -2,7 +2,7 @@
 // campaigns list of the window (`GET /campaigns`), their ids in the URL (`campaignId`, once
 // per campaign, in the order picked), a column per campaign and a row per number of the
 // deep-dive's overview. The CSV is the same question put to `POST /query` by campaign.
-import { get } from "./api.js";
+import { ApiError, get } from "./api.js";
 import { amount, count, ms, percent } from "./format.js";
 import { stateQuery, windowParams } from "./state.js";
 import { params, queryBody } from "./view.js";
@@ -27,9 +27,12 @@ async function load(state) {
     get("/campaigns", params(state, { limit: LIST })),
     ids.length >= 2
       ? get("/campaigns/compare", { ...windowParams(state), channel: state.channel || null, campaignId: ids })
+        // A refused pick (more than 10) is shown with the picker, so it can be mended.
+        .catch((e) => { if (e instanceof ApiError && e.status === 400) return { refused: e }; throw e; })
       : null,
   ]);
-  return { timeRange: list.timeRange, list: list.topCampaigns, campaigns: compared?.campaigns ?? [] };
+  return { timeRange: list.timeRange, list: list.topCampaigns, campaigns: compared?.campaigns ?? [],
+    refused: compared?.refused ?? null };
 }
 
 const el = (name, props = {}, ...children) => {
@@ -112,6 +115,11 @@ export const COMPARE = {
   },
   extra(root, data, state) {
     root.replaceChildren(...picker(root, data, state), ...sideBySide(data, state));
+    if (data.refused) {
+      const box = root.closest("section").querySelector(".error");
+      box.textContent = `The API answered ${data.refused.status} ${data.refused.code}: ${data.refused.message}`;
+      box.hidden = false;
+    }
   },
   tables: [],
   csv: {
