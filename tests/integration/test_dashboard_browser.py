@@ -30,6 +30,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ZONE = "Europe/Berlin"  # the browser's zone: the page's default
+SIZES = [{"width": 1280, "height": 800}, {"width": 390, "height": 844}]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 if not CHROMIUM.exists():
@@ -63,8 +64,9 @@ def _event(subject: str, at: datetime, **data: Any) -> tuple[str, dict[str, Any]
 def _story(now: datetime) -> list[dict[str, Any] | tuple[str, dict[str, Any]]]:
     """Four sent messages (three today) and what the other views count: a campaign with a
     delivered message opened on a phone in Berlin and clicked, and one opened only by a
-    machine (the deep-dive's human opens), providers with latency and cost, a hard bounce
-    with its code, a workflow run that reached its goal, a sequence enrollment that
+    machine (the deep-dive's human opens), a second campaign four days ago (comparison),
+    providers with latency and cost, a hard bounce with its code and an unsubscribe
+    (suppressions), a workflow run that reached its goal, a sequence enrollment that
     replied."""
     at = [now - timedelta(minutes=m) for m in (6, 5, 4, 3, 2)]
     spring = {"sourceType": "campaign", "sourceId": "cmp_spring", "templateId": "tpl_welcome",
@@ -80,7 +82,10 @@ def _story(now: datetime) -> list[dict[str, Any] | tuple[str, dict[str, Any]]]:
         _sent("m2", "email", at[2], provider="ses", cost=0.001, templateId="tpl_welcome"),
         _sent("m3", "sms", at[3], provider="twilio", cost=0.0075, sourceType="campaign",
               sourceId="cmp_spring"),
-        _sent("m-old", "push", now - timedelta(days=4)),
+        ("campaign.started", {"timestamp": (now - timedelta(days=4, minutes=1)).isoformat(),
+                              "data": {"campaignId": "cmp_autumn", "name": "Autumn news"}}),
+        _sent("m-old", "push", now - timedelta(days=4), sourceType="campaign",
+              sourceId="cmp_autumn"),
         _event("pipeline.message.delivered", at[2], messageId="m1", channel="email",
                provider="ses", durationMs=1200, **spring),
         _event("pipeline.message.delivered", at[4], messageId="m3", channel="sms",
@@ -95,6 +100,8 @@ def _story(now: datetime) -> list[dict[str, Any] | tuple[str, dict[str, Any]]]:
         _event("pipeline.message.bounced", at[3], messageId="m2", channel="email",
                provider="ses", bounceType="hard", errorCode="550 5.1.1 user unknown",
                contactId="c-m2"),
+        _event("pipeline.message.unsubscribed", at[4], messageId="m3", channel="sms",
+               contactId="c-m3"),
         _event("workflow.run.started", at[0], **run),
         _event("workflow.run.completed", at[3], status="completed", **run),
         _event("workflow.run.goal_reached", at[4], **run),
@@ -109,9 +116,10 @@ class Service:
     def __init__(self, base: str, token: str, link: str, nats_url: str) -> None:
         self.base, self.token, self.link, self.nats_url = base, token, link, nats_url
 
-    def api(self, path: str, **query: str) -> dict[str, Any]:
+    def api(self, path: str, **query: str | list[str]) -> dict[str, Any]:
+        """A GET's `data`; a list is the parameter given once per value."""
         code, body = _get(f"{self.base}/api/v1/analytics/{path}?"
-                          + urllib.parse.urlencode(query), self.token)
+                          + urllib.parse.urlencode(query, doseq=True), self.token)
         assert code == 200, body
         data: dict[str, Any] = json.loads(body)["data"]
         return data
@@ -173,6 +181,57 @@ def _tile(page: Any, metric: str) -> int:
 
 def _wait_idle(page: Any) -> None:
     page.wait_for_selector('body[data-loading="false"]', timeout=15000)
+
+
+# Form controls without a name a screen reader could say: no label, aria-label,
+# aria-labelledby or (for a button) text.
+UNLABELED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((el) => {
+  if (el.type === 'hidden') return false;
+  const by = (el.getAttribute('aria-labelledby') || '').split(/\\s+/).filter(Boolean)
+    .map((id) => document.getElementById(id)?.textContent || '').join('');
+  const labels = [...(el.labels || [])].map((l) => l.textContent).join('');
+  const own = el.tagName === 'BUTTON' ? el.textContent : '';
+  return !(el.getAttribute('aria-label') || by || labels || own).trim();
+}).map((el) => el.outerHTML.slice(0, 120))"""
+# The focused element: a view's link by its view, any other by its id or its text.
+FOCUSED = """() => { const a = document.activeElement;
+  return a.closest('#views-nav') ? `nav:${a.dataset.view}` : a.id || a.textContent.trim(); }"""
+
+
+def _tab_to(page: Any, wanted: str) -> list[str]:
+    """Presses Tab until `wanted` (a FOCUSED name) has the focus; the names passed."""
+    seen: list[str] = []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(FOCUSED))
+        if seen[-1] == wanted:
+            return seen
+    pytest.fail(f"Tab never reached {wanted}: {seen}")
+
+
+def _no_overflow(page: Any) -> None:
+    """Nothing sticks out sideways, at a laptop's size and a phone's: the page is no wider
+    than the window (a resize redraws nothing, so this asks the API nothing)."""
+    for size in SIZES[::-1] + SIZES[:1]:  # the phone's, then back to the laptop's
+        page.set_viewport_size(size)
+        wide, window = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert wide <= window, f"{page.url}: {wide} px wide in a {window} px window"
+
+
+def _rows(page: Any, view: str, table: str) -> list[dict[str, str]]:
+    """A generic table's rows as {field: raw value}."""
+    rows: list[dict[str, str]] = page.eval_on_selector_all(
+        f'.view[data-view="{view}"] table[data-table="{table}"] tbody tr',
+        "rows => rows.map(r => Object.fromEntries([...r.children].map("
+        "c => [c.dataset.field, c.dataset.value])))")
+    return rows
+
+
+def _csv(page: Any, button: str) -> list[dict[str, str]]:
+    with page.expect_download() as waiting:
+        page.click(button)
+    return list(csv.DictReader(io.StringIO(Path(waiting.value.path()).read_text())))
 
 
 class TestDashboard:
@@ -259,8 +318,21 @@ class TestDashboard:
         page.goto(f"{service.base}/?timeRange=7d")
         _wait_idle(page)
         window = {"timeRange": "7d", "timezone": ZONE}
+        _no_overflow(page)  # the overview
+        # The keyboard alone: Tab reaches the views' links in order, Enter opens one, and
+        # Tab goes on through the other links, the controls and the view's own controls.
+        assert _tab_to(page, "nav:suppressions") == [
+            "Skip to the numbers", "sign-out", "nav:overview", "nav:channels",
+            "nav:deliverability", "nav:suppressions"]
+        page.keyboard.press("Enter")
+        page.wait_for_url("**view=suppressions**")
+        _wait_idle(page)
+        assert _tab_to(page, "suppressions-contact")[-7:] == [
+            "range", "timezone", "granularity", "channel", "compare", "suppressions-reason",
+            "suppressions-contact"]
+        self._suppressions(page, service, errors)
 
-        def visit(view: str, keyboard: bool = False) -> None:
+        def visit(view: str, keyboard: bool = False, resize: bool = True) -> None:
             if keyboard:
                 page.focus(f'#views-nav a[data-view="{view}"]')
                 page.keyboard.press("Enter")
@@ -274,6 +346,8 @@ class TestDashboard:
             assert "newest event stored" in shown.locator(".freshness").inner_text()
             assert page.locator(f'#views-nav a[data-view="{view}"]').get_attribute(
                 "aria-current") == "page"
+            if resize:
+                _no_overflow(page)
 
         def cell(view: str, table: str, field: str) -> str:
             found = page.locator(f'.view[data-view="{view}"] table[data-table="{table}"] '
@@ -300,22 +374,23 @@ class TestDashboard:
         budget = service.api("costs", **window)["budget"]
         assert float(page.locator('.budget [data-key="percentUsed"] dd').get_attribute(
             "data-value") or "nan") == budget["percentUsed"] > 0
+        self._budget_form(page, service, errors)
         visit("campaigns")
         api = service.api("campaigns", **window)
-        assert tile("campaigns", "totalCampaigns") == api["summary"]["totalCampaigns"] == 1
+        assert tile("campaigns", "totalCampaigns") == api["summary"]["totalCampaigns"] == 2
         assert cell("campaigns", "topCampaigns", "name") == "Spring sale"
         page.screenshot(path=str(SCREENSHOTS / "campaigns-1280x800.png"))
         self._deep_dive(page, service, window, tile, cell)
+        _no_overflow(page)
         page.screenshot(path=str(SCREENSHOTS / "campaign-1280x800.png"))
-        with page.expect_download() as waiting:
-            page.click('.view[data-view="campaign"] button[data-csv="byChannel"]')
-        rows = list(csv.DictReader(io.StringIO(Path(waiting.value.path()).read_text())))
+        rows = _csv(page, '.view[data-view="campaign"] button[data-csv="byChannel"]')
         assert {r["channel"]: int(r["sent"]) for r in rows} == {"email": 1, "sms": 1}
         page.focus('.view[data-view="campaign"] .back a')
         page.keyboard.press("Enter")
         page.wait_for_url("**view=campaigns&**")
         _wait_idle(page)
         assert page.locator('.view[data-view="campaigns"]').is_visible()
+        self._compare(page, service, window, errors)
         page.goto(f"{service.base}/?view=campaign&campaignId=cmp_nowhere&timeRange=7d")
         _wait_idle(page)
         missing = page.locator('.view[data-view="campaign"]')
@@ -363,9 +438,7 @@ class TestDashboard:
         _wait_idle(page)
         kathmandu = self._heat(page)
         assert kathmandu == self._heat_api(service, "Asia/Kathmandu") != berlin
-        with page.expect_download() as waiting:
-            page.click('.view[data-view="traffic"] button[data-csv="heatMap"]')
-        rows = list(csv.DictReader(io.StringIO(Path(waiting.value.path()).read_text())))
+        rows = _csv(page, '.view[data-view="traffic"] button[data-csv="heatMap"]')
         assert {(r["dayOfWeek"], int(r["hourOfDay"])): int(r["sent"]) for r in rows} == kathmandu
 
         visit("templates")
@@ -388,16 +461,132 @@ class TestDashboard:
         page.wait_for_url(f"**timezone={urllib.parse.quote(ZONE, safe='')}**")
         _wait_idle(page)
 
-        page.set_viewport_size({"width": 390, "height": 844})
-        for view in ("traffic", "channels", "campaigns"):
-            visit(view)
+        assert page.evaluate(UNLABELED) == []  # every view has been drawn by now
+
+        page.set_viewport_size(SIZES[1])
+        for view in ("traffic", "channels", "suppressions", "campaigns"):
+            visit(view, resize=False)
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(SCREENSHOTS / f"{view}-390x844.png"))
+        page.click("#compare-campaigns")
+        page.wait_for_url("**view=compare**")
+        _wait_idle(page)
+        page.screenshot(path=str(SCREENSHOTS / "compare-390x844.png"))
+        page.click('.view[data-view="compare"] .back a')
+        page.wait_for_url("**view=campaigns&**")
+        _wait_idle(page)
         self._deep_dive(page, service, window, tile, cell)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(SCREENSHOTS / "campaign-390x844.png"))
         assert errors == []
         context.close()
+
+    @staticmethod
+    def _suppressions(page: Any, service: Service, errors: list[str]) -> None:
+        """The suppressions view lists `GET /suppressions`' items, its reason filter
+        follows the API, its CSV holds the rows shown, and a refused contact id shows the
+        API's error."""
+        shown = page.locator('.view[data-view="suppressions"]')
+        assert "newest event stored" in shown.locator(".freshness").inner_text()
+        _no_overflow(page)
+        api = service.api("suppressions", limit="50")
+        assert float(shown.locator('[data-metric="total"] .value').get_attribute(
+            "data-value") or "nan") == api["total"] == 2
+        assert _rows(page, "suppressions", "items") == api["items"]
+        assert [i["contactId"] for i in api["items"]] == ["c-m3", "c-m2"]  # newest first
+        page.evaluate("document.activeElement.blur()")  # no focus ring in the picture
+        page.screenshot(path=str(SCREENSHOTS / "suppressions-1280x800.png"))
+        page.select_option("#suppressions-reason", "hard_bounce")
+        page.wait_for_url("**reason=hard_bounce**")
+        _wait_idle(page)
+        bounced = service.api("suppressions", reason="hard_bounce", limit="50")["items"]
+        assert _rows(page, "suppressions", "items") == bounced
+        assert _csv(page, '.view[data-view="suppressions"] button[data-csv="items"]') == bounced
+        page.fill("#suppressions-contact", "c" * 257)
+        page.keyboard.press("Enter")
+        page.wait_for_selector('.view[data-view="suppressions"] .error:has-text("400 invalid_id")')
+        page.fill("#suppressions-contact", "c-m2")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**contactId=c-m2**")
+        _wait_idle(page)
+        assert shown.locator(".error").is_hidden()
+        assert [r["contactId"] for r in _rows(page, "suppressions", "items")] == ["c-m2"]
+        assert len(errors) == 1 and "status of 400" in errors[0]  # the browser logs the 400
+        errors.clear()
+
+    @staticmethod
+    def _budget_form(page: Any, service: Service, errors: list[str]) -> None:
+        """The costs view's form removes the budget and sets a new one through the API,
+        and shows the API's refusal of a negative one."""
+        costs = '.view[data-view="costs"]'
+        page.fill("#budget-amount", "-5")
+        page.click("#budget-form button[type=submit]")
+        page.wait_for_selector(f'{costs} .form-error:has-text("400 invalid_budget")')
+        page.click("#budget-remove")
+        page.wait_for_selector(f'{costs} .budget-form ~ .status:has-text("removed")')
+        _wait_idle(page)
+        assert page.locator(f"{costs} .budget").count() == 0
+        budget = f"{service.base}/api/v1/analytics/budget"
+        assert _get(budget, service.token)[0] == 404
+        page.fill("#budget-amount", "2")
+        page.fill("#budget-timezone", "UTC")
+        page.click("#budget-form button[type=submit]")
+        page.wait_for_selector(f'{costs} .status:has-text("Saved")')
+        _wait_idle(page)
+        code, body = _get(budget, service.token)
+        assert (code, json.loads(body)) == (200, {"monthlyBudget": 2.0, "timezone": "UTC"})
+        assert page.locator(f'{costs} .budget [data-key="monthlyBudget"] dd').get_attribute(
+            "data-value") == "2"
+        assert len(errors) == 1 and "status of 400" in errors[0]
+        errors.clear()
+
+    @staticmethod
+    def _compare(page: Any, service: Service, window: dict[str, str],
+                 errors: list[str]) -> None:
+        """From the campaigns list, by the keyboard, to the two largest side by side, equal
+        to `GET /campaigns/compare`; the CSV parses; the picker drops one (and asks for
+        two) and takes it back by the keyboard; eleven ids show the API's refusal above
+        the picker."""
+        page.focus("#compare-campaigns")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**campaignId=cmp_spring&campaignId=cmp_autumn**")
+        _wait_idle(page)
+        shown = page.locator('.view[data-view="compare"]')
+        assert shown.is_visible() and shown.locator(".error").is_hidden()
+        assert "newest event stored" in shown.locator(".freshness").inner_text()
+        _no_overflow(page)
+        ids = ["cmp_spring", "cmp_autumn"]
+        api = service.api("campaigns/compare", **window, campaignId=ids)["campaigns"]
+        cells = page.eval_on_selector_all(
+            'table[data-table="campaigns"] td', "cells => cells.map(c => [c.dataset.campaign, "
+            "c.dataset.field, c.dataset.value])")
+        number = {(c, f): None if v == "" else float(v) for c, f, v in cells}
+        assert number == {(c["campaignId"], f): v for c in api for f, v in c.items()
+                          if f not in ("campaignId", "name")}
+        assert number[("cmp_spring", "humanOpened")] == 1 and number[("cmp_autumn", "sent")] == 1
+        page.screenshot(path=str(SCREENSHOTS / "compare-1280x800.png"))
+        rows = _csv(page, '.view[data-view="compare"] button[data-csv="campaigns"]')
+        assert {r["campaign"]: int(r["sent"]) for r in rows} == {"cmp_spring": 2, "cmp_autumn": 1}
+        page.uncheck('.picker input[value="cmp_autumn"]')
+        page.click('.picker button[type="submit"]')
+        page.wait_for_url(lambda url: url.count("campaignId=") == 1)
+        _wait_idle(page)
+        assert shown.locator(".hint").is_visible()
+        assert shown.locator('table[data-table="campaigns"]').count() == 0
+        page.focus('.picker input[value="cmp_autumn"]')
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**campaignId=cmp_spring&campaignId=cmp_autumn**")
+        _wait_idle(page)
+        assert shown.locator('table[data-table="campaigns"] td').count() == len(cells)
+        eleven = "&".join(f"campaignId=cmp_{i}" for i in range(11))
+        page.goto(f"{service.base}/?view=compare&{eleven}&timeRange=7d")
+        _wait_idle(page)
+        assert "400 invalid_ids" in shown.locator(".error").inner_text()
+        assert shown.locator(".picker input:checked").count() == 11
+        assert len(errors) == 1 and "status of 400" in errors[0]
+        errors.clear()
 
     @staticmethod
     def _deep_dive(page: Any, service: Service, window: dict[str, str], tile: Any,

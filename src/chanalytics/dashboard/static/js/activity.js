@@ -22,6 +22,17 @@ export const CAMPAIGNS = {
   // A campaign's name links to its deep-dive (campaign.js), the id in the URL.
   note: "Open a campaign's name for its deep-dive: links, devices, places and human opens.",
   load: (state) => get("/campaigns", withSeries(state)),
+  // Campaigns side by side (compare.js), the two largest picked to start with.
+  extra(root, data, state) {
+    const link = Object.assign(document.createElement("a"), { className: "in-page",
+      textContent: "Compare campaigns side by side",
+      href: stateQuery({ ...state, view: "compare",
+        campaignIds: data.topCampaigns.slice(0, 2).map((c) => c.campaignId) }) });
+    link.id = "compare-campaigns";
+    root.replaceChildren(Object.assign(document.createElement("p"), { className: "back" }));
+    root.firstChild.append(link);
+  },
+  extraFirst: true,
   empty: {
     when: (d) => d.summary.totalCampaigns === 0,
     title: "No campaign activity in this window",

@@ -24,7 +24,9 @@ async function failure(response) {
 }
 
 export async function get(path, params = {}) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v != null && v !== ""));
+  // A list is the parameter given once per value (`campaignId=a&campaignId=b`).
+  const query = new URLSearchParams(Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v : [v])
+    .filter((one) => one != null && one !== "").map((one) => [k, one])));
   const response = await fetch(`${BASE}${path}?${query}`, { headers: headers() });
   if (!response.ok) throw await failure(response);
   return (await response.json()).data;
@@ -40,9 +42,24 @@ export async function post(path, body, accept = "application/json") {
   return accept === "application/json" ? (await response.json()).data : response.blob();
 }
 
+// A call whose answer has no envelope (the budget): the parsed body, or null for 204.
+export async function send(method, path, body) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: headers(body === undefined ? {} : { "Content-Type": "application/json" }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw await failure(response);
+  return response.status === 204 ? null : response.json();
+}
+
 // A file through fetch and a Blob: a link with the token in its URL would leak it.
 export async function download(path, body, filename) {
-  const blob = await post(path, body, "text/csv");
+  save(await post(path, body, "text/csv"), filename);
+}
+
+// A Blob saved as a file by the browser.
+export function save(blob, filename) {
   const url = URL.createObjectURL(blob);
   const link = Object.assign(document.createElement("a"), { href: url, download: filename });
   document.body.append(link);

@@ -1,7 +1,8 @@
 // Delivery quality and money (docs/delivery.md): channels and providers, deliverability,
-// costs and the monthly budget. Each table's CSV is the same question put to `POST /query`;
+// costs and the monthly budget (budget.js). Each table's CSV is the same question put to `POST /query`;
 // where the query engine lacks one of the table's numbers, the table says which.
 import { get } from "./api.js";
+import { budgetBlock, loadCosts } from "./budget.js";
 import { amount, count, ms, percent, score, text, unitCost } from "./format.js";
 import { compared, params, queryBody } from "./view.js";
 
@@ -136,34 +137,6 @@ export const DELIVERABILITY = {
   ],
 };
 
-function budgetBlock(root, data) {
-  const budget = data.budget;
-  const title = Object.assign(document.createElement("h3"), { className: "sub", textContent: "Monthly budget" });
-  if (!budget) {
-    const hint = Object.assign(document.createElement("p"), {
-      className: "muted", textContent: "No monthly budget is set. Set one with PUT " +
-        "/api/v1/analytics/budget, for example {\"monthlyBudget\": 1500, \"timezone\": " +
-        "\"Europe/Berlin\"} (docs/delivery.md, Budget).",
-    });
-    root.replaceChildren(title, hint);
-    return;
-  }
-  const list = document.createElement("dl");
-  list.className = `strip budget status-${budget.status === "ok" ? "ok" : "warn"}`;
-  const items = [["month", "Month", text], ["monthlyBudget", "Budget (USD)", amount],
-    ["spent", "Spent so far (USD)", amount], ["percentUsed", "Used", percent],
-    ["projectedSpend", "Projected for the month (USD)", amount], ["status", "Status", text]];
-  list.append(...items.map(([key, name, format]) => {
-    const group = document.createElement("div");
-    group.dataset.key = key;
-    group.append(Object.assign(document.createElement("dt"), { textContent: name }),
-      Object.assign(document.createElement("dd"), { textContent: format(budget[key]) }));
-    group.lastChild.dataset.value = String(budget[key]);
-    return group;
-  }));
-  root.replaceChildren(title, list);
-}
-
 const costColumns = [col("totalCost", "Cost (USD)", amount), col("messages", "Messages sent", count),
   col("avgCostPerMessage", "Per message (USD)", unitCost)];
 const costMetrics = ["totalCost", "sent", "avgCostPerMessage"];
@@ -171,8 +144,7 @@ const costMetrics = ["totalCost", "sent", "avgCostPerMessage"];
 export const COSTS = {
   id: "costs",
   title: "Costs and budget",
-  load: (state) => get("/costs",
-    params(state, { granularity: state.granularity, compare: compared(state) })),
+  load: loadCosts,
   empty: {
     when: (d) => d.summary.costedMessages === 0,
     title: "No sent message carried a cost in this window",

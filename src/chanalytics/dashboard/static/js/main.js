@@ -3,6 +3,7 @@
 import { CAMPAIGNS, SEQUENCES, TEMPLATES, WORKFLOWS } from "./activity.js";
 import { ApiError } from "./api.js";
 import { CAMPAIGN } from "./campaign.js";
+import { COMPARE } from "./compare.js";
 import { CHANNELS, COSTS, DELIVERABILITY } from "./delivery.js";
 import { ENGAGEMENT } from "./engagement.js";
 import { LiveStrip } from "./live.js";
@@ -10,12 +11,13 @@ import { buildNav, showNav } from "./nav.js";
 import { downloadChannels, renderOverview } from "./overview.js";
 import { readState, writeState } from "./state.js";
 import { redeemLinkTicket, signIn, signOut, token } from "./session.js";
+import { SUPPRESSIONS } from "./suppressions.js";
 import { TRAFFIC } from "./traffic.js";
 import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
-const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, COSTS, CAMPAIGNS, CAMPAIGN,
-  WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC, ENGAGEMENT].map((view) => [view.id, view]));
+const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, SUPPRESSIONS, COSTS, CAMPAIGNS,
+  CAMPAIGN, COMPARE, WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC, ENGAGEMENT].map((view) => [view.id, view]));
 let live = null;
 let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
 let rendering = 0;
@@ -122,12 +124,18 @@ function wire() {
     history.pushState(null, "", link.getAttribute("href"));
     render();
   });
-  // A view's own control (the engagement level) writes its parameter and starts again at
-  // the first page.
+  // A view's own control (the engagement level, a suppression's reason) writes its
+  // parameter and starts again at the first page.
   $("#views").addEventListener("change", (event) => {
     const param = event.target.dataset?.param;
     if (!param) return;
-    writeState({ ...readState(), [param]: event.target.value, cursor: "" });
+    writeState({ ...readState(), [param]: event.target.value.trim(), cursor: "" });
+    render();
+  });
+  // A view's own form (the campaigns picked to compare, a saved budget) asks for a new
+  // state, or for the same one drawn again.
+  $("#views").addEventListener("dashboard:state", (event) => {
+    writeState({ ...readState(), ...event.detail });
     render();
   });
   $("#views").addEventListener("click", (event) => {
@@ -145,7 +153,8 @@ function wire() {
       node.hidden = $("#range").value !== "custom";
     }
     if (!state) return;
-    writeState({ ...readState(), ...state });
+    // A page's cursor belongs to the query it came from: new controls start at page one.
+    writeState({ ...readState(), ...state, cursor: "" });
     render();
   });
   $("#controls").addEventListener("submit", (e) => e.preventDefault());

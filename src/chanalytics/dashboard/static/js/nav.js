@@ -7,7 +7,7 @@ export const TITLES = {
   overview: "Overview", channels: "Channels", deliverability: "Deliverability",
   costs: "Costs", campaigns: "Campaigns", workflows: "Workflows", sequences: "Sequences",
   templates: "Templates", traffic: "Traffic", engagement: "Engagement",
-  campaign: "Campaign",
+  campaign: "Campaign", compare: "Compare campaigns", suppressions: "Suppressions",
 };
 
 export function buildNav(list, onPick) {

@@ -4,12 +4,16 @@ export const RANGES = ["1d", "7d", "30d", "90d"];
 export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
-export const VIEWS = ["overview", "channels", "deliverability", "costs", "campaigns",
-  "workflows", "sequences", "templates", "traffic", "engagement"];
+export const VIEWS = ["overview", "channels", "deliverability", "suppressions", "costs",
+  "campaigns", "workflows", "sequences", "templates", "traffic", "engagement"];
 // Views below another one, not in the navigation: `campaign` (a campaign's deep-dive,
-// with its id in `campaignId`) belongs to `campaigns`.
-export const SUBVIEWS = { campaign: "campaigns" };
+// with its id in `campaignId`) and `compare` (campaigns side by side, `campaignId` given
+// once per campaign) belong to `campaigns`.
+export const SUBVIEWS = { campaign: "campaigns", compare: "campaigns" };
 export const LEVELS = ["high", "medium", "low", "inactive"];
+export const REASONS = ["hard_bounce", "complaint", "unsubscribe"];
+// Views that page with the API's `nextCursor`.
+const PAGED = ["engagement", "suppressions"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -26,7 +30,10 @@ export function readState(search = location.search) {
     view,
     campaignId: view === "campaign" ? campaignId : "",
     level: pick(q.get("level"), LEVELS, ""),
-    cursor: view === "engagement" ? q.get("cursor") || "" : "",
+    campaignIds: view === "compare" ? q.getAll("campaignId").filter(Boolean) : [],
+    reason: view === "suppressions" ? pick(q.get("reason"), REASONS, "") : "",
+    contactId: view === "suppressions" ? q.get("contactId") || "" : "",
+    cursor: PAGED.includes(view) ? q.get("cursor") || "" : "",
     timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
     startDate: custom ? q.get("startDate") : "",
     endDate: custom ? q.get("endDate") : "",
@@ -42,7 +49,10 @@ export function stateQuery(state) {
   q.set("view", state.view);
   if (state.view === "campaign") q.set("campaignId", state.campaignId);
   if (state.view === "engagement" && state.level) q.set("level", state.level);
-  if (state.view === "engagement" && state.cursor) q.set("cursor", state.cursor);
+  if (state.view === "compare") for (const id of state.campaignIds ?? []) q.append("campaignId", id);
+  if (state.view === "suppressions" && state.reason) q.set("reason", state.reason);
+  if (state.view === "suppressions" && state.contactId) q.set("contactId", state.contactId);
+  if (PAGED.includes(state.view) && state.cursor) q.set("cursor", state.cursor);
   if (state.timeRange === "custom") {
     q.set("startDate", state.startDate);
     q.set("endDate", state.endDate);

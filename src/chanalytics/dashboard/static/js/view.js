@@ -2,7 +2,7 @@
 // saying what to do, number tiles (with their change when compared), a chart of the time
 // series and tables, each table with a CSV of the query engine's export. The views'
 // descriptions (what to ask, what to show) live in delivery.js, activity.js and traffic.js.
-import { download } from "./api.js";
+import { download, save } from "./api.js";
 import { lineChart } from "./chart.js";
 import { bucketLabel, text, windowText } from "./format.js";
 import { stateQuery, windowParams } from "./state.js";
@@ -80,7 +80,7 @@ function tableBlock(view, table) {
   const blocks = [head];
   if (table.csvNote) blocks.push(el("p", { className: "muted note", textContent: table.csvNote }));
   const node = el("table", {}, el("thead", {}, el("tr", {}, ...table.columns.map((c) => {
-    const th = el("th", { textContent: c.label, className: c.format === text ? "text" : "" });
+    const th = el("th", { textContent: c.label, className: c.format === text || c.text ? "text" : "" });
     th.scope = "col";
     return th;
   }))), el("tbody"));
@@ -105,7 +105,7 @@ export function fillTable(node, columns, rows, emptyText, state) {
       button.dataset.value = value == null ? "" : String(value);
       cell.append(button);
     } else cell.textContent = c.format(value);
-    if (c.format === text) cell.className = "text";
+    if (c.format === text || c.text) cell.className = "text"; // words to the left, numbers right
     if (i === 0) cell.scope = "row";
     cell.dataset.field = c.key;
     cell.dataset.value = value == null ? "" : String(value);
@@ -150,8 +150,19 @@ export async function renderView(section, view, state, current = () => true) {
   }
 }
 
-// The CSV of one of a view's tables, from the query engine's export.
-export function downloadTable(view, key, state) {
+// A CSV of rows on the page (RFC 4180: fields with a comma, quote or line break quoted),
+// for tables the query engine cannot export.
+export function csvOf(columns, rows) {
+  const field = (v) => (v == null ? "" : /[",\r\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+  const lines = [columns, ...rows.map((row) => columns.map((c) => row[c]))].map((line) => line.map(field).join(","));
+  return new Blob([`${lines.join("\r\n")}\r\n`], { type: "text/csv" });
+}
+
+// The CSV of one of a view's tables, from the query engine's export, or (a view's
+// `localCsv`) of the rows the page shows.
+export async function downloadTable(view, key, state) {
+  const local = view.localCsv?.[key];
+  if (local) return save(local(), `${view.id}-${key}.csv`);
   const ask = view.csv?.[key] ?? view.tables.find((t) => t.key === key).csv;
   return download("/query", ask(state), `${view.id}-${key}.csv`);
 }
