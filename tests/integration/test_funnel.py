@@ -341,22 +341,14 @@ class TestCohorts:
         assert answer.json()["data"] == oracle.cohorts("t_b", {"timezone": "America/New_York"})[1]
 
 
-@pytest.mark.parametrize(("path", "params", "field"), [
+# Every parameter's 400s are in tests/unit/test_api_params.py; a few here, with storage.
+@pytest.mark.parametrize(("path", "params", "field"), sample([
     ("/funnel", {"windowHours": "0"}, "windowHours"),
     ("/funnel", {"windowHours": "721"}, "windowHours"),
-    ("/funnel", {"windowHours": "1.5"}, "windowHours"),
-    ("/funnel", {"windowHours": ""}, "windowHours"),
-    ("/funnel", {"channel": "fax"}, "channel"),
     ("/funnel", {"campaignId": "x" * 257}, "campaignId"),
-    ("/funnel", {"templateId": ""}, "templateId"),
-    ("/funnel", {"timezone": "Mars/Olympus"}, "timezone"),
-    ("/funnel", {"compare": "yesterday"}, "compare"),
     ("/funnel/workflows", {"windowHours": "-3"}, "windowHours"),
-    ("/funnel/workflows", {"workflowId": ""}, "workflowId"),
-    ("/funnel/workflows", {"timeRange": "2d"}, "timeRange"),
-    ("/cohorts", {"timezone": "Nowhere/City"}, "timezone"),
     ("/cohorts", {"startDate": "2026-01-01", "endDate": "2026-12-01"}, "endDate"),
-])
+], 2))
 async def test_bad_parameters_are_named(stored: Any, path: str, params: dict[str, str],
                                         field: str) -> None:
     storage, _ = stored
