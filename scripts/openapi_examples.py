@@ -59,6 +59,9 @@ CALLS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "realtime": ("GET", f"{A}/realtime", {"timezone": "Europe/Berlin"}),
     "engagement": ("GET", f"{A}/engagement", {"limit": "3"}),
     "contactEngagement": ("GET", f"{A}/contacts/contact_1458/engagement", {}),
+    "funnel": ("GET", f"{A}/funnel", {"timeRange": "30d"}),
+    "workflowFunnel": ("GET", f"{A}/funnel/workflows", {"timeRange": "30d"}),
+    "cohorts": ("GET", f"{A}/cohorts", {"timeRange": "30d", "timezone": "Europe/Berlin"}),
     "query": ("POST", f"{A}/query", {
         "metrics": ["sent", "deliveryRate", "p95DeliveryMs", "totalCost"],
         "dimensions": ["channel", "provider"], "timeRange": "30d", "limit": 3}),
@@ -79,9 +82,10 @@ class Collector:
 
 def cut(value: Any, key: str = "") -> Any:
     """`value` with every list of items (objects or rows) cut to its first three; a
-    report's `columns`, a row's values and a campaign's four `devices` stay whole."""
+    report's `columns`, a row's values, a campaign's four `devices` and a funnel's
+    `steps` stay whole."""
     if isinstance(value, list):
-        items = value if key in ("columns", "devices") or not value or not isinstance(
+        items = value if key in ("columns", "devices", "steps") or not value or not isinstance(
             value[0], dict | list) else value[:3]
         return [cut(v) for v in items]
     if isinstance(value, dict):

@@ -337,3 +337,50 @@ class TestEngagementParameters:
                                                                     ("asOf", "query")}
         for operation in (ranking, one):
             assert {"200", "400", "401", "503"} <= set(operation["responses"])
+
+
+class TestFunnelParameters:
+    """Funnels and cohorts check every parameter before storage is asked anything."""
+
+    @pytest.mark.parametrize(("endpoint", "params", "field", "code"), [
+        *((e, {"windowHours": v}, "windowHours", "invalid_window_hours")
+          for e in ("funnel", "funnel/workflows")
+          for v in ("0", "721", "-1", "1.5", "", "72h", "99999")),
+        *((e, p, f, c) for e in ("funnel", "funnel/workflows", "cohorts")
+          for p, f, c in WINDOW_ERRORS),
+        ("funnel", {"channel": "fax"}, "channel", "invalid_channel"),
+        ("funnel", {"templateId": ""}, "templateId", "invalid_id"),
+        ("funnel", {"campaignId": "c" * 257}, "campaignId", "invalid_id"),
+        ("funnel/workflows", {"workflowId": ""}, "workflowId", "invalid_id"),
+        ("cohorts", {"startDate": "2026-01-05", "endDate": "2026-07-06"}, "endDate",
+         "range_too_long"),
+        ("cohorts", {"compare": "last_week"}, "compare", "invalid_compare"),
+    ])
+    def test_bad_value_is_400_naming_it(self, client: TestClient[Any], endpoint: str,
+                                        params: dict[str, str], field: str,
+                                        code: str) -> None:
+        status, error = _error(client, endpoint, params)
+        assert (status, error["field"], error["code"]) == (400, field, code)
+
+    @pytest.mark.parametrize(("endpoint", "params"), [
+        ("funnel", {"windowHours": "720", "channel": "sms", "campaignId": "c",
+                    "templateId": "t"}),
+        ("funnel/workflows", {"windowHours": "1", "workflowId": "wf"}),
+        ("cohorts", {"startDate": "2026-01-05", "endDate": "2026-07-05",
+                     "timezone": "America/New_York"}),
+    ])
+    def test_valid_request_without_storage_is_503(self, client: TestClient[Any], endpoint: str,
+                                                  params: dict[str, str]) -> None:
+        status, error = _error(client, endpoint, params)
+        assert (status, error["code"]) == (503, "storage_unavailable")
+
+    def test_documented_parameters(self, client: TestClient[Any]) -> None:
+        paths = client.get("/schema/openapi.json").json()["paths"]
+        window = {"timeRange", "startDate", "endDate", "timezone", "compare"}
+        expected = {"funnel": window | {"channel", "campaignId", "templateId", "windowHours"},
+                    "funnel/workflows": window | {"workflowId", "windowHours"},
+                    "cohorts": window}
+        for endpoint, names in expected.items():
+            operation = paths[f"/api/v1/analytics/{endpoint}"]["get"]
+            assert {p["name"] for p in operation["parameters"]} == names
+            assert {"200", "400", "401", "503"} <= set(operation["responses"])

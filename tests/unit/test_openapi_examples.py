@@ -15,7 +15,9 @@ from chanalytics.api.live import TicketData
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
+from chanalytics.query.cohorts import CohortsData
 from chanalytics.query.engagement import ContactEngagement, EngagementData
+from chanalytics.query.funnel import FunnelData, WorkflowFunnelData
 from chanalytics.query.pages import EventsData, ReportData
 from chanalytics.query.presets.api_usage import ApiUsageData
 from chanalytics.query.presets.campaign import CampaignComparisonData, CampaignData
@@ -43,6 +45,8 @@ TYPES: dict[str, Any] = {
     "query": Envelope[ReportData], "api-usage": Envelope[ApiUsageData],
     "engagement": Envelope[EngagementData], "contactEngagement": Envelope[ContactEngagement],
     "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
+    "funnel": Envelope[FunnelData], "workflowFunnel": Envelope[WorkflowFunnelData],
+    "cohorts": Envelope[CohortsData],
 }
 
 

@@ -95,6 +95,11 @@ SequenceId = Annotated[str | None, QueryParameter(
     name="sequenceId", description="Only this sequence.")]
 TemplateId = Annotated[str | None, QueryParameter(
     name="templateId", description="Only this template.")]
+WindowHours = Annotated[str | None, QueryParameter(
+    name="windowHours",
+    description="How long after its send a message (or a run after its start) may reach "
+                "each later step and still count: 1 to 720 hours. Default 72.",
+    schema_extra={"pattern": "^[0-9]{1,3}$"}, examples=_example("72"))]
 
 Compare = Annotated[str | None, QueryParameter(
     name="compare",

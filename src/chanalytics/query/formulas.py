@@ -189,3 +189,12 @@ def age_seconds(name: str, measure: str) -> Metric:
         seconds = v[measure]
         return None if seconds is None else round_decimal(Decimal(repr(float(seconds))), 1)
     return Metric(name, (measure,), value, "number", kind="latency")
+
+
+def millis_as_seconds(name: str, measure: str) -> Metric:
+    """A duration counted in whole milliseconds, in seconds (3 decimals: exact); null
+    when there is none."""
+    def value(v: Values) -> float | None:
+        millis = v[measure]
+        return None if millis is None else round_decimal(Fraction(int(millis), 1000), 3)
+    return Metric(name, (measure,), value, "number", kind="latency")

@@ -26,6 +26,7 @@ from chanalytics.query.formulas import (
     budget_used,
     cost_total,
     count,
+    millis_as_seconds,
     percentile,
     provider_score,
     rate,
@@ -95,6 +96,13 @@ CATALOGUE: Mapping[str, Metric] = MappingProxyType({m.name: m for m in (
     rate("errorRate", "errors", "requests"),
     average("avgRequestMs", "request_ms_sum", "requests", 1, "average"),
     percentile("p95RequestMs", 1),
+    # Funnels (`funnel.py`): a step's messages (or runs) over the step before it and over
+    # the first step, and the lower median of the time from the first step to this one;
+    # cohorts (`cohorts.py`): a cohort's contacts engaged in a week over the cohort.
+    rate("stepConversionRate", "step", "previous_step"),
+    rate("stepOverallRate", "step", "first_step"),
+    millis_as_seconds("medianSeconds", "median_ms"),
+    rate("retentionRate", "engaged", "contacts"),
 )})
 """Every derived number of a result row, by name."""
 
@@ -131,6 +139,7 @@ FIELDS: Mapping[str, str] = MappingProxyType({
     "samples": "latencySamples", "avgMs": "avgDeliveryMs", "p50Ms": "p50DeliveryMs",
     "p95Ms": "p95DeliveryMs", "p99Ms": "p99DeliveryMs",
     "total": "totalCost", "spent": "totalCost", "score": "providerScore",
+    "overallRate": "stepOverallRate",
 })
 
 

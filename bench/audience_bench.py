@@ -1,0 +1,131 @@
+"""How long funnels and cohorts take for the largest tenant, and what their statements read.
+
+    .venv/bin/python -m bench.audience_bench --events 10000000 --tenants 100 \
+        --data-dir /tmp/funnelbench [--reps 8]
+
+Loads (or reuses) the query bench's synthetic events (`bench/query/data.py`, 90 days),
+then for the largest tenant times `GET /funnel` (30 days, windows of 72 h and 720 h, one
+campaign), `GET /funnel/workflows` (30 days) and `GET /cohorts` (90 days, and 26 weeks)
+through the real app with no answer cache, and each answer's statement alone (its wall
+time and the CPU time it cost). Prints Markdown tables;
+`bench/results/funnel.md` holds a run.
+"""
+
+# SQL here only finds the tenant to ask about. ruff: noqa: S608
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from bench.query.load import ensure_loaded
+from chanalytics.app import create_app
+from chanalytics.clickhouse.storage import Storage
+from chanalytics.config import load_settings
+from chanalytics.logs import configure_logging
+from chanalytics.query.cohorts import cohorts_statement
+from chanalytics.query.funnel import MESSAGES, RUNS, FunnelOptions, funnel_statement
+from chanalytics.query.request import QueryRequest
+from chanalytics.query.timerange import parse_window
+
+
+def _weeks_26(now: datetime) -> dict[str, str]:
+    """26 whole weeks ending with the one holding `now` (UTC Mondays)."""
+    monday = (now - timedelta(days=now.weekday())).date()
+    return {"startDate": (monday - timedelta(weeks=25)).isoformat(),
+            "endDate": (monday + timedelta(days=6)).isoformat()}
+
+
+def _cells(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
+    return [
+        ("funnel 30d (72 h)", "funnel", {"timeRange": "30d"}),
+        ("funnel 30d, windowHours 720", "funnel", {"timeRange": "30d", "windowHours": "720"}),
+        ("funnel 30d, one campaign", "funnel", {"timeRange": "30d", "campaignId": "cmp-7"}),
+        ("funnel 30d Kolkata, sms", "funnel", {"timeRange": "30d", "channel": "sms",
+                                               "timezone": "Asia/Kolkata"}),
+        ("funnel/workflows 30d", "funnel/workflows", {"timeRange": "30d"}),
+        ("cohorts 90d New York", "cohorts", {"timezone": "America/New_York"}),
+        ("cohorts 26 weeks", "cohorts", _weeks_26(now)),
+    ]
+
+
+async def _endpoints(storage: Storage, tenant: str, now: datetime, reps: int) -> None:
+    app = create_app(load_settings({}, api_keys=f"tok={tenant}"), storage=storage,
+                     clock=lambda: now)  # no versions: nothing is kept between calls
+    print("| request | p50 ms | max ms |\n|---|---:|---:|")
+    async with AsyncTestClient(app) as client:
+        for name, path, params in _cells(now):
+            times = []
+            for _ in range(reps + 2):
+                started = time.perf_counter()
+                response = await client.get(f"/api/v1/analytics/{path}", params=params,
+                                            headers={"Authorization": "Bearer tok"})
+                times.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+            kept = times[2:]
+            print(f"| {name} | {statistics.median(kept):.0f} | {max(kept):.0f} |", flush=True)
+
+
+async def _statements(storage: Storage, tenant: str, now: datetime) -> None:
+    def request(**window: Any) -> QueryRequest:
+        return QueryRequest(tenant_id=tenant, window=parse_window(
+            time_range=window.get("timeRange"), start_date=window.get("startDate"),
+            end_date=window.get("endDate"), timezone=window.get("timezone"),
+            default_range="30d", now=now))
+
+    statements = [
+        ("funnel 30d", *funnel_statement(MESSAGES, request(timeRange="30d"), FunnelOptions())),
+        ("funnel/workflows 30d", *funnel_statement(RUNS, request(timeRange="30d"),
+                                                   FunnelOptions())),
+        ("cohorts 26 weeks", *cohorts_statement(request(**_weeks_26(now)))),
+    ]
+    # CPU time of this process (embedded chDB runs in it, every thread counted): what a
+    # statement costs whatever else the machine runs, unlike its wall time.
+    print("\n| statement alone | wall ms (median of 5) | CPU ms (median of 5) |\n"
+          "|---|---:|---:|")
+    for name, sql, params in statements:
+        walls, cpus = [], []
+        for _ in range(6):
+            started, cpu = time.perf_counter(), time.process_time()
+            await storage.query(sql, params)
+            walls.append((time.perf_counter() - started) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        print(f"| {name} | {statistics.median(walls[1:]):.0f} | "
+              f"{statistics.median(cpus[1:]):.0f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--reps", type=int, default=8)
+    args = parser.parse_args()
+    configure_logging("warning", "console")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    storage, meta = ensure_loaded(args.data_dir, args.events, args.tenants)
+    now = datetime.fromtimestamp(meta["end_ms"] / 1000, UTC)
+    (tenant, events), = storage.query_sync(
+        "SELECT tenant_id, count() AS n FROM analytics_events GROUP BY tenant_id "
+        "ORDER BY n DESC LIMIT 1")
+    sent, contacts = storage.query_sync(
+        "SELECT count(), uniqExact(contact_id) FROM analytics_events WHERE tenant_id = "
+        "{t:String} AND event_type = 'message_sent'", {"t": tenant})[0]
+    print(f"largest tenant {tenant}: {events:,} events, {sent:,} sends to {contacts:,} "
+          "contacts\n")
+    asyncio.run(_endpoints(storage, tenant, now, args.reps))
+    asyncio.run(_statements(storage, tenant, now))
+    storage.close()
+
+
+if __name__ == "__main__":
+    main()
