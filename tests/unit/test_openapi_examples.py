@@ -9,6 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from chanalytics.alerts.model import AlertsData
+from chanalytics.alerts.rules import RulesData, RuleView
+from chanalytics.api.alerts import Reading
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.examples import EXAMPLES
 from chanalytics.api.live import TicketData
@@ -43,6 +46,8 @@ TYPES: dict[str, Any] = {
     "query": Envelope[ReportData], "api-usage": Envelope[ApiUsageData],
     "engagement": Envelope[EngagementData], "contactEngagement": Envelope[ContactEngagement],
     "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
+    "alertRule": Envelope[RuleView], "alertRules": Envelope[RulesData],
+    "alertRuleTest": Envelope[Reading], "alerts": Envelope[AlertsData],
 }
 
 

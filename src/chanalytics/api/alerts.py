@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
 from chanalytics.alerts.evaluate import evaluate
@@ -19,6 +20,7 @@ from chanalytics.alerts.rules import MAX_RULES, RuleBody, RulesData, RuleView, p
 from chanalytics.alerts.store import AlertStore
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.body_docs import request_body
+from chanalytics.api.examples import answered
 from chanalytics.api.parameters import ERROR_RESPONSES, Cursor, PageLimit
 from chanalytics.deliveries import AddressPolicy
 from chanalytics.localtime import utc_text
@@ -63,6 +65,12 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     reason: str | None
 
 
+def _created() -> dict[int, ResponseSpec]:
+    """The 201 of `POST /rules`, with the recorded example of a rule."""
+    found = answered("alertRule", Envelope[RuleView], "The stored rule")
+    return {**ERROR_RESPONSES, 201: found[200]}
+
+
 class AlertsController(Controller):
     """The caller's alert rules and alerts."""
 
@@ -71,7 +79,7 @@ class AlertsController(Controller):
     security = ({"bearerAuth": []},)
 
     @post("/rules", summary="Create an alert rule", status_code=201,
-          responses=ERROR_RESPONSES, request_body=RULE_BODY)
+          responses=_created(), request_body=RULE_BODY)
     async def create_rule(self, request: Request[Any, Any, State],
                           alerts: NamedDependency[AlertStore],
                           webhook_policy: NamedDependency[AddressPolicy],
@@ -84,13 +92,15 @@ class AlertsController(Controller):
         await alerts.put_rule(tenant_id, rule)
         return Envelope(data=rule.public())
 
-    @get("/rules", summary="The tenant's alert rules", responses=ERROR_RESPONSES)
+    @get("/rules", summary="The tenant's alert rules",
+         responses=answered("alertRules", Envelope[RulesData]))
     async def list_rules(self, alerts: NamedDependency[AlertStore],
                          tenant_id: NamedDependency[str]) -> Envelope[RulesData]:
         found = await alerts.rules(tenant_id)
         return Envelope(data=RulesData(items=[r.public() for _, r in found]))
 
-    @get("/rules/{rule_id:str}", summary="One alert rule", responses=ERROR_RESPONSES)
+    @get("/rules/{rule_id:str}", summary="One alert rule",
+         responses=answered("alertRule", Envelope[RuleView]))
     async def get_rule(self, rule_id: RuleId, alerts: NamedDependency[AlertStore],
                        tenant_id: NamedDependency[str]) -> Envelope[RuleView]:
         rule = await alerts.rule(tenant_id, rule_id)
@@ -98,8 +108,8 @@ class AlertsController(Controller):
             raise NotFoundException("no such rule")
         return Envelope(data=rule.public())
 
-    @put("/rules/{rule_id:str}", summary="Replace an alert rule", responses=ERROR_RESPONSES,
-         request_body=RULE_BODY)
+    @put("/rules/{rule_id:str}", summary="Replace an alert rule",
+         responses=answered("alertRule", Envelope[RuleView]), request_body=RULE_BODY)
     async def put_rule(self, rule_id: RuleId, request: Request[Any, Any, State],
                        alerts: NamedDependency[AlertStore],
                        webhook_policy: NamedDependency[AddressPolicy],
@@ -126,7 +136,7 @@ class AlertsController(Controller):
         await alerts.put_rule(tenant_id, found, deleted=True)
 
     @post("/rules/{rule_id:str}/test", summary="Evaluate a rule now, deliver nothing",
-          status_code=200, responses=ERROR_RESPONSES)
+          status_code=200, responses=answered("alertRuleTest", Envelope[Reading]))
     async def test_rule(self, rule_id: RuleId, alerts: NamedDependency[AlertStore],
                         engine: NamedDependency[Engine], now: NamedDependency[datetime],
                         pipeline_lag: NamedDependency[PipelineLag | None],
@@ -142,7 +152,8 @@ class AlertsController(Controller):
             holds=None if found.value is None else rule.holds(found.value),
             reason=found.reason or None))
 
-    @get("/", summary="The tenant's alerts, newest first", responses=ERROR_RESPONSES)
+    @get("/", summary="The tenant's alerts, newest first",
+         responses=answered("alerts", Envelope[AlertsData]))
     async def list_alerts(self, alerts: NamedDependency[AlertStore],
                           tenant_id: NamedDependency[str], alert_state: StateParam = None,
                           kind: KindParam = None, limit: PageLimit = None,
