@@ -277,6 +277,7 @@ class TestDetectors:
         assert by_channel["sms"].holds is False
         assert by_channel["push"].holds is None
 
+    @pytest.mark.once  # the same statement as the case above
     async def test_anomaly_needs_24_hours_of_history(self, loaded: Storage) -> None:
         """With only the 20 hours before it, the drop is not judged."""
         found = await anomaly_observations(Engine(loaded), {"t_anomaly"},
@@ -360,6 +361,7 @@ class TestApi:
         ({"name": None}, "name"),
     ]
 
+    @pytest.mark.once  # the body's checks run no SQL
     async def test_bad_bodies_name_the_field(self, client: AsyncTestClient[Any]) -> None:
         """Each fault is a 400 naming the key (a private webhook address included)."""
         fields = []

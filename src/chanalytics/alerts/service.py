@@ -104,8 +104,10 @@ class AlertService:
         seconds = time.perf_counter() - started
         if self.metrics is not None:
             self.metrics.alert_round_seconds.observe(seconds)
-        log.info("alerts.round.evaluated", rules=len(rules), conditions=len(observed),
-                 changes=len(rows), duration_ms=round(seconds * 1000, 1))
+        # Info only when something changed: a quiet minute is not news.
+        say = log.info if rows else log.debug
+        say("alerts.round.evaluated", rules=len(rules), conditions=len(observed),
+            changes=len(rows), duration_ms=round(seconds * 1000, 1))
         return rows
 
     async def _observe(self, rules: Sequence[Owned], firing: Collection[tuple[str, str]],
