@@ -132,14 +132,15 @@ async def _no_sleep(_: float) -> None:
 
 
 def _service(storage: Storage, js: Any | None, *, lock: Any = None,
-             dispatch_lock: Any = None) -> AlertService:
+             dispatch_lock: Any = None, tenants: frozenset[str] = frozenset()) -> AlertService:
     store = AlertStore(storage)
     publisher = None if js is None else JetStreamPublisher(js)
     dispatcher = Dispatcher(store, publisher=publisher,
                             webhooks=WebhookSender(LOOPBACK, FAST, sleep=_no_sleep), email=None)
     return AlertService(store, Engine(storage), BudgetStore(storage),
                         evaluate_lock=lock or LocalLock(),
-                        dispatch_lock=dispatch_lock or LocalLock(), dispatcher=dispatcher)
+                        dispatch_lock=dispatch_lock or LocalLock(), dispatcher=dispatcher,
+                        tenants=lambda: tenants)
 
 
 def _unique(script: Script) -> dict[str, dict[str, Any]]:
@@ -276,6 +277,17 @@ class TestDetectors:
         assert email.details["deviation"] == round(33.33 - expected, 2)
         assert by_channel["sms"].holds is False
         assert by_channel["push"].holds is None
+
+    async def test_the_hourly_detector_records_the_anomaly_once(
+            self, loaded: Storage) -> None:
+        """The service judges each completed hour once: an alert for email, nothing for
+        the same hour again."""
+        service = _service(loaded, None, tenants=frozenset({"t_anomaly"}))
+        at = ANOMALY_HOUR + timedelta(hours=1, minutes=2)
+        (found,) = await service.detect_anomalies(at)
+        assert (found.kind, found.channel, found.state) == ("anomaly", "email", "firing")
+        assert found.public().actual == 33.33 and found.public().expected is not None
+        assert await service.detect_anomalies(at + timedelta(minutes=1)) == []
 
     @pytest.mark.once  # the same statement as the case above
     async def test_anomaly_needs_24_hours_of_history(self, loaded: Storage) -> None:

@@ -13,8 +13,9 @@ A rate whose denominator in the window is below the rule's `minVolume` is not ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -71,10 +72,20 @@ def rule_queries(rules: Sequence[Owned], now: datetime) -> dict[int, Query]:
     return queries
 
 
-def read(result: Result, tenant: str, rule: Rule) -> Reading:
+Rows = dict[Grouping, dict[tuple[Any, ...], Mapping[str, Any]]]
+
+
+def read(result: Result, tenant: str, rule: Rule, rows: Rows | None = None) -> Reading:
+    """The rule's reading from its window's result; `rows` keeps each grouping's rows by
+    key across the rules that read one result (building them per rule would cost
+    rules x rows)."""
     metric = rule.catalogued
     assert metric is not None
-    values = result.by(grouping_of(rule)).get(_key(tenant, rule), result.zeros)
+    grouping = grouping_of(rule)
+    rows = {} if rows is None else rows
+    if grouping not in rows:
+        rows[grouping] = result.by(grouping)
+    values = rows[grouping].get(_key(tenant, rule), result.zeros)
     volume = None
     if metric.denominator:
         volume = int(values[metric.denominator])
@@ -97,10 +108,12 @@ async def evaluate(engine: Engine, rules: Sequence[Owned], now: datetime,
     lag_seconds: float | None = None
     if lag is not None and any(r.metric == INGEST_LAG for _, r in rules):
         lag_seconds = await lag()
+    keyed: dict[int, Rows] = {}
     for tenant, rule in rules:
         if rule.metric == INGEST_LAG:
             readings[(tenant, rule.id)] = Reading(lag_seconds, reason="" if lag_seconds
                                                   is not None else "the lag is not known")
         else:
-            readings[(tenant, rule.id)] = read(results[rule.window_minutes], tenant, rule)
+            readings[(tenant, rule.id)] = read(results[rule.window_minutes], tenant, rule,
+                                               keyed.setdefault(rule.window_minutes, {}))
     return readings

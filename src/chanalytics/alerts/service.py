@@ -85,7 +85,8 @@ class AlertService:
         self._anomaly_hour: datetime | None = None  # the last completed hour judged
 
     async def evaluate(self, now: datetime | None = None) -> list[Alert]:
-        """One round at `now`: the state changes recorded (their deliveries pending)."""
+        """One round at `now` of the rules, budgets and ingest health: the state changes
+        recorded (their deliveries pending)."""
         now = now or self.clock()
         started = time.perf_counter()
         async with self.evaluate_lock:
@@ -97,10 +98,7 @@ class AlertService:
             gone = [a for key, a in firing.items()
                     if (a.kind == "rule" and (a.tenant_id, a.condition) not in live_rules)
                     or (a.kind == "budget" and key not in seen)]
-            rows = changes(observed, firing, now, absent_resolve=gone)
-            if rows:
-                await self.evaluate_lock.ensure_held()
-                await self.store.record(rows, [outgoing(a, now) for a in rows])
+            rows = await self._record(changes(observed, firing, now, absent_resolve=gone), now)
         seconds = time.perf_counter() - started
         if self.metrics is not None:
             self.metrics.alert_round_seconds.observe(seconds)
@@ -118,17 +116,45 @@ class AlertService:
                     for (t, rule_id), reading in readings.items()]
         budgets = await self.budgets.all()
         observed += await budget_observations(self.engine, budgets, firing, now)
-        hour = completed_hour(now)
-        if hour != self._anomaly_hour:  # once per completed hour (again after a restart)
-            tenants = {*self.tenants(), *(t for t, _ in rules), *budgets}
-            observed += await anomaly_observations(self.engine, tenants, now)
-            self._anomaly_hour = hour
         if self.lag is not None:
             health = ingest_observation(await self.lag(), self.lag_limit)
             observed.append(health)
             if self.metrics is not None and health.holds is not None:
                 self.metrics.ingest_alert_firing.set(1 if health.holds else 0)
         return observed
+
+    async def _record(self, rows: list[Alert], now: datetime) -> list[Alert]:
+        if rows:
+            await self.evaluate_lock.ensure_held()
+            await self.store.record(rows, [outgoing(a, now) for a in rows])
+        return rows
+
+    async def detect_anomalies(self, now: datetime | None = None) -> list[Alert]:
+        """The delivery-rate anomaly detector for the last completed UTC hour, once per
+        hour in this process (again after a restart: judging an hour twice changes
+        nothing). Apart from `evaluate`: it reads 7 days of every tenant's channels by
+        hour, a longer read than a minute's round should wait for."""
+        now = now or self.clock()
+        hour = completed_hour(now)
+        if hour == self._anomaly_hour:
+            return []
+        started = time.perf_counter()
+        async with self.evaluate_lock:
+            firing = {(a.tenant_id, a.condition): a for a in await self.store.firing()
+                      if a.kind == "anomaly"}
+            tenants = {*self.tenants(), *(t for t, _ in await self.store.rules()),
+                       *await self.budgets.all()}
+            observed = await anomaly_observations(self.engine, tenants, now)
+            rows = await self._record(changes(observed, firing, now), now)
+        self._anomaly_hour = hour
+        log.info("alerts.anomalies.evaluated", tenants=len(tenants), channels=len(observed),
+                 changes=len(rows), duration_ms=round((time.perf_counter() - started) * 1000, 1))
+        return rows
+
+    async def round(self) -> None:
+        """What the loop runs every minute: the rules' round, then the hourly detector."""
+        await self.evaluate()
+        await self.detect_anomalies()
 
     async def dispatch(self) -> int:
         """Send every pending delivery (once across processes)."""
@@ -141,7 +167,7 @@ class AlertService:
         cancelled; a failed round is logged and the next one tries again."""
         sending = asyncio.create_task(self._loop(self.dispatch, dispatch_every, "dispatch"))
         try:
-            await self._loop(self.evaluate, every, "evaluate")
+            await self._loop(self.round, every, "evaluate")
         finally:
             sending.cancel()
             with suppress(asyncio.CancelledError):
