@@ -186,6 +186,11 @@ class TestRuleLifecycle:
         unique = _unique(script)
         assert [b["event"] for b in unique.values()] == ["alert.firing", "alert.resolved"]
         assert len(script.received) == 4  # two failures, then one try per change
+        status, outcomes = await store.outcomes("t_rule_a", next(iter(unique))) or ("", [])
+        assert status == "done"
+        assert [(o["channel"], o["status"]) for o in outcomes] == [
+            ("nats", "delivered"), ("webhook", "delivered")]
+        assert outcomes[1]["results"] == ["failed", "failed", "delivered"]
         assert await _published(js, "t_rule_a") == 2
         page, _ = await store.page("t_rule_a", state=None, kind="rule", limit=10, cursor=None)
         assert [(a.state, a.rule_id) for a in page] == [("resolved", "r_a")]

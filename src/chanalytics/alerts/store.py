@@ -34,6 +34,9 @@ _PENDING = ("SELECT tenant_id, delivery_id, alert_id, rule_id, event, payload, c
             "FROM alert_deliveries FINAL WHERE status = 'pending' ORDER BY created_at")
 _OUTCOMES = ("SELECT status, outcomes FROM alert_deliveries FINAL "
              "WHERE tenant_id = {tenant:String} AND delivery_id = {id:String}")
+# FINAL merges a row's versions before WHERE applies only if the filter is not moved to
+# PREWHERE (which would see an old `firing` version beside the new `resolved` one).
+_AFTER_FINAL = " SETTINGS optimize_move_to_prewhere_if_final = 0"
 _rule_decoder = msgspec.json.Decoder(Rule)
 _details = msgspec.json.Decoder(dict[str, Any])
 
@@ -60,12 +63,13 @@ class AlertStore:
         sql, params = _RULES, {}
         if tenant_id is not None:
             sql, params = _RULES + " AND tenant_id = {tenant:String}", {"tenant": tenant_id}
-        rows = await self.storage.query(sql + " ORDER BY tenant_id, updated_at", params)
+        rows = await self.storage.query(sql + " ORDER BY tenant_id, updated_at" + _AFTER_FINAL,
+                                        params)
         return [(str(t), _rule_decoder.decode(r)) for t, r in rows]
 
     async def rule(self, tenant_id: str, rule_id: str) -> Rule | None:
         rows = await self.storage.query(
-            _RULES + " AND tenant_id = {tenant:String} AND rule_id = {id:String}",
+            _RULES + " AND tenant_id = {tenant:String} AND rule_id = {id:String}" + _AFTER_FINAL,
             {"tenant": tenant_id, "id": rule_id})
         return _rule_decoder.decode(rows[0][1]) if rows else None
 
@@ -73,7 +77,8 @@ class AlertStore:
 
     async def firing(self) -> list[Alert]:
         """Every alert whose episode has not ended, of every tenant."""
-        return [_alert(r) for r in await self.storage.query(_ALERTS + " WHERE state = 'firing'")]
+        return [_alert(r) for r in await self.storage.query(
+            _ALERTS + " WHERE state = 'firing'" + _AFTER_FINAL)]
 
     async def page(self, tenant_id: str, *, state: str | None, kind: str | None, limit: int,
                    cursor: str | None) -> tuple[list[Alert], str | None]:
@@ -92,7 +97,8 @@ class AlertStore:
             params |= {"started": started, "id": alert_id}
         rows = await self.storage.query(
             f"{_ALERTS} WHERE {' AND '.join(where)} "
-            "ORDER BY started_at DESC, alert_id DESC LIMIT {limit:UInt32}", params)
+            "ORDER BY started_at DESC, alert_id DESC LIMIT {limit:UInt32}" + _AFTER_FINAL,
+            params)
         alerts = [_alert(r) for r in rows[:limit]]
         more = len(rows) > limit
         return alerts, _cursor(alerts[-1]) if more and alerts else None
@@ -112,7 +118,8 @@ class AlertStore:
     async def pending(self) -> list[Outgoing]:
         return [Outgoing(tenant_id=t, delivery_id=d, alert_id=a, rule_id=r or None,
                          event=e, payload=p.encode(), created_at=as_utc(c))
-                for t, d, a, r, e, p, c in await self.storage.query(_PENDING)]
+                for t, d, a, r, e, p, c in await self.storage.query(
+                    _PENDING + _AFTER_FINAL)]
 
     async def delivered(self, item: Outgoing, outcomes: list[dict[str, Any]]) -> None:
         row = _delivery_row(item, self._version()) | {
@@ -121,7 +128,9 @@ class AlertStore:
                                        msgspec.json.encode(row))
 
     async def outcomes(self, tenant_id: str, delivery_id: str) -> tuple[str, Any] | None:
-        rows = await self.storage.query(_OUTCOMES, {"tenant": tenant_id, "id": delivery_id})
+        """A delivery's status and its targets' recorded outcomes (None: unknown id)."""
+        rows = await self.storage.query(_OUTCOMES + _AFTER_FINAL,
+                                        {"tenant": tenant_id, "id": delivery_id})
         return (str(rows[0][0]), msgspec.json.decode(rows[0][1])) if rows else None
 
 
