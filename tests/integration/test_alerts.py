@@ -64,7 +64,7 @@ def _events() -> Maker:
                 make.message(tenant, at + timedelta(seconds=1), "delivered", f"m{n}", channel)
 
     # Rule tenants: [T0-1h, T0) 30 sent, 20 delivered (66.67%); [T0, T0+1h) all delivered.
-    for tenant in ("t_rule_a", "t_rule_b", "t_restart", "t_two"):
+    for tenant in ("t_rule_a", "t_rule_b", "t_restart", "t_two", "t_outage"):
         messages(tenant, T0 - timedelta(minutes=55), 30, 20, "email")
         messages(tenant, T0 + timedelta(minutes=5), 30, 30, "email")
     # A rule under minVolume: 5 sent, none delivered.
@@ -216,7 +216,7 @@ class TestRuleLifecycle:
         assert len(await again.evaluate(T0 + timedelta(hours=1))) == 1  # resolved
 
         class Dies(AlertStore):
-            async def delivered(self, *_: Any) -> None:
+            async def delivered(self, *_: Any, **__: Any) -> None:
                 raise RuntimeError("killed before marking it done")
 
         dying = _service(loaded, js)
@@ -228,6 +228,33 @@ class TestRuleLifecycle:
         assert [b["event"] for b in unique.values()] == ["alert.firing", "alert.resolved"]
         assert len(script.received) == 5  # 2 failures, firing, resolved twice (same id)
         assert await _published(js, "t_restart") == 2
+
+    async def test_a_nats_outage_leaves_the_delivery_pending(
+            self, loaded: Storage, js: Any, hook: tuple[int, Script]) -> None:
+        """NATS refuses the first publish: the webhook is sent once, the delivery stays
+        pending, and the next pass publishes it without calling the webhook again."""
+        port, script = hook
+        await AlertStore(loaded).put_rule("t_outage", _rule(port, "r_o", threshold=101.0,
+                                                            window_minutes=1440))
+
+        class Flaky(JetStreamPublisher):
+            failures = 1
+
+            async def publish(self, subject: str, payload: bytes, msg_id: str) -> None:
+                if Flaky.failures:
+                    Flaky.failures -= 1
+                    raise ConnectionError("NATS is away")
+                await super().publish(subject, payload, msg_id)
+
+        service = _service(loaded, js)
+        service.dispatcher.publisher = Flaky(js)
+        assert len(await service.evaluate(T0)) == 1
+        assert await service.dispatch() == 1
+        assert await _published(js, "t_outage") == 0
+        assert await service.dispatch() == 1  # still pending: NATS only
+        assert await service.dispatch() == 0
+        assert await _published(js, "t_outage") == 1
+        assert len(_unique(script)) == 1 and len(script.received) == 3
 
     async def test_two_evaluating_processes_record_each_change_once(
             self, loaded: Storage, js: Any, nats_url: str, hook: tuple[int, Script]) -> None:

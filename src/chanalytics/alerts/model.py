@@ -81,3 +81,5 @@ class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     event: Literal["alert.firing", "alert.resolved"]
     payload: bytes
     created_at: datetime
+    # What earlier passes sent (a delivery left pending while NATS was down).
+    outcomes: list[dict[str, Any]] = msgspec.field(default_factory=list)

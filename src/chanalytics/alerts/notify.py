@@ -78,16 +78,35 @@ class Dispatcher:
         return len(pending)
 
     async def _send(self, item: Outgoing) -> None:
-        outcomes: list[dict[str, Any]] = []
-        if self.publisher is not None:
+        """Send what `item` has not yet sent: the rule's targets once (their retries are
+        the senders'), NATS until it is published (a NATS outage leaves the delivery
+        pending, and the next pass publishes it without calling the targets again)."""
+        outcomes = list(item.outcomes)
+        if not any(o["channel"] != "nats" for o in outcomes):
+            outcomes += await self._targets(item)
+        published = any(o["channel"] == "nats" and o["status"] == "delivered"
+                        for o in outcomes)
+        if self.publisher is not None and not published:
+            outcomes = [o for o in outcomes if o["channel"] != "nats"]
             try:
                 await self.publisher.publish(subject_of(item.tenant_id), item.payload,
                                              item.delivery_id)
-                outcomes.append({"channel": "nats", "status": "delivered"})
-            except Exception as exc:  # recorded; the webhooks and e-mail still go
+                outcomes.insert(0, {"channel": "nats", "status": "delivered"})
+                published = True
+            except Exception as exc:
                 log.warning("alerts.publish.failed", tenant_id=item.tenant_id,
                             delivery=item.delivery_id, error=repr(exc))
-                outcomes.append({"channel": "nats", "status": "failed", "error": repr(exc)})
+                outcomes.insert(0, {"channel": "nats", "status": "failed",
+                                    "error": repr(exc)[:300]})
+        done = published or self.publisher is None
+        await self.store.delivered(item, outcomes, done=done)
+        log.info("alerts.delivery.sent", tenant_id=item.tenant_id, delivery=item.delivery_id,
+                 change=item.event, targets=len(outcomes), done=done,
+                 failed=sum(o["status"] != "delivered" for o in outcomes))
+
+    async def _targets(self, item: Outgoing) -> list[dict[str, Any]]:
+        """The rule's webhooks and e-mail lists, each with every try recorded; a placeholder
+        record when the rule has none, so they are not looked for again."""
         rule = None if item.rule_id is None else await self.store.rule(item.tenant_id,
                                                                        item.rule_id)
         sends = []
@@ -100,12 +119,8 @@ class Dispatcher:
                 subject = f"[chanalytics] {alert['state']}: {alert['message']}"[:200]
                 sends.append(self.email.deliver(target.email, item.event, item.delivery_id,
                                                 subject, item.payload.decode()))
-        for outcome in await asyncio.gather(*sends):
-            outcomes.append(_record(outcome))
-        await self.store.delivered(item, outcomes)
-        log.info("alerts.delivery.sent", tenant_id=item.tenant_id, delivery=item.delivery_id,
-                 change=item.event, targets=len(outcomes),
-                 failed=sum(o["status"] != "delivered" for o in outcomes))
+        found = [_record(outcome) for outcome in await asyncio.gather(*sends)]
+        return found or [{"channel": "none", "status": "delivered"}]
 
 
 def _record(outcome: DeliveryOutcome) -> dict[str, Any]:

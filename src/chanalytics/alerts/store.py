@@ -30,7 +30,8 @@ _ALERT_COLUMNS = ("tenant_id", "alert_id", "kind", "rule_id", "condition", "stat
 _ALERTS = f"SELECT {', '.join(_ALERT_COLUMNS[:-1])} FROM alerts FINAL"  # noqa: S608
 _DELIVERY_COLUMNS = ("tenant_id", "delivery_id", "alert_id", "rule_id", "event", "payload",
                      "status", "outcomes", "created_at", "version")
-_PENDING = ("SELECT tenant_id, delivery_id, alert_id, rule_id, event, payload, created_at "
+_PENDING = ("SELECT tenant_id, delivery_id, alert_id, rule_id, event, payload, created_at, "
+            "outcomes "
             "FROM alert_deliveries FINAL WHERE status = 'pending' ORDER BY created_at")
 _OUTCOMES = ("SELECT status, outcomes FROM alert_deliveries FINAL "
              "WHERE tenant_id = {tenant:String} AND delivery_id = {id:String}")
@@ -117,13 +118,17 @@ class AlertStore:
 
     async def pending(self) -> list[Outgoing]:
         return [Outgoing(tenant_id=t, delivery_id=d, alert_id=a, rule_id=r or None,
-                         event=e, payload=p.encode(), created_at=as_utc(c))
-                for t, d, a, r, e, p, c in await self.storage.query(
+                         event=e, payload=p.encode(), created_at=as_utc(c),
+                         outcomes=msgspec.json.decode(o))
+                for t, d, a, r, e, p, c, o in await self.storage.query(
                     _PENDING + _AFTER_FINAL)]
 
-    async def delivered(self, item: Outgoing, outcomes: list[dict[str, Any]]) -> None:
+    async def delivered(self, item: Outgoing, outcomes: list[dict[str, Any]], *,
+                        done: bool = True) -> None:
+        """What was sent of `item`; `done` False leaves it pending for the next pass."""
         row = _delivery_row(item, self._version()) | {
-            "status": "done", "outcomes": msgspec.json.encode(outcomes).decode()}
+            "status": "done" if done else "pending",
+            "outcomes": msgspec.json.encode(outcomes).decode()}
         await self.storage.insert_json("alert_deliveries", _DELIVERY_COLUMNS,
                                        msgspec.json.encode(row))
 
