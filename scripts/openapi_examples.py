@@ -22,15 +22,21 @@ from typing import Any
 import msgspec
 from litestar.testing import TestClient
 
+from chanalytics.alerts.notify import Dispatcher
+from chanalytics.alerts.service import AlertService
+from chanalytics.alerts.store import AlertStore
 from chanalytics.app import create_app
+from chanalytics.budgets import BudgetStore
 from chanalytics.cli.demo import DemoTraffic, Schedule, backfill
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
+from chanalytics.coordination.lease import LocalLock
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.localtime import utc_text
 from chanalytics.logs import configure_logging
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
+from chanalytics.query.engine import Engine
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # a Tuesday afternoon
 TENANTS = ["tenant_demo", "tenant_other_1", "tenant_other_2"]
@@ -108,6 +114,32 @@ async def load(storage: Storage) -> int:
     return len(collector.rows)
 
 
+RULE = {"name": "email delivery dropped", "metric": "deliveryRate", "channel": "email",
+        "operator": "<", "threshold": 99, "windowMinutes": 1440, "minVolume": 50,
+        "deliveries": [{"email": {"to": ["ops@example.com"]}}]}
+
+
+def alert_examples(client: TestClient[Any], headers: dict[str, str],
+                   storage: Storage) -> dict[str, Any]:
+    """A rule created, listed and tested, one evaluation round at the demo's clock, and
+    the alerts it raised."""
+    rules = f"{A}/alerts/rules"
+    created = client.post(rules, json=RULE, headers=headers)
+    created.raise_for_status()
+    rule_id = created.json()["data"]["id"]
+    found = {"alertRule": created.json(),
+             "alertRules": client.get(rules, headers=headers).json(),
+             "alertRuleTest": client.post(f"{rules}/{rule_id}/test", headers=headers).json()}
+    store = AlertStore(storage)
+    service = AlertService(store, Engine(storage), BudgetStore(storage),
+                           evaluate_lock=LocalLock(), dispatch_lock=LocalLock(),
+                           dispatcher=Dispatcher(store, publisher=None, webhooks=None,
+                                                 email=None), tenants=lambda: TENANTS)
+    asyncio.run(service.evaluate(NOW))
+    found["alerts"] = client.get(f"{A}/alerts", headers=headers).json()
+    return {name: cut(value) for name, value in found.items()}
+
+
 def main() -> None:
     configure_logging("warning")
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,6 +159,7 @@ def main() -> None:
                     answer = client.request(method, path, json=args, headers=headers)
                 answer.raise_for_status()
                 examples[name] = cut(msgspec.json.decode(answer.content))
+            examples |= alert_examples(client, headers, storage)
         for item in examples["events"]["data"]["items"]:
             # Stored by this script a while after the demo's clock: shown as the live
             # service would store it, a quarter second after it happened.

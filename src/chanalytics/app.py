@@ -17,7 +17,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
+from chanalytics.alerts.notify import Dispatcher
+from chanalytics.alerts.service import AlertService, AlertWiring
 from chanalytics.api import (
+    alerts,
     analytics,
     audience,
     campaign,
@@ -32,13 +35,14 @@ from chanalytics.api.errors import EXCEPTION_HANDLERS
 from chanalytics.api.limits import url_limit
 from chanalytics.api.live import LiveController
 from chanalytics.api.readiness import NatsCheck, NatsProbe
-from chanalytics.api.services import LiveServices, Services
+from chanalytics.api.services import LiveServices, Services, required
 from chanalytics.api.timing import request_timing
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.dashboard import routes as dashboard
 from chanalytics.dashboard.signin import SignInTickets
+from chanalytics.deliveries import AddressPolicy, EmailSender, SmtpServer, WebhookSender
 from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
@@ -60,6 +64,7 @@ def create_app(
     live: LiveServices | None = None,
     pipeline_lag: PipelineLag | None = None,
     sign_in: SignInTickets | None = None,
+    alerting: AlertWiring | None = None,
 ) -> Litestar:
     """Build the API. Parts passed in (by `chanalytics run` or tests) are shared, not owned.
     With `probe_nats` (and a NATS URL) readiness also reports the stream and consumer;
@@ -69,13 +74,16 @@ def create_app(
     engine reuses answers until a tenant's data changes. With `live` (a process with
     NATS), `GET /live` streams stored events; without, it answers 503. `pipeline_lag`
     asks NATS how far ingest is behind (`/realtime`'s freshness); without it that is
-    null. `sign_in` holds the dashboard's one-time sign-in tickets (`dashboard/signin.py`)."""
+    null. `sign_in` holds the dashboard's one-time sign-in tickets (`dashboard/signin.py`).
+    With `alerting` (and CHANALYTICS_ALERTS_ENABLED), this process evaluates alert rules
+    and detectors every minute, under the wiring's locks (`alerts/service.py`)."""
 
     served = Services(
         metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
         nats_check=nats_check,
         uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats),
-        live=live, pipeline_lag=pipeline_lag, sign_in=sign_in)
+        live=live, pipeline_lag=pipeline_lag, sign_in=sign_in,
+        webhook_policy=AddressPolicy(settings.webhook_allow_list()))
     if storage is not None:
         served.open(storage, engine, versions)
 
@@ -94,9 +102,15 @@ def create_app(
             await probe.start()
             served.nats_check = probe
         writing = asyncio.create_task(served.usage.run()) if served.usage else None
+        evaluating = (asyncio.create_task(_alert_service(settings, served, alerting).run())
+                      if alerting is not None and settings.alerts_enabled else None)
         try:
             yield
         finally:
+            if evaluating is not None:
+                evaluating.cancel()
+                with suppress(asyncio.CancelledError):
+                    await evaluating
             if writing is not None:
                 writing.cancel()
                 with suppress(asyncio.CancelledError):
@@ -108,6 +122,7 @@ def create_app(
 
     app = Litestar(
         route_handlers=[*operations.ROUTES, analytics.AnalyticsController,
+                        alerts.AlertsController,
                         campaign.CampaignController,
                         delivery.DeliveryController, realtime.RealtimeController,
                         audience.AudienceController, funnels.FunnelController,
@@ -137,6 +152,21 @@ def create_app(
     )
     app.state.services = served
     return app
+
+
+def _alert_service(settings: Settings, served: Services, wiring: AlertWiring) -> AlertService:
+    """The evaluator over the app's storage, sending with the process's settings."""
+    store = required(served.alerts, "alerts")
+    email = None
+    if settings.smtp_url and settings.smtp_from:
+        email = EmailSender(SmtpServer.from_url(settings.smtp_url), settings.smtp_from)
+    dispatcher = Dispatcher(store, publisher=wiring.publisher,
+                            webhooks=WebhookSender(served.webhook_policy), email=email)
+    return AlertService(
+        store, required(served.engine, "engine"), required(served.budgets, "budgets"),
+        evaluate_lock=wiring.evaluate_lock, dispatch_lock=wiring.dispatch_lock,
+        dispatcher=dispatcher, tenants=lambda: set(served.tokens.values()),
+        lag=served.pipeline_lag, lag_limit=settings.alert_lag_seconds, metrics=served.metrics)
 
 
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:

@@ -37,6 +37,13 @@ class ApiMetrics:
         self.usage_dropped = Counter(
             "chanalytics_api_usage_dropped", "Recorded requests dropped while storage refused "
             "them (api/usage.py MAX_PENDING)", registry=self.registry)
+        # The alert evaluator (alerts/service.py), in the one API process holding its lease.
+        self.alert_round_seconds = Histogram(
+            "chanalytics_alert_round_seconds", "One evaluation round of every alert rule and "
+            "detector", registry=self.registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.ingest_alert_firing = Gauge(
+            "chanalytics_alert_ingest_lag_firing", "1 while the ingest-health alert fires "
+            "(consumer lag above CHANALYTICS_ALERT_LAG_SECONDS)", registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,6 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from chanalytics.alerts.model import AlertsData
+from chanalytics.alerts.rules import RulesData, RuleView
+from chanalytics.api.alerts import Reading
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.examples import EXAMPLES
 from chanalytics.api.live import TicketData
@@ -47,6 +50,8 @@ TYPES: dict[str, Any] = {
     "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
     "funnel": Envelope[FunnelData], "workflowFunnel": Envelope[WorkflowFunnelData],
     "cohorts": Envelope[CohortsData],
+    "alertRule": Envelope[RuleView], "alertRules": Envelope[RulesData],
+    "alertRuleTest": Envelope[Reading], "alerts": Envelope[AlertsData],
 }
 
 

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from chanalytics.alerts.store import AlertStore
 from chanalytics.api.auth import AUTH
 from chanalytics.api.parameters import (
     EndDate,
@@ -34,6 +35,7 @@ from chanalytics.api.readiness import readiness
 from chanalytics.api.services import LiveServices, required, services
 from chanalytics.api.usage import UsageRecorder
 from chanalytics.budgets import BudgetStore
+from chanalytics.deliveries import AddressPolicy
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
@@ -49,6 +51,14 @@ def provide_engine(state: State) -> Engine:
 
 def provide_budgets(state: State) -> BudgetStore:
     return required(services(state).budgets, "budgets")
+
+
+def provide_alerts(state: State) -> AlertStore:
+    return required(services(state).alerts, "alerts")
+
+
+def provide_webhook_policy(state: State) -> AddressPolicy:
+    return services(state).webhook_policy
 
 
 def provide_usage(state: State) -> UsageRecorder:
@@ -124,6 +134,8 @@ SERVICES: Mapping[str, Provide] = MappingProxyType({
     "engine": Provide(provide_engine, sync_to_thread=False),
     "budgets": Provide(provide_budgets, sync_to_thread=False),
     "usage": Provide(provide_usage, sync_to_thread=False),
+    "alerts": Provide(provide_alerts, sync_to_thread=False),
+    "webhook_policy": Provide(provide_webhook_policy, sync_to_thread=False),
     "now": Provide(provide_now, sync_to_thread=False),
     "pipeline_lag": Provide(provide_pipeline_lag, sync_to_thread=False),
     "readiness": Provide(provide_readiness, sync_to_thread=False),

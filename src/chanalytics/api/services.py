@@ -13,11 +13,13 @@ from typing import TypeVar
 
 from litestar.datastructures import State
 
+from chanalytics.alerts.store import AlertStore
 from chanalytics.api.readiness import NatsCheck
 from chanalytics.api.usage import UsageRecorder
 from chanalytics.budgets import BudgetStore
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.dashboard.signin import SignInTickets
+from chanalytics.deliveries import AddressPolicy
 from chanalytics.live.hub import KEEPALIVE_SECONDS, LiveHub
 from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import ApiMetrics
@@ -56,6 +58,10 @@ class Services:
     pipeline_lag: PipelineLag | None = None
     # The dashboard's one-time sign-in links, minted by `chanalytics run` at start.
     sign_in: SignInTickets | None = None
+    # Alert rules and alerts (`alerts/store.py`); webhook targets are checked against
+    # the allow-list when a rule is saved.
+    alerts: AlertStore | None = None
+    webhook_policy: AddressPolicy = field(default_factory=AddressPolicy)
 
     def open(self, storage: Storage, engine: Engine | None = None,
              versions: Versions | None = None) -> None:
@@ -67,6 +73,7 @@ class Services:
             versions, on_read=lambda source: reads.labels(source=source).inc())
         self.engine = engine or Engine(storage, cache=cache)
         self.budgets = BudgetStore(storage, versions)
+        self.alerts = AlertStore(storage)
         self.usage = UsageRecorder(storage, self.metrics, self.clock)
 
 

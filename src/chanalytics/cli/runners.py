@@ -20,6 +20,8 @@ import uvicorn
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from chanalytics.alerts.notify import JetStreamPublisher
+from chanalytics.alerts.service import AlertWiring
 from chanalytics.api.httpserver import server_config
 from chanalytics.api.services import LiveServices
 from chanalytics.app import create_app, create_operations_app, freeze_startup_objects
@@ -136,7 +138,8 @@ async def serve(settings: Settings, storage: Storage) -> int:
         lag = None if nc is None else lag_reader(
             nc.jetstream(timeout=LAG_TIMEOUT), settings.stream_name, settings.consumer_name)
         app = create_app(settings, storage=storage, probe_nats=False, versions=versions,
-                         live=live, pipeline_lag=lag)
+                         live=live, pipeline_lag=lag,
+                         alerting=_alerting(js, storage.embedded, settings))
         await _serve_until_signal(settings, app, announce)
     finally:
         if live is not None:
@@ -144,6 +147,22 @@ async def serve(settings: Settings, storage: Storage) -> int:
         if nc is not None:
             await nc.close()
     return 0
+
+
+def _alerting(js: JetStreamContext | None, embedded: bool,
+              settings: Settings) -> AlertWiring | None:
+    """How this process evaluates alerts: with NATS, under leases shared with every other
+    API process, publishing state changes; on the embedded engine without NATS, alone
+    (one process owns the directory). A server without NATS evaluates nothing: nothing
+    would keep two such processes from announcing a change twice."""
+    if js is not None:
+        return AlertWiring(evaluate_lock=KvLease(js, key="alerts-evaluate"),
+                           dispatch_lock=KvLease(js, key="alerts-dispatch"),
+                           publisher=JetStreamPublisher(js, settings.stream_replicas))
+    if embedded:
+        return AlertWiring(evaluate_lock=LocalLock(), dispatch_lock=LocalLock())
+    log.warning("alerts.evaluator.off", reason="no NATS to share the evaluation lease")
+    return None
 
 
 async def _connect_nats(settings: Settings) -> NATS | None:
@@ -284,7 +303,8 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
         shown = _sign_in_token(settings, token, demo is not None)
         app = create_app(settings, storage=storage, metrics=metrics, nats_check=service,
                          versions=service.versions, live=live, pipeline_lag=lag,
-                         sign_in=sign_in)
+                         sign_in=sign_in,
+                         alerting=_alerting(service.js, storage.embedded, settings))
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history,
                      sign_in.mint(shown) if shown else None), flush=True)

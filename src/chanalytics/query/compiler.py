@@ -55,6 +55,8 @@ def compile_statement(statement: Statement, plan: Plan, params: Params | None = 
     if params is None:
         params = Params(tenant=query.tenant_id, tz=query.window.tz_name,
                         **(plan.buckets.params() if plan.buckets is not None else {}))
+        if query.tenants:
+            params.values["tenants"] = list(query.tenants)
     dims = dimensions_of(query.groupings)
     if statement.family is Family.STATES:
         return _states(query, dims, params)
@@ -123,7 +125,7 @@ def _part(part: Part, statement: Statement, columns: list[str], query: Query,
     kinds = {m.kind for m in statement.measures if m.kind}
     types = set().union(*(m.event_types for m in statement.measures))
     where = [
-        "tenant_id = {tenant:String}",
+        tenant_sql(query),
         any_of([time_range(table.grain, start, end, params) for start, end in part.ranges]),
         f"event_type IN {literals(types)}",
     ]
@@ -132,6 +134,12 @@ def _part(part: Part, statement: Statement, columns: list[str], query: Query,
     where += [filter_sql(f, params) for f in query.filters if f not in table.implied]
     return Select(columns=[table.select(c) for c in columns], source=table.name,
                   array_join=table.array_join, where=where)
+
+
+def tenant_sql(query: Query) -> str:
+    """Whose rows a part reads: the query's tenant, or its several (`Query.tenants`)."""
+    return ("tenant_id IN {tenants:Array(String)}" if query.tenants
+            else "tenant_id = {tenant:String}")
 
 
 # Per grain: the time column of its tables, and the type its bounds are bound as.
@@ -180,7 +188,7 @@ def _states(query: Query, dims: tuple[str, ...], params: Params) -> Compiled:
     if set(dims) - {"sequence"} or any(f.dimension != "sequence" for f in query.filters):
         raise ValueError("active enrollments group and filter by sequence only")
     end = params.bind(query.window.end, INSTANT)
-    where = ["tenant_id = {tenant:String}", f"enrolled_at < {end}", f"ended_at >= {end}"]
+    where = [tenant_sql(query), f"enrolled_at < {end}", f"ended_at >= {end}"]
     where += [filter_sql(f, params) for f in query.filters]
     keys = ["sequence_id AS d0"] if dims else []
     select = Select(columns=[*keys, "count() AS m0"], source="enrollment_states FINAL",

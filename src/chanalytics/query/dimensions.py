@@ -72,6 +72,9 @@ _DIMENSIONS = (
     _column("url", "url"),
     # For the endpoints only: a sequence's step, a workflow run's outcome.
     _column("step", "step_number", empty=0, public=False),
+    # For a query of several tenants (`Query.tenants`): whose rows.
+    Dimension(name="tenant", sql="tenant_id", columns=frozenset({"tenant_id"}), empty=None,
+              public=False),
 )
 
 DIMENSIONS: Mapping[str, Dimension] = MappingProxyType({d.name: d for d in _DIMENSIONS})

@@ -80,7 +80,7 @@ class Engine:
         filters become one (its grouping sets the union of theirs), so each table is read
         once for all of them."""
         tenant = queries[0].tenant_id
-        if self.cache is None or any(q.tenant_id != tenant for q in queries):
+        if self.cache is None or any(q.tenant_id != tenant or q.tenants for q in queries):
             return await self._run_all(queries)
         return await self.cache.read(tenant, ("run", queries), lambda: self._run_all(queries),
                                      rows=_result_rows)
@@ -172,7 +172,8 @@ def _mergeable(a: Plan, b: Plan, statement: Statement, other: Statement) -> bool
     if statement.family is Family.STATES or statement.family is not other.family:
         return False
     if (statement.parts != other.parts or a.query.filters != b.query.filters
-            or a.query.window != b.query.window or a.query.tenant_id != b.query.tenant_id):
+            or a.query.window != b.query.window or a.query.tenant_id != b.query.tenant_id
+            or a.query.tenants != b.query.tenants):
         return False
     if statement.family is Family.KEYS and statement.measures != other.measures:
         return False

@@ -42,6 +42,12 @@ class Metric(msgspec.Struct, frozen=True):
     def change(self) -> Change:
         return "points" if self.kind == "rate" else "relative"
 
+    @property
+    def denominator(self) -> str | None:
+        """The measure a rate is a share of (`sent` for `deliveryRate`): an alert rule does
+        not judge a rate over too few of it. None for anything but a rate."""
+        return self.measures[1] if self.kind == "rate" else None
+
     def order_value(self, values: Values) -> Any:
         return values[self.measures[0]] if self.exact is None else self.exact(values)
 

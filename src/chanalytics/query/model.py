@@ -40,6 +40,10 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
     filters: tuple[Filter, ...] = ()
     # The width of the `time` dimension's buckets, when a grouping has it.
     granularity: Granularity = Granularity.DAY
+    # Several tenants at once (an evaluator's question for all of them: `alerts/`):
+    # their events instead of `tenant_id`'s, told apart by grouping by `tenant`. Such a
+    # query is never kept (`cache.py` keeps one tenant's reads under its version).
+    tenants: tuple[str, ...] = ()
 
 
 class Row(msgspec.Struct, frozen=True):

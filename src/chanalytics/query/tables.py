@@ -49,7 +49,7 @@ _COUNT_VALUES = _RAW_VALUES - {Value.DURATIONS, Value.LATEST, Value.EARLIEST}
 _KEY_VALUES = frozenset({Value.KEY})
 # The raw table's columns the catalogue's dimensions and conditions read.
 _RAW_COLUMNS = frozenset({
-    "bucket", "event_type", "channel", "provider", "bounce_type", "error_code",
+    "tenant_id", "bucket", "event_type", "channel", "provider", "bounce_type", "error_code",
     "campaign_id", "template_id", "workflow_id", "sequence_id", "status", "step_number",
     "contact_id", "url", "geo_country", "geo_city", "user_agent", "machine_open"})
 _DAY_BUCKET = MappingProxyType({"bucket": "toDateTime(day, 'UTC')"})
@@ -80,7 +80,8 @@ def _rollup(name: str, family: Family, grain: Grain, columns: set[str],
             implied: tuple[Filter, ...] = (), expressions: Mapping[str, str] | None = None,
             ) -> Table:
     daily = grain is Grain.DAY
-    return Table(name=name, family=family, grain=grain, columns=frozenset({*columns, "bucket"}),
+    return Table(name=name, family=family, grain=grain,
+                 columns=frozenset({*columns, "bucket", "tenant_id"}),
                  values=values, event_types=event_types, implied=implied,
                  expressions=MappingProxyType({**(_DAY_BUCKET if daily else {}),
                                                **(expressions or {})}))
