@@ -39,7 +39,12 @@ from typing import Any, Protocol
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError, BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import (
+    BadRequestError,
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +116,9 @@ class KvLease:
             try:
                 self._revision = await kv.create(self.key, self.owner)
                 break
-            except KeyWrongLastSequenceError:
+            # Held by another; or held when `create` tried and expired before it looked
+            # again (nats-py then raises "key not found"): either way, try again.
+            except (KeyWrongLastSequenceError, KeyNotFoundError):
                 await asyncio.sleep(delay)
                 delay = min(0.1, delay * 2)
         self._valid_until = sent + self.ttl
