@@ -25,6 +25,7 @@ from chanalytics.api import (
     operations,
     realtime,
     reports,
+    scheduled_reports,
 )
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
@@ -38,6 +39,7 @@ from chanalytics.config import Settings
 from chanalytics.connections import nats_options, open_storage_client
 from chanalytics.dashboard import routes as dashboard
 from chanalytics.dashboard.signin import SignInTickets
+from chanalytics.deliveries import AddressPolicy
 from chanalytics.metrics import ApiMetrics, Metrics
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
@@ -74,7 +76,8 @@ def create_app(
         metrics=metrics or ApiMetrics(), clock=clock, tokens=settings.tenant_tokens(),
         nats_check=nats_check,
         uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats),
-        live=live, pipeline_lag=pipeline_lag, sign_in=sign_in)
+        live=live, pipeline_lag=pipeline_lag, sign_in=sign_in,
+        webhook_policy=AddressPolicy.from_setting(settings.webhook_allow_hosts))
     if storage is not None:
         served.open(storage, engine, versions)
 
@@ -110,7 +113,8 @@ def create_app(
                         campaign.CampaignController,
                         delivery.DeliveryController, realtime.RealtimeController,
                         audience.AudienceController,
-                        LiveController, reports.ReportsController, _swagger_assets(),
+                        LiveController, reports.ReportsController,
+                        scheduled_reports.ScheduledReportsController, _swagger_assets(),
                         *dashboard.ROUTES],
         lifespan=[lifespan],
         dependencies=dict(SERVICES),

@@ -12,6 +12,7 @@ import pytest
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.examples import EXAMPLES
 from chanalytics.api.live import TicketData
+from chanalytics.api.scheduled_reports import ReportList, ReportView, RunList
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
@@ -43,6 +44,8 @@ TYPES: dict[str, Any] = {
     "query": Envelope[ReportData], "api-usage": Envelope[ApiUsageData],
     "engagement": Envelope[EngagementData], "contactEngagement": Envelope[ContactEngagement],
     "campaign": Envelope[CampaignData], "campaignsCompare": Envelope[CampaignComparisonData],
+    "reports": Envelope[ReportList], "report": Envelope[ReportView],
+    "reportRuns": Envelope[RunList],
 }
 
 

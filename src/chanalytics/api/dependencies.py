@@ -34,11 +34,13 @@ from chanalytics.api.readiness import readiness
 from chanalytics.api.services import LiveServices, required, services
 from chanalytics.api.usage import UsageRecorder
 from chanalytics.budgets import BudgetStore
+from chanalytics.deliveries import AddressPolicy
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
 from chanalytics.query.timerange import parse_window
+from chanalytics.reports.store import ReportStore
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -49,6 +51,14 @@ def provide_engine(state: State) -> Engine:
 
 def provide_budgets(state: State) -> BudgetStore:
     return required(services(state).budgets, "budgets")
+
+
+def provide_reports(state: State) -> ReportStore:
+    return required(services(state).reports, "report store")
+
+
+def provide_webhook_policy(state: State) -> AddressPolicy:
+    return services(state).webhook_policy
 
 
 def provide_usage(state: State) -> UsageRecorder:
@@ -129,4 +139,6 @@ SERVICES: Mapping[str, Provide] = MappingProxyType({
     "readiness": Provide(provide_readiness, sync_to_thread=False),
     "metrics": Provide(provide_metrics, sync_to_thread=False),
     "live": Provide(provide_live, sync_to_thread=False),
+    "reports": Provide(provide_reports, sync_to_thread=False),
+    "webhook_policy": Provide(provide_webhook_policy, sync_to_thread=False),
 })

@@ -18,12 +18,14 @@ from chanalytics.api.usage import UsageRecorder
 from chanalytics.budgets import BudgetStore
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.dashboard.signin import SignInTickets
+from chanalytics.deliveries import AddressPolicy
 from chanalytics.live.hub import KEEPALIVE_SECONDS, LiveHub
 from chanalytics.live.tickets import Tickets
 from chanalytics.metrics import ApiMetrics
 from chanalytics.query.cache import AnswerCache
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
+from chanalytics.reports.store import ReportStore
 from chanalytics.versions import Versions
 
 T = TypeVar("T")
@@ -56,6 +58,9 @@ class Services:
     pipeline_lag: PipelineLag | None = None
     # The dashboard's one-time sign-in links, minted by `chanalytics run` at start.
     sign_in: SignInTickets | None = None
+    # Scheduled reports (`reports/`), and the rule webhook targets are checked by on save.
+    reports: ReportStore | None = None
+    webhook_policy: AddressPolicy = field(default_factory=AddressPolicy)
 
     def open(self, storage: Storage, engine: Engine | None = None,
              versions: Versions | None = None) -> None:
@@ -67,6 +72,7 @@ class Services:
             versions, on_read=lambda source: reads.labels(source=source).inc())
         self.engine = engine or Engine(storage, cache=cache)
         self.budgets = BudgetStore(storage, versions)
+        self.reports = ReportStore(storage)
         self.usage = UsageRecorder(storage, self.metrics, self.clock)
 
 
