@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import nats
 import pytest
@@ -200,7 +200,7 @@ class TestDefinitions:
         assert (await rig.client.get(f"{R}/{created['id']}", headers=ALPHA)).status_code == 404
         assert (await rig.client.get(R, headers=ALPHA)).json()["data"]["items"] == []
 
-    BAD = [
+    BAD: ClassVar[list[tuple[dict[str, Any], str]]] = [
         ({"schedul": {}}, "schedul"),
         ({"query": {"metrics": ["sent"], "filter": []}}, "query.filter"),
         ({"query": {"metrics": ["nope"]}}, "query.metrics"),
