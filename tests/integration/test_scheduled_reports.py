@@ -380,6 +380,7 @@ class TestScheduledRuns:
 
 
 @pytest.mark.nats
+@pytest.mark.once  # the lease's logic: the server pass would add nothing
 async def test_two_schedulers_on_one_lease_run_each_tick_once(
         storage: Storage, nats_url: str) -> None:
     """Two schedulers (two processes' worth: each its own NATS connection and lease) step
