@@ -25,18 +25,23 @@ from litestar.testing import TestClient
 from chanalytics.alerts.notify import Dispatcher
 from chanalytics.alerts.service import AlertService
 from chanalytics.alerts.store import AlertStore
+from chanalytics.api.scheduled_reports import EXAMPLE as REPORT
 from chanalytics.app import create_app
 from chanalytics.budgets import BudgetStore
 from chanalytics.cli.demo import DemoTraffic, Schedule, backfill
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.coordination.lease import LocalLock
+from chanalytics.deliveries import AddressPolicy, WebhookSender
 from chanalytics.ingest.writer import BatchWriter
 from chanalytics.localtime import utc_text
 from chanalytics.logs import configure_logging
 from chanalytics.mappers import map_event
 from chanalytics.metrics import Metrics
 from chanalytics.query.engine import Engine
+from chanalytics.reports.definition import ReportDefinitionBody
+from chanalytics.reports.runner import ReportRunner, new_run
+from chanalytics.reports.store import ReportStore
 
 NOW = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # a Tuesday afternoon
 TENANTS = ["tenant_demo", "tenant_other_1", "tenant_other_2"]
@@ -140,6 +145,23 @@ def alert_examples(client: TestClient[Any], headers: dict[str, str],
     return {name: cut(value) for name, value in found.items()}
 
 
+async def scheduled_reports(storage: Storage) -> tuple[str, str]:
+    """The example report, stored as `POST /reports` stores it (its webhook's host does not
+    resolve here, so the save-time check would refuse it), and a run of it without its
+    deliveries, carried out as the scheduler does. Their ids: fixed, as examples."""
+    store = ReportStore(storage)
+    body = msgspec.convert(REPORT, ReportDefinitionBody)
+    report_id, run_id = "rep_5f0c2a9e41b7d3c8a6e1", "run_0b9e6d1c7f2a4e8b3d5c9a10"
+    await store.put("tenant_demo", report_id, body)
+    quiet = msgspec.structs.replace(body, deliveries=[])
+    await store.put("tenant_demo", "rep_runs", quiet)
+    runner = ReportRunner(Engine(storage), store, WebhookSender(AddressPolicy()), None,
+                          clock=lambda: NOW + timedelta(seconds=2))
+    await runner.execute(new_run("tenant_demo", "rep_runs", quiet, run_id, scheduled=True,
+                                 scheduled_for=NOW, now=NOW))
+    return report_id, "rep_runs"
+
+
 def main() -> None:
     configure_logging("warning")
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,12 +169,16 @@ def main() -> None:
         storage.connect()
         storage.migrate(raw_ttl_days=3650)
         print(f"{asyncio.run(load(storage)):,} demo events stored")
+        report_id, run_report_id = asyncio.run(scheduled_reports(storage))
+        calls = {**CALLS, "reports": ("GET", f"{A}/reports", {}),
+                 "report": ("GET", f"{A}/reports/{report_id}", {}),
+                 "reportRuns": ("GET", f"{A}/reports/{run_report_id}/runs", {})}
         app = create_app(load_settings({}, api_keys="example-token=tenant_demo"),
                          storage=storage, clock=lambda: NOW)
         examples: dict[str, Any] = {}
         with TestClient(app) as client:
             headers = {"Authorization": "Bearer example-token"}
-            for name, (method, path, args) in CALLS.items():
+            for name, (method, path, args) in calls.items():
                 if method == "GET":
                     answer = client.get(path, params=args, headers=headers)
                 else:
@@ -173,6 +199,16 @@ def main() -> None:
         examples["ticket"] = {"success": True, "data": {
             "ticket": "Yx3b8m1kQ0vN2c5H7dT9sL4pW6eR1aZu", "expiresAt": _later(
                 examples["realtime"]["data"]["asOf"], 60)}}
+        # Reports: the list shows the example report alone; the run was made without its
+        # deliveries (nothing here answers a webhook or SMTP): shown as delivered.
+        listed = examples["reports"]["data"]["items"]
+        examples["reports"]["data"]["items"] = [r for r in listed if r["id"] == report_id]
+        run = examples["reportRuns"]["data"]["items"][0]
+        run["deliveries"] = [
+            {"channel": "webhook", "deliveryId": "dlv_8d2f0a61c4b97e35d1a0f6b2",
+             "status": "delivered", "tries": 2, "lastError": "HTTP 503"},
+            {"channel": "email", "deliveryId": "dlv_3e7b1c95a0d24f68b9c1e7a4",
+             "status": "delivered", "tries": 1, "lastError": None}]
         storage.close()
     OUT.write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {OUT}")

@@ -29,6 +29,7 @@ from chanalytics.api import (
     operations,
     realtime,
     reports,
+    scheduled_reports,
 )
 from chanalytics.api.dependencies import SERVICES
 from chanalytics.api.errors import EXCEPTION_HANDLERS
@@ -83,7 +84,7 @@ def create_app(
         nats_check=nats_check,
         uses_nats=nats_check is not None or bool(settings.nats_url and probe_nats),
         live=live, pipeline_lag=pipeline_lag, sign_in=sign_in,
-        webhook_policy=AddressPolicy(settings.webhook_allow_list()))
+        webhook_policy=AddressPolicy.from_setting(settings.webhook_allow_hosts))
     if storage is not None:
         served.open(storage, engine, versions)
 
@@ -126,7 +127,8 @@ def create_app(
                         campaign.CampaignController,
                         delivery.DeliveryController, realtime.RealtimeController,
                         audience.AudienceController, funnels.FunnelController,
-                        LiveController, reports.ReportsController, _swagger_assets(),
+                        LiveController, reports.ReportsController,
+                        scheduled_reports.ScheduledReportsController, _swagger_assets(),
                         *dashboard.ROUTES],
         lifespan=[lifespan],
         dependencies=dict(SERVICES),

@@ -101,10 +101,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     __str__ = __repr__
 
-    def webhook_allow_list(self) -> list[str]:
-        """The allow-listed webhook hosts, lower-case."""
-        return [h.strip().lower() for h in self.webhook_allow_hosts.split(",") if h.strip()]
-
     @property
     def clickhouse_dsn(self) -> str:
         """Where ClickHouse is: the configured server, else the embedded chDB directory."""

@@ -56,7 +56,8 @@ SRC = ROOT / "src" / "chanalytics"
 # migrations), ingest's exactly-once writer and drift check, and the budgets' and alerts'
 # own tables.
 SQL_WRITERS = ("query/compiler.py", "query/sql.py", "query/names.py", "clickhouse/",
-               "ingest/", "budgets.py", "alerts/store.py")
+               "ingest/", "budgets.py", "alerts/store.py",
+               "reports/store.py")
 
 
 def _docstrings(tree: ast.Module) -> set[int]:

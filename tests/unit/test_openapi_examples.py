@@ -15,6 +15,7 @@ from chanalytics.api.alerts import Reading
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.examples import EXAMPLES
 from chanalytics.api.live import TicketData
+from chanalytics.api.scheduled_reports import ReportList, ReportView, RunList
 from chanalytics.app import create_app
 from chanalytics.budgets import Budget
 from chanalytics.config import load_settings
@@ -52,6 +53,8 @@ TYPES: dict[str, Any] = {
     "cohorts": Envelope[CohortsData],
     "alertRule": Envelope[RuleView], "alertRules": Envelope[RulesData],
     "alertRuleTest": Envelope[Reading], "alerts": Envelope[AlertsData],
+    "reports": Envelope[ReportList], "report": Envelope[ReportView],
+    "reportRuns": Envelope[RunList],
 }
 
 

@@ -41,6 +41,7 @@ from chanalytics.query.clock import TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
 from chanalytics.query.timerange import parse_window
+from chanalytics.reports.store import ReportStore
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
 
@@ -55,6 +56,10 @@ def provide_budgets(state: State) -> BudgetStore:
 
 def provide_alerts(state: State) -> AlertStore:
     return required(services(state).alerts, "alerts")
+
+
+def provide_reports(state: State) -> ReportStore:
+    return required(services(state).reports, "report store")
 
 
 def provide_webhook_policy(state: State) -> AddressPolicy:
@@ -141,4 +146,5 @@ SERVICES: Mapping[str, Provide] = MappingProxyType({
     "readiness": Provide(provide_readiness, sync_to_thread=False),
     "metrics": Provide(provide_metrics, sync_to_thread=False),
     "live": Provide(provide_live, sync_to_thread=False),
+    "reports": Provide(provide_reports, sync_to_thread=False),
 })

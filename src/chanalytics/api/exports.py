@@ -6,23 +6,20 @@ size of the export.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from litestar import Request
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.response import Stream
 
 from chanalytics.query.errors import BadParameter
+from chanalytics.query.exports import encoded
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 _ACCEPT = {"text/csv": "csv", "application/x-ndjson": "ndjson"}
-_encode = msgspec.json.encode
 
 
 def export_format(request: Request[Any, Any, Any], value: str | None) -> str | None:
@@ -36,34 +33,6 @@ def export_format(request: Request[Any, Any, Any], value: str | None) -> str | N
         if kind:
             return kind
     return None
-
-
-def _text(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, msgspec.Raw):
-        return bytes(value).decode()
-    return value
-
-
-async def encoded(kind: str, names: Sequence[str],
-                  blocks: AsyncIterator[Sequence[Sequence[Any]]]) -> AsyncIterator[bytes]:
-    """The rows of `blocks` (values in the order of `names`) as CSV or NDJSON bytes."""
-    if kind == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(names)
-        yield buffer.getvalue().encode()
-        async for block in blocks:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerows([_text(v) for v in row] for row in block)
-            yield buffer.getvalue().encode()
-        return
-    async for block in blocks:
-        yield b"".join(_encode(dict(zip(names, row, strict=True))) + b"\n" for row in block)
 
 
 @dataclass

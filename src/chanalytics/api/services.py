@@ -26,6 +26,7 @@ from chanalytics.metrics import ApiMetrics
 from chanalytics.query.cache import AnswerCache
 from chanalytics.query.engine import Engine
 from chanalytics.query.presets.realtime import PipelineLag
+from chanalytics.reports.store import ReportStore
 from chanalytics.versions import Versions
 
 T = TypeVar("T")
@@ -61,6 +62,8 @@ class Services:
     # Alert rules and alerts (`alerts/store.py`); webhook targets are checked against
     # the allow-list when a rule is saved.
     alerts: AlertStore | None = None
+    # Scheduled reports (`reports/`); their webhook targets are checked on save too.
+    reports: ReportStore | None = None
     webhook_policy: AddressPolicy = field(default_factory=AddressPolicy)
 
     def open(self, storage: Storage, engine: Engine | None = None,
@@ -74,6 +77,7 @@ class Services:
         self.engine = engine or Engine(storage, cache=cache)
         self.budgets = BudgetStore(storage, versions)
         self.alerts = AlertStore(storage)
+        self.reports = ReportStore(storage)
         self.usage = UsageRecorder(storage, self.metrics, self.clock)
 
 

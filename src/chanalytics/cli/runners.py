@@ -38,6 +38,7 @@ from chanalytics.nats.lag import lag_reader
 from chanalytics.nats.server import LocalNatsServer, PortTaken
 from chanalytics.nats.store import StoreBusy
 from chanalytics.query.engine import Engine
+from chanalytics.reports.service import LEASE_KEY, ReportService
 from chanalytics.versions import KvVersions, LocalVersions, Versions
 from chanalytics.warehouse.daily import DailyExport
 
@@ -133,6 +134,7 @@ async def serve(settings: Settings, storage: Storage) -> int:
     if versions is None:
         log.info("api.cache.off", reason="no NATS: the writers' announcements are not seen")
     live = await _live(js, settings) if js is not None else None
+    reports = _report_service(settings, storage, js)
     try:
         # The lag is asked of NATS when this process has it.
         lag = None if nc is None else lag_reader(
@@ -140,8 +142,12 @@ async def serve(settings: Settings, storage: Storage) -> int:
         app = create_app(settings, storage=storage, probe_nats=False, versions=versions,
                          live=live, pipeline_lag=lag,
                          alerting=_alerting(js, storage.embedded, settings))
+        if reports is not None:
+            reports.start()
         await _serve_until_signal(settings, app, announce)
     finally:
+        if reports is not None:
+            await reports.stop()
         if live is not None:
             await live.hub.stop()
         if nc is not None:
@@ -163,6 +169,21 @@ def _alerting(js: JetStreamContext | None, embedded: bool,
         return AlertWiring(evaluate_lock=LocalLock(), dispatch_lock=LocalLock())
     log.warning("alerts.evaluator.off", reason="no NATS to share the evaluation lease")
     return None
+
+
+def _report_service(settings: Settings, storage: Storage,
+                    js: JetStreamContext | None) -> ReportService | None:
+    """The scheduled reports' scheduler: one process of the deployment runs the ticks,
+    chosen by a NATS KV lease (the embedded engine has one process: a local lock). Several
+    API processes on a ClickHouse server without NATS could not agree on one: then none
+    runs them (logged)."""
+    if storage.embedded:
+        return ReportService(settings, storage, LocalLock())
+    if js is None:
+        log.warning("reports.scheduler.off",
+                    reason="no NATS to elect the one process that runs the ticks")
+        return None
+    return ReportService(settings, storage, KvLease(js, key=LEASE_KEY, max_poll=1.0))
 
 
 async def _connect_nats(settings: Settings) -> NATS | None:
@@ -282,9 +303,11 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
     history: float | None = None
     feed: DemoFeed | None = None
     live: LiveServices | None = None
+    reports: ReportService | None = None
     try:
         await service.start()
         _schedule_daily_export(settings, storage, service)
+        reports = _report_service(settings, storage, service.js)
         if demo is not None and (js := service.js) is not None:
             try:
                 feed = DemoFeed(js, [DEMO_TENANT, "tenant_other_1", "tenant_other_2"],
@@ -305,6 +328,8 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                          versions=service.versions, live=live, pipeline_lag=lag,
                          sign_in=sign_in,
                          alerting=_alerting(service.js, storage.embedded, settings))
+        if reports is not None:
+            reports.start()
         url = f"http://{settings.http_host}:{settings.http_port}"
         print(banner(url, nats_url, token, history,
                      sign_in.mint(shown) if shown else None), flush=True)
@@ -319,6 +344,8 @@ async def run_all(settings: Settings, storage: Storage, nats_url: str, token: st
                 announce=lambda line: print(line, flush=True)))
         await _serve_until_signal(settings, app)
     finally:
+        if reports is not None:
+            await reports.stop()
         if live is not None:
             await live.hub.stop()
         demo_stop.set()

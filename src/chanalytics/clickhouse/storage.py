@@ -324,12 +324,18 @@ class Storage:
         done = threading.Event()
 
         def put(item: Any) -> None:
+            # One put per item, awaited in slices so a reader that stopped is noticed. (A
+            # put submitted again after a slice ran out would add the item twice once the
+            # first went through: a reader slower than a second per block got every block
+            # again and again, and a 36 MB report grew past a gigabyte.)
+            future = asyncio.run_coroutine_threadsafe(items.put(item), loop)
             while not done.is_set():
                 try:
-                    asyncio.run_coroutine_threadsafe(items.put(item), loop).result(timeout=1)
+                    future.result(timeout=1)
                     return
                 except TimeoutError:
                     continue
+            future.cancel()
 
         def produce() -> None:
             client: Any = None

@@ -88,8 +88,11 @@ class LocalLock:
 class KvLease:
     def __init__(self, js: JetStreamContext, *, bucket: str = "chanalytics_locks",
                  key: str = "ingest-insert", ttl: float = TTL, margin: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_poll: float = 0.1) -> None:
         self.js, self.bucket, self.key, self.ttl = js, bucket, key, ttl
+        # How long a process waiting for the lease waits between tries, at most: short for
+        # a writer waiting its turn, longer for a standby scheduler (it waits for good).
+        self.max_poll = max_poll
         # Time a commit needs, at most, once it is allowed to start.
         self.margin = ttl / 3 if margin is None else margin
         self.clock = clock
@@ -120,7 +123,7 @@ class KvLease:
             # again (nats-py then raises "key not found"): either way, try again.
             except (KeyWrongLastSequenceError, KeyNotFoundError):
                 await asyncio.sleep(delay)
-                delay = min(0.1, delay * 2)
+                delay = min(self.max_poll, delay * 2)
         self._valid_until = sent + self.ttl
         self._lost = False
         self._refresher = asyncio.create_task(self._refresh())

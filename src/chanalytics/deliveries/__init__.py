@@ -6,8 +6,8 @@ from chanalytics.deliveries.attempts import DeliveryOutcome, DeliveryTry, RetryP
 from chanalytics.deliveries.email import Attachment, EmailSender, SmtpServer
 from chanalytics.deliveries.safety import AddressPolicy, UnsafeTarget, check_webhook_url
 from chanalytics.deliveries.targets import Delivery, EmailTarget, Event, WebhookTarget
-from chanalytics.deliveries.webhook import WebhookSender, signature
+from chanalytics.deliveries.webhook import FileBody, WebhookSender, signature
 
 __all__ = ["AddressPolicy", "Attachment", "Delivery", "DeliveryOutcome", "DeliveryTry",
-           "EmailSender", "EmailTarget", "Event", "RetryPolicy", "SmtpServer",
+           "EmailSender", "EmailTarget", "Event", "FileBody", "RetryPolicy", "SmtpServer",
            "UnsafeTarget", "WebhookSender", "WebhookTarget", "check_webhook_url", "signature"]

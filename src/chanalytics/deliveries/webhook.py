@@ -12,6 +12,8 @@ by the client: `307`/`308` (which keep the method and body, RFC 9110 §15.4) are
 followed here, hop by hop, up to `MAX_REDIRECTS`, never from https down to http; any
 other 3xx would turn the POST into a GET and lose the payload, so it counts as a failed
 try like any non-2xx.
+A body is bytes, or a `FileBody`: a file (a report's) signed and sent in pieces read
+from disk, so a large body is never held in memory.
 Environment proxies are not used (httpcore reads none): a proxy would connect to an
 address the guard never saw.
 """
@@ -22,6 +24,8 @@ import asyncio
 import hashlib
 import hmac
 import ssl
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -46,6 +50,30 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+PIECE = 1 << 16  # bytes of a file body read and sent at once
+
+
+class FileBody:
+    """A body sent from a file: its length and signature read from the file, its bytes
+    streamed from it on each try (and each redirect hop)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+
+    def signature(self, secret: str) -> str:
+        mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        with self.path.open("rb") as source:
+            for piece in iter(lambda: source.read(PIECE), b""):
+                mac.update(piece)
+        return "sha256=" + mac.hexdigest()
+
+    async def pieces(self) -> AsyncIterator[bytes]:
+        with self.path.open("rb") as source:
+            while piece := await asyncio.to_thread(source.read, PIECE):
+                yield piece
+
+
 class WebhookSender:
     """Sends webhook deliveries under one address policy (the allow-list)."""
 
@@ -58,12 +86,18 @@ class WebhookSender:
         self.ssl_context = ssl_context  # None: the system's CAs (tests pass their own)
 
     async def deliver(self, target: WebhookTarget, event: Event, delivery_id: str,
-                      body: bytes, content_type: str = "application/json") -> DeliveryOutcome:
+                      body: bytes | FileBody, content_type: str = "application/json",
+                      extra_headers: Sequence[tuple[str, str]] = ()) -> DeliveryOutcome:
         """Deliver `body` to `target`, retrying as the policy says; every try recorded."""
         headers = [("Content-Type", content_type), ("User-Agent", USER_AGENT),
-                   ("Chanalytics-Event", event), ("Chanalytics-Delivery", delivery_id)]
+                   ("Chanalytics-Event", event), ("Chanalytics-Delivery", delivery_id),
+                   *extra_headers]
+        if isinstance(body, FileBody):
+            headers.append(("Content-Length", str(body.size)))
         if target.secret:
-            headers.append(("Chanalytics-Signature", signature(target.secret, body)))
+            headers.append(("Chanalytics-Signature",
+                            await asyncio.to_thread(body.signature, target.secret)
+                            if isinstance(body, FileBody) else signature(target.secret, body)))
 
         async def attempt() -> TryAnswer:
             return await self._try(target.url, headers, body)
@@ -71,7 +105,8 @@ class WebhookSender:
         return await deliver_with_retries("webhook", delivery_id, attempt, self.retry,
                                           self.sleep, target=target.origin)
 
-    async def _try(self, url: str, headers: list[tuple[str, str]], body: bytes) -> TryAnswer:
+    async def _try(self, url: str, headers: list[tuple[str, str]],
+                   body: bytes | FileBody) -> TryAnswer:
         """One try: POST, then follow 307/308 hop by hop, each connection guarded."""
         backend = GuardedBackend(self.policy)
         timeout = {k: self.retry.timeout for k in ("connect", "read", "write", "pool")}
@@ -81,7 +116,8 @@ class WebhookSender:
         try:
             async with pool:
                 for _hop in range(MAX_REDIRECTS + 1):
-                    async with pool.stream("POST", url, headers=headers, content=body,
+                    content = body.pieces() if isinstance(body, FileBody) else body
+                    async with pool.stream("POST", url, headers=headers, content=content,
                                            extensions={"timeout": timeout}) as response:
                         status = response.status
                         location = _header(response.headers, b"location")

@@ -9,8 +9,11 @@ ClickHouse settings, so memory holds a day's sort, never the whole export's.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -19,6 +22,7 @@ from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.events import CSV_SETTINGS, EventsQuery, events_statement, item
 from chanalytics.query.report import Line, Report, series_lines, sorted_lines, totals
+from chanalytics.query.request import TimeRange
 from chanalytics.query.sql import Params, Select
 from chanalytics.query.tables import Grain
 
@@ -60,6 +64,69 @@ async def _report_blocks(engine: Engine, report: Report) -> AsyncIterator[Sequen
             block = []
     if block:
         yield block
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, msgspec.Raw):
+        return bytes(value).decode()
+    return value
+
+
+async def encoded(kind: str, names: Sequence[str],
+                  blocks: AsyncIterator[Sequence[Sequence[Any]]]) -> AsyncIterator[bytes]:
+    """The rows of `blocks` (values in the order of `names`) as CSV (RFC 4180, a header
+    row) or NDJSON (one object per line) bytes, block by block."""
+    if kind == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(names)
+        yield buffer.getvalue().encode()
+        async for block in blocks:
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows([_text(v) for v in row] for row in block)
+            yield buffer.getvalue().encode()
+        return
+    async for block in blocks:
+        yield b"".join(msgspec.json.encode(dict(zip(names, row, strict=True))) + b"\n"
+                       for row in block)
+
+
+async def _json_document(report: Report, blocks: AsyncIterator[Sequence[Line]]
+                         ) -> AsyncIterator[bytes]:
+    """`{"timeRange", "columns", "rows": [[…], …]}`, a row per line, written as read."""
+    head = msgspec.json.encode({"timeRange": TimeRange.of(report.query.window),
+                                "columns": report.columns})
+    yield head[:-1] + b',"rows":['
+    first = True
+    async for block in blocks:
+        for row in block:
+            yield (b"\n" if first else b",\n") + msgspec.json.encode(row)
+            first = False
+    yield b"\n]}\n"
+
+
+async def _counted(blocks: AsyncIterator[Sequence[Line]],
+                   on_rows: Callable[[int], None]) -> AsyncIterator[Sequence[Line]]:
+    async for block in blocks:
+        on_rows(len(block))
+        yield block
+
+
+def report_file(engine: Engine, report: Report, kind: str,
+                on_rows: Callable[[int], None] | None = None) -> AsyncIterator[bytes]:
+    """Every row of `report` as the bytes of a file in `kind` (csv, ndjson or json): what
+    a scheduled report stores and delivers. `on_rows` is told each block's row count."""
+    blocks = report_blocks(engine, report)
+    if on_rows is not None:
+        blocks = _counted(blocks, on_rows)
+    if kind == "json":
+        return _json_document(report, blocks)
+    return encoded(kind, [c.name for c in report.columns], blocks)
 
 
 def by_utc_day(query: EventsQuery) -> list[EventsQuery]:

@@ -32,6 +32,8 @@ from chanalytics.query.request import TimeRange
 
 MAX_METRICS, MAX_DIMENSIONS, MAX_LIMIT, MAX_JSON_ROWS = 20, 3, 10_000, 1_000_000
 PAGE = 5_000  # rows an export reads per block, at most
+EXPORT_READ = {"max_threads": 1, "max_bytes_before_external_group_by": 64 << 20,
+               "max_bytes_before_external_sort": 64 << 20, "max_block_size": 8192}
 
 
 def _doc(text: str) -> msgspec.Meta:
@@ -259,7 +261,11 @@ async def sorted_lines(engine: Engine, report: Report, *, limit: int | None,
     joined = joined_statement(planned, order, limit=limit, offset=offset, count_rows=True)
     width = len(joined.dimensions)
     named = len(joined.named)
-    async for block in engine.stream(joined.sql, joined.params):
+    # Every row (an export, a scheduled report's file): read on one thread, spilling
+    # large groupings and sorts to disk, in blocks of 8,192 rows (the stream keeps a few
+    # blocks ahead as Python objects), so memory holds a bounded part of the result.
+    settings = EXPORT_READ if limit is None else None
+    async for block in engine.stream(joined.sql, joined.params, settings=settings):
         for row in block:
             values = {m: measure_value(MEASURES[m], v)
                       for m, v in zip(joined.measures, row[width + named:-1], strict=True)}
