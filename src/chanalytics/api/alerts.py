@@ -21,7 +21,7 @@ from chanalytics.alerts.store import AlertStore
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.body_docs import request_body
 from chanalytics.api.examples import answered
-from chanalytics.api.parameters import ERROR_RESPONSES, Cursor, PageLimit
+from chanalytics.api.parameters import ERROR_RESPONSES, Cursor, PageLimit, not_found
 from chanalytics.deliveries import AddressPolicy
 from chanalytics.localtime import utc_text
 from chanalytics.query.engine import Engine
@@ -65,6 +65,10 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     reason: str | None
 
 
+# A rule's id the tenant does not have (another tenant's included): 404 with the envelope.
+RULE_ERRORS = {**ERROR_RESPONSES, **not_found("No such rule (of this tenant).", "no such rule")}
+
+
 def _created() -> dict[int, ResponseSpec]:
     """The 201 of `POST /rules`, with the recorded example of a rule."""
     found = answered("alertRule", Envelope[RuleView], "The stored rule")
@@ -100,7 +104,7 @@ class AlertsController(Controller):
         return Envelope(data=RulesData(items=[r.public() for _, r in found]))
 
     @get("/rules/{rule_id:str}", summary="One alert rule",
-         responses=answered("alertRule", Envelope[RuleView]))
+         responses=answered("alertRule", Envelope[RuleView], errors=RULE_ERRORS))
     async def get_rule(self, rule_id: RuleId, alerts: NamedDependency[AlertStore],
                        tenant_id: NamedDependency[str]) -> Envelope[RuleView]:
         rule = await alerts.rule(tenant_id, rule_id)
@@ -109,7 +113,8 @@ class AlertsController(Controller):
         return Envelope(data=rule.public())
 
     @put("/rules/{rule_id:str}", summary="Replace an alert rule",
-         responses=answered("alertRule", Envelope[RuleView]), request_body=RULE_BODY)
+         responses=answered("alertRule", Envelope[RuleView], errors=RULE_ERRORS),
+         request_body=RULE_BODY)
     async def put_rule(self, rule_id: RuleId, request: Request[Any, Any, State],
                        alerts: NamedDependency[AlertStore],
                        webhook_policy: NamedDependency[AddressPolicy],
@@ -126,7 +131,7 @@ class AlertsController(Controller):
         return Envelope(data=rule.public())
 
     @delete("/rules/{rule_id:str}", summary="Delete an alert rule", status_code=204,
-            responses=ERROR_RESPONSES)
+            responses=RULE_ERRORS)
     async def delete_rule(self, rule_id: RuleId, alerts: NamedDependency[AlertStore],
                           tenant_id: NamedDependency[str]) -> None:
         """An alert of it still firing resolves at the next evaluation."""
@@ -136,7 +141,8 @@ class AlertsController(Controller):
         await alerts.put_rule(tenant_id, found, deleted=True)
 
     @post("/rules/{rule_id:str}/test", summary="Evaluate a rule now, deliver nothing",
-          status_code=200, responses=answered("alertRuleTest", Envelope[Reading]))
+          status_code=200,
+          responses=answered("alertRuleTest", Envelope[Reading], errors=RULE_ERRORS))
     async def test_rule(self, rule_id: RuleId, alerts: NamedDependency[AlertStore],
                         engine: NamedDependency[Engine], now: NamedDependency[datetime],
                         pipeline_lag: NamedDependency[PipelineLag | None],

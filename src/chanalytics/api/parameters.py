@@ -128,6 +128,14 @@ ERROR_RESPONSES = {
                       examples=error_example("storage_unavailable",
                                              "analytics storage is not reachable")),
 }
+
+
+def not_found(description: str, message: str) -> dict[int, ResponseSpec]:
+    """The documented 404 of a path naming something the tenant does not have: the error
+    envelope, as every error."""
+    return {404: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
+                              description=description,
+                              examples=error_example("not_found", message))}
 LiveTicket = Annotated[str | None, QueryParameter(
     name="ticket", required=False,
     description="A ticket from POST /live/tickets, for clients that cannot send headers "

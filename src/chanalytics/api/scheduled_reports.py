@@ -25,7 +25,7 @@ from litestar.response import Stream
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.body_docs import request_body
 from chanalytics.api.examples import answered
-from chanalytics.api.parameters import ERROR_RESPONSES
+from chanalytics.api.parameters import ERROR_RESPONSES, not_found
 from chanalytics.deliveries import AddressPolicy
 from chanalytics.localtime import utc_text
 from chanalytics.reports.definition import (
@@ -116,8 +116,7 @@ class ReportOperation(Operation):
         self.request_body = REPORT_BODY
 
 
-NOT_FOUND = {404: ResponseSpec(data_container=Envelope[Any], generate_examples=False,
-                               description="No such report (of this tenant).")}
+NOT_FOUND = not_found("No such report (of this tenant).", "no such report")
 CREATED = {**ERROR_RESPONSES, 201: ResponseSpec(
     data_container=Envelope[ReportView], generate_examples=False,
     description="The stored report, with its next run")}
