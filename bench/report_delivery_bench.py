@@ -1,7 +1,7 @@
 """A scheduled report of 1M rows, as CSV, to a webhook: the scheduler process's memory.
 
     PYTHONPATH=src:. .venv/bin/python bench/report_delivery_bench.py [--rows 1000000]
-        [--out bench/results/report_delivery.md]
+        [--clickhouse-url http://127.0.0.1:8123] [--out bench/results/report_delivery.md]
 
 Stores `--rows` click events, each with a URL of its own, in a throw-away embedded
 ClickHouse, saves a report (`clicked` by `url` over the last day, CSV, one webhook with a
@@ -14,6 +14,8 @@ no copy of the file either.
 This process's VmRSS and RssAnon are sampled every 20 ms from before the step to its end;
 the growth over the value before the step is the figure of interest (target <= 100 MB).
 chDB runs in this process, so its memory for the query (grouping 1M URLs) counts too.
+With `--clickhouse-url` (a running `chanalytics clickhouse-server`, as `serve` uses in
+server mode) the query runs there and the figure is the scheduler's alone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +51,8 @@ from chanalytics.reports.store import ReportStore
 
 RESULTS = Path(__file__).parent / "results" / "report_delivery.md"
 SECRET = "bench-secret"
+WHERE = {False: "embedded chDB in the same process",
+         True: "a ClickHouse server in its own process: this process holds only the client"}
 TENANT = "t_bench"
 
 
@@ -105,11 +110,12 @@ async def load(storage: Storage, rows: int, at: datetime) -> float:
     return time.perf_counter() - started
 
 
-async def main(rows: int, out: Path) -> None:
+async def main(rows: int, out: Path, url: str | None) -> None:
     configure_logging("warning")
     pid = os.getpid()
     with tempfile.TemporaryDirectory() as tmp:
-        storage = Storage(f"chdb://{tmp}", "bench")
+        storage = (Storage(url, f"bench_{uuid.uuid4().hex[:8]}") if url
+                   else Storage(f"chdb://{tmp}", "bench"))
         storage.connect()
         storage.migrate(raw_ttl_days=3650)
         now = datetime.now(UTC)
@@ -153,6 +159,8 @@ async def main(rows: int, out: Path) -> None:
         sampler.join()
         (run,) = await store.runs(TENANT, "rep_bench")
         server.shutdown()
+        if url:
+            await storage.command(f"DROP DATABASE `{storage.database}`")
         storage.close()
     peak_rss = max(s[0] for s in samples)
     peak_anon = max(s[1] for s in samples)
@@ -161,8 +169,9 @@ async def main(rows: int, out: Path) -> None:
           and received.bytes == run.bytes)
     report = (
         f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {rows:,} rows, CSV, one webhook\n\n"
-        f"`PYTHONPATH=src:. .venv/bin/python bench/report_delivery_bench.py --rows {rows}` "
-        f"(embedded chDB in the same process; {os.cpu_count()} cores, shared)\n\n"
+        f"`PYTHONPATH=src:. .venv/bin/python bench/report_delivery_bench.py --rows {rows}"
+        f"{' --clickhouse-url ' + url if url else ''}` "
+        f"({WHERE[bool(url)]}; {os.cpu_count()} cores, shared)\n\n"
         "| | value |\n|---|---:|\n"
         f"| events loaded | {rows:,} in {load_s:.1f} s |\n"
         f"| run: query → temp file → ClickHouse chunks → webhook | {run_s:.1f} s |\n"
@@ -187,6 +196,8 @@ async def main(rows: int, out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clickhouse-url", help="a ClickHouse server's HTTP URL (default: "
+                        "embedded chDB in this process)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.out))
+    asyncio.run(main(args.rows, args.out, args.clickhouse_url))
