@@ -234,6 +234,29 @@ def _csv(page: Any, button: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(Path(waiting.value.path()).read_text())))
 
 
+def _same(shown: list[dict[str, str]], answered: list[dict[str, Any]]) -> None:
+    """A table's rows (raw cell values) are the API's items, number for number."""
+    def plain(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return value
+    assert [{k: plain(v) for k, v in row.items()} for row in shown] == [
+        {k: plain(v) for k, v in item.items()} for item in answered]
+
+
+def _snap(page: Any, name: str) -> None:
+    """The view on screen photographed at both SIZES, from its top."""
+    for size in SIZES:
+        page.set_viewport_size(size)
+        page.mouse.move(0, 0)  # no hovered link in the picture
+        page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png"))
+    page.set_viewport_size(SIZES[0])
+
+
 class TestDashboard:
     def test_the_page_end_to_end(self, service: Service, browser: Any) -> None:
         """Signed in by the banner's link, the page shows the API's numbers for its URL
@@ -304,8 +327,9 @@ class TestDashboard:
     def test_every_view(self, service: Service, browser: Any) -> None:
         """Each view, reached by its link (one by keyboard), shows its API's numbers without
         a console error; the traffic heat map follows a timezone change as the API does
-        and its CSV parses; an empty window shows the empty state and an API error is shown
-        as the API's; the main views are photographed at both sizes."""
+        and its CSV parses; the funnel, cohorts and alerts views show their endpoints'
+        answers; an empty window shows the empty state and an API error is shown as the
+        API's; the main views are photographed at both sizes."""
         context = browser.new_context(viewport={"width": 1280, "height": 800},
                                       timezone_id=ZONE, locale="en-US", accept_downloads=True)
         # The token as the sign-in form would keep it: this test is about the views.
@@ -416,6 +440,7 @@ class TestDashboard:
         breakdown = service.api("contacts/c-m1/engagement")["breakdown"]
         assert int(opened.get_attribute("data-value") or "-1") == breakdown["opened"] == 1
         page.screenshot(path=str(SCREENSHOTS / "engagement-1280x800.png"))
+        self._funnel_cohorts_alerts(page, service, window, visit, tile, errors)
         visit("workflows")
         assert tile("workflows", "goalReachedRuns") == service.api(
             "workflows", **window)["summary"]["goalReachedRuns"] == 1
@@ -513,6 +538,100 @@ class TestDashboard:
         assert [r["contactId"] for r in _rows(page, "suppressions", "items")] == ["c-m2"]
         assert len(errors) == 1 and "status of 400" in errors[0]  # the browser logs the 400
         errors.clear()
+
+    @staticmethod
+    def _funnel_cohorts_alerts(page: Any, service: Service, window: dict[str, str], visit: Any,
+                               tile: Any, errors: list[str]) -> None:
+        """The funnel's and the cohorts' cells are `GET /funnel`'s, `/funnel/workflows`' and
+        `/cohorts`' for the same parameters (the funnel's hours too, a refused number shows
+        the API's 400, as does a range of cohorts over 26 weeks); the alerts view lists
+        `GET /alerts` and `GET /alerts/rules`, and its filter and CSV follow them."""
+        visit("funnel")
+        funnel = service.api("funnel", **window)
+        assert tile("funnel", "sent") == funnel["steps"][0]["messages"] >= 4
+        assert tile("funnel", "clicked") == funnel["steps"][3]["messages"] == 1
+        runs = service.api("funnel/workflows", **window)["steps"]
+        _same(_rows(page, "funnel", "steps"), funnel["steps"])
+        _same(_rows(page, "funnel", "byChannel"), [{"channel": c["channel"], **s}
+                                                  for c in funnel["byChannel"] for s in c["steps"]])
+        _same(_rows(page, "funnel", "workflowSteps"), runs)
+        assert runs[2]["messages"] == 1  # the run reached its goal
+        _snap(page, "funnel")
+        rows = _csv(page, '.view[data-view="funnel"] button[data-csv="steps"]')
+        assert [(r["step"], int(r["messages"])) for r in rows] == [
+            (s["step"], s["messages"]) for s in funnel["steps"]]
+        shown = page.locator('.view[data-view="funnel"]')
+        page.fill("#funnel-window-hours", "721")
+        page.keyboard.press("Enter")
+        shown.locator('.error:has-text("400 invalid_window_hours")').wait_for()
+        page.fill("#funnel-window-hours", "1")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**windowHours=1&**")
+        _wait_idle(page)
+        assert shown.locator(".error").is_hidden()
+        _same(_rows(page, "funnel", "steps"),
+              service.api("funnel", **window, windowHours="1")["steps"])
+        # The browser logs the 400s (both funnels were asked).
+        assert errors and all("status of 400" in e for e in errors)
+        errors.clear()
+
+        visit("cohorts")
+        cohorts = service.api("cohorts", **window)["cohorts"]
+        cells = page.eval_on_selector_all(
+            'table[data-table="retention"] td[data-offset]', "cells => cells.map(c => "
+            "[c.dataset.week, Number(c.dataset.offset), Number(c.dataset.engaged), "
+            "Number(c.dataset.value)])")
+        assert cells == [[c["week"], r["weekOffset"], r["engagedContacts"], r["rate"]]
+                         for c in cohorts for r in c["retention"]]
+        sizes = page.eval_on_selector_all('table[data-table="retention"] td[data-field="contacts"]',
+                                          "cells => cells.map(c => Number(c.dataset.value))")
+        assert sizes == [c["contacts"] for c in cohorts] and sum(sizes) >= 4
+        assert any(r["engagedContacts"] for c in cohorts for r in c["retention"])  # c-m1, c-m3
+        _snap(page, "cohorts")
+        rows = _csv(page, '.view[data-view="cohorts"] button[data-csv="retention"]')
+        assert [(r["week"], int(r["weekOffset"]), int(r["engagedContacts"])) for r in rows] == [
+            (c["week"], r["weekOffset"], r["engagedContacts"]) for c in cohorts
+            for r in c["retention"]]
+        assert page.evaluate(UNLABELED) == []  # the funnel's and the cohorts' controls too
+        today = datetime.now(UTC).date()  # 27 weeks and more: longer than the API answers
+        page.goto(f"{service.base}/?view=cohorts&startDate={today - timedelta(weeks=40)}"
+                  f"&endDate={today - timedelta(days=1)}")
+        _wait_idle(page)
+        refused = page.locator('.view[data-view="cohorts"] .error').inner_text()
+        assert "400 range_too_long" in refused, refused
+        assert len(errors) == 1 and "status of 400" in errors[0]
+        errors.clear()
+
+        service._send("POST", "alerts/rules", {  # one rule, which never holds
+            "name": "A flood of sends", "metric": "sent", "operator": ">",
+            "threshold": 1000000, "windowMinutes": 60, "deliveries": []})
+        page.goto(f"{service.base}/?view=alerts&timeRange=7d")
+        _wait_idle(page)
+        shown = page.locator('.view[data-view="alerts"]')
+        assert shown.is_visible() and shown.locator(".error").is_hidden()
+        assert "newest event stored" in shown.locator(".freshness").inner_text()
+        _no_overflow(page)
+        alerts = service.api("alerts", limit="50")["items"]
+        rules = service.api("alerts/rules")["items"]
+        assert [r["name"] for r in _rows(page, "alerts", "rules")] == [r["name"] for r in rules]
+        conditions = [r["condition"].split() for r in _rows(page, "alerts", "rules")]
+        assert [(o, float(t)) for o, t in conditions] == [
+            (r["operator"], r["threshold"]) for r in rules]
+        if alerts:  # no rule of this tenant holds: only a built-in detector could fire
+            assert [r["startedAt"] for r in _rows(page, "alerts", "items")] == [
+                a["startedAt"] for a in alerts]
+        else:
+            assert shown.locator(".empty").is_visible()
+            assert shown.locator('table[data-table="items"] td.none').count() == 1
+        _snap(page, "alerts")
+        rows = _csv(page, '.view[data-view="alerts"] button[data-csv="rules"]')
+        assert [r["name"] for r in rows] == [r["name"] for r in rules]
+        page.select_option("#alerts-kind", "budget")
+        page.wait_for_url("**kind=budget**")
+        _wait_idle(page)
+        budget = service.api("alerts", kind="budget", limit="50")["items"]
+        assert page.locator('.view[data-view="alerts"] table[data-table="items"] '
+                            "tbody tr:not(:has(td.none))").count() == len(budget)
 
     @staticmethod
     def _budget_form(page: Any, service: Service, errors: list[str]) -> None:

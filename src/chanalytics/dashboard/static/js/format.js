@@ -54,3 +54,13 @@ export function windowText(range, timeZone) {
   const at = (iso) => new Date(iso).toLocaleString(undefined, { timeZone });
   return `${at(range.start)} – ${at(range.end)} (${timeZone})`;
 }
+
+// A duration given in seconds (a funnel's median time), in the unit that reads best, one
+// decimal: seconds below two minutes, minutes below two hours, hours below two days, days.
+export function duration(seconds) {
+  if (seconds == null) return "–";
+  if (seconds < 120) return `${tenth.format(seconds)} s`;
+  if (seconds < 7200) return `${tenth.format(seconds / 60)} min`;
+  if (seconds < 172800) return `${tenth.format(seconds / 3600)} h`;
+  return `${tenth.format(seconds / 86400)} days`;
+}

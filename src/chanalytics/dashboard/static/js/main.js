@@ -1,11 +1,14 @@
 // Boot: sign in (a link's ticket, a kept token, or the form), then render the views for
 // the state in the URL and re-render whenever a control or the history changes it.
 import { CAMPAIGNS, SEQUENCES, TEMPLATES, WORKFLOWS } from "./activity.js";
+import { ALERTS } from "./alerts.js";
 import { ApiError } from "./api.js";
 import { CAMPAIGN } from "./campaign.js";
+import { COHORTS } from "./cohorts.js";
 import { COMPARE } from "./compare.js";
 import { CHANNELS, COSTS, DELIVERABILITY } from "./delivery.js";
 import { ENGAGEMENT } from "./engagement.js";
+import { FUNNEL } from "./funnel.js";
 import { LiveStrip } from "./live.js";
 import { buildNav, showNav } from "./nav.js";
 import { downloadChannels, renderOverview } from "./overview.js";
@@ -17,7 +20,8 @@ import { buildSection, downloadTable, renderView } from "./view.js";
 
 const $ = (selector) => document.querySelector(selector);
 const VIEWS = Object.fromEntries([CHANNELS, DELIVERABILITY, SUPPRESSIONS, COSTS, CAMPAIGNS,
-  CAMPAIGN, COMPARE, WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC, ENGAGEMENT].map((view) => [view.id, view]));
+  CAMPAIGN, COMPARE, WORKFLOWS, SEQUENCES, TEMPLATES, TRAFFIC, ENGAGEMENT, FUNNEL, COHORTS,
+  ALERTS].map((view) => [view.id, view]));
 let live = null;
 let liveFor = null; // the live strip's timezone and channel: a view change keeps its stream
 let rendering = 0;
@@ -124,8 +128,8 @@ function wire() {
     history.pushState(null, "", link.getAttribute("href"));
     render();
   });
-  // A view's own control (the engagement level, a suppression's reason) writes its
-  // parameter and starts again at the first page.
+  // A view's own control (the engagement level, a suppression's reason, the funnel's
+  // window, an alert's state or kind) writes its parameter and starts again at the first page.
   $("#views").addEventListener("change", (event) => {
     const param = event.target.dataset?.param;
     if (!param) return;

@@ -8,6 +8,7 @@ export const TITLES = {
   costs: "Costs", campaigns: "Campaigns", workflows: "Workflows", sequences: "Sequences",
   templates: "Templates", traffic: "Traffic", engagement: "Engagement",
   campaign: "Campaign", compare: "Compare campaigns", suppressions: "Suppressions",
+  funnel: "Funnel", cohorts: "Cohorts", alerts: "Alerts",
 };
 
 export function buildNav(list, onPick) {

@@ -5,15 +5,18 @@ export const GRANULARITIES = ["hour", "day", "week", "month"];
 export const COMPARES = ["previous_period", "previous_year", "off"];
 // The views, in the order of the navigation; `overview` is the page's first.
 export const VIEWS = ["overview", "channels", "deliverability", "suppressions", "costs",
-  "campaigns", "workflows", "sequences", "templates", "traffic", "engagement"];
+  "campaigns", "workflows", "sequences", "templates", "traffic", "engagement", "funnel",
+  "cohorts", "alerts"];
 // Views below another one, not in the navigation: `campaign` (a campaign's deep-dive,
 // with its id in `campaignId`) and `compare` (campaigns side by side, `campaignId` given
 // once per campaign) belong to `campaigns`.
 export const SUBVIEWS = { campaign: "campaigns", compare: "campaigns" };
 export const LEVELS = ["high", "medium", "low", "inactive"];
 export const REASONS = ["hard_bounce", "complaint", "unsubscribe"];
+export const ALERT_STATES = ["firing", "resolved"];
+export const ALERT_KINDS = ["rule", "anomaly", "budget"];
 // Views that page with the API's `nextCursor`.
-const PAGED = ["engagement", "suppressions"];
+const PAGED = ["engagement", "suppressions", "alerts"];
 
 export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -33,6 +36,12 @@ export function readState(search = location.search) {
     campaignIds: view === "compare" ? q.getAll("campaignId").filter(Boolean) : [],
     reason: view === "suppressions" ? pick(q.get("reason"), REASONS, "") : "",
     contactId: view === "suppressions" ? q.get("contactId") || "" : "",
+    // The funnel's `windowHours` as written (the API judges it: a bad one is its 400).
+    windowHours: view === "funnel" ? (q.get("windowHours") || "").trim() : "",
+    // The alerts' filters: the API's `state` and `kind` (`alertState` here, beside the
+    // page's own state).
+    alertState: view === "alerts" ? pick(q.get("state"), ALERT_STATES, "") : "",
+    kind: view === "alerts" ? pick(q.get("kind"), ALERT_KINDS, "") : "",
     cursor: PAGED.includes(view) ? q.get("cursor") || "" : "",
     timeRange: custom ? "custom" : pick(q.get("timeRange"), RANGES, "7d"),
     startDate: custom ? q.get("startDate") : "",
@@ -52,6 +61,9 @@ export function stateQuery(state) {
   if (state.view === "compare") for (const id of state.campaignIds ?? []) q.append("campaignId", id);
   if (state.view === "suppressions" && state.reason) q.set("reason", state.reason);
   if (state.view === "suppressions" && state.contactId) q.set("contactId", state.contactId);
+  if (state.view === "funnel" && state.windowHours) q.set("windowHours", state.windowHours);
+  if (state.view === "alerts" && state.alertState) q.set("state", state.alertState);
+  if (state.view === "alerts" && state.kind) q.set("kind", state.kind);
   if (PAGED.includes(state.view) && state.cursor) q.set("cursor", state.cursor);
   if (state.timeRange === "custom") {
     q.set("startDate", state.startDate);

@@ -26,7 +26,7 @@ async function load(state) {
 
 // Light shades carry dark text and dark shades white text, both at 4.5:1 or more: the
 // lightness jumps over the middle band where neither would be legible enough.
-function shade(level) {
+export function shade(level) {
   if (level <= 0) return { background: "", dark: true };
   const lightness = level <= 0.6 ? 97 - (level / 0.6) * 35 : 38 - ((level - 0.6) / 0.4) * 13;
   return { background: `hsl(211 88% ${lightness.toFixed(1)}%)`, dark: level <= 0.6 };
