@@ -194,6 +194,33 @@ UNLABELED = """() => [...document.querySelectorAll('input, select, textarea, but
   const own = el.tagName === 'BUTTON' ? el.textContent : '';
   return !(el.getAttribute('aria-label') || by || labels || own).trim();
 }).map((el) => el.outerHTML.slice(0, 120))"""
+# Visible text whose colour stands out from what is behind it less than WCAG 2's AA asks:
+# 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold). The background is the first
+# opaque one found going up from the text's element.
+LOW_CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const behind = (el) => { for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3); }
+    return [255, 255, 255]; };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.checkVisibility()) continue;
+    const style = getComputedStyle(el);
+    let fg = rgb(style.color); const bg = behind(el);
+    if (fg.length === 4) fg = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const large = size >= 24 || (bold && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${ratio.toFixed(2)} ${el.tagName}.${el.className} `
+      + `"${el.textContent.trim().slice(0, 30)}" ${style.color} on ${bg}`);
+  }
+  return bad; }"""
 # The focused element: a view's link by its view, any other by its id or its text.
 FOCUSED = """() => { const a = document.activeElement;
   return a.closest('#views-nav') ? `nav:${a.dataset.view}` : a.id || a.textContent.trim(); }"""
@@ -370,6 +397,7 @@ class TestDashboard:
             assert "newest event stored" in shown.locator(".freshness").inner_text()
             assert page.locator(f'#views-nav a[data-view="{view}"]').get_attribute(
                 "aria-current") == "page"
+            assert page.evaluate(LOW_CONTRAST) == [], view
             if resize:
                 _no_overflow(page)
 
