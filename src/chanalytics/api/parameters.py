@@ -136,6 +136,8 @@ def not_found(description: str, message: str) -> dict[int, ResponseSpec]:
     return {404: ResponseSpec(data_container=ErrorEnvelope, generate_examples=False,
                               description=description,
                               examples=error_example("not_found", message))}
+
+
 LiveTicket = Annotated[str | None, QueryParameter(
     name="ticket", required=False,
     description="A ticket from POST /live/tickets, for clients that cannot send headers "
