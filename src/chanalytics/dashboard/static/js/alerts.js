@@ -6,8 +6,8 @@
 // question the query engine answers: the CSVs are made from the rows on screen.
 import { get } from "./api.js";
 import { amount, count, instant, text } from "./format.js";
-import { ALERT_KINDS, ALERT_STATES, stateQuery } from "./state.js";
-import { csvOf } from "./view.js";
+import { ALERT_KINDS, ALERT_STATES } from "./state.js";
+import { csvOf, pageLinks } from "./view.js";
 
 const PAGE = 50;
 const ALERT_FIELDS = ["id", "kind", "ruleId", "state", "startedAt", "resolvedAt", "metric",
@@ -58,16 +58,8 @@ function controls(root, data, state) {
   }
   root.querySelector("#alerts-state").value = state.alertState;
   root.querySelector("#alerts-kind").value = state.kind;
-  const link = (textContent, cursor, rel) => {
-    const a = el("a", { className: "in-page", textContent, href: stateQuery({ ...state, cursor }) });
-    a.dataset.page = rel;
-    return a;
-  };
-  const pages = root.querySelector(".pages");
-  pages.replaceChildren();
-  if (state.cursor) pages.append(link("First page", "", "first"));
-  if (data.nextCursor) pages.append(link("Next page", data.nextCursor, "next"));
-  if (!state.cursor && !data.nextCursor) pages.textContent = "Every matching alert is on this page.";
+  pageLinks(root.querySelector(".pages"), state, data.nextCursor,
+    "Every matching alert is on this page.");
 }
 
 const EXAMPLE = "curl -X POST -H 'Authorization: Bearer <token>' -H 'Content-Type: " +

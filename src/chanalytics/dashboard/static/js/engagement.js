@@ -4,7 +4,8 @@
 // over the 90 UTC dates ending at `asOf`: the range and channel controls do not apply.
 import { ApiError, get } from "./api.js";
 import { count, instant, text } from "./format.js";
-import { LEVELS, stateQuery } from "./state.js";
+import { LEVELS } from "./state.js";
+import { pageLinks } from "./view.js";
 
 const PAGE = 25;
 const col = (key, label, format) => ({ key, label, format });
@@ -49,17 +50,8 @@ function controls(root, data, state) {
   }
   root.closest("section").querySelector(".breakdown").replaceChildren();
   root.querySelector("select").value = state.level;
-  const link = (textContent, cursor, rel) => {
-    const a = Object.assign(document.createElement("a"), { className: "in-page", textContent,
-      href: stateQuery({ ...state, cursor }) });
-    a.dataset.page = rel;
-    return a;
-  };
-  const pages = root.querySelector(".pages");
-  pages.replaceChildren();
-  if (state.cursor) pages.append(link("First page", "", "first"));
-  if (data.nextCursor) pages.append(link("Next page", data.nextCursor, "next"));
-  if (!state.cursor && !data.nextCursor) pages.textContent = "All matching contacts are on this page.";
+  pageLinks(root.querySelector(".pages"), state, data.nextCursor,
+    "All matching contacts are on this page.");
 }
 
 const BREAKDOWN = [["delivered", "Delivered"], ["opened", "Opened"], ["clicked", "Clicked"],

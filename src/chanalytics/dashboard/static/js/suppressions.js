@@ -6,8 +6,8 @@
 // dimension: the CSV holds the rows on the page, made in the browser.
 import { count, instant, text } from "./format.js";
 import { get } from "./api.js";
-import { REASONS, stateQuery } from "./state.js";
-import { csvOf } from "./view.js";
+import { REASONS } from "./state.js";
+import { csvOf, pageLinks } from "./view.js";
 
 const PAGE = 50;
 const FIELDS = ["contactId", "channel", "reason", "since", "messageId"];
@@ -49,16 +49,8 @@ function controls(root, data, state) {
   }
   root.querySelector("#suppressions-reason").value = state.reason;
   root.querySelector("#suppressions-contact").value = state.contactId;
-  const link = (textContent, cursor, rel) => {
-    const a = el("a", { className: "in-page", textContent, href: stateQuery({ ...state, cursor }) });
-    a.dataset.page = rel;
-    return a;
-  };
-  const pages = root.querySelector(".pages");
-  pages.replaceChildren();
-  if (state.cursor) pages.append(link("First page", "", "first"));
-  if (data.nextCursor) pages.append(link("Next page", data.nextCursor, "next"));
-  if (!state.cursor && !data.nextCursor) pages.textContent = "Every matching item is on this page.";
+  pageLinks(root.querySelector(".pages"), state, data.nextCursor,
+    "Every matching item is on this page.");
 }
 
 export const SUPPRESSIONS = {

@@ -152,6 +152,21 @@ export async function renderView(section, view, state, current = () => true) {
 
 // A CSV of rows on the page (RFC 4180: fields with a comma, quote or line break quoted),
 // for tables the query engine cannot export.
+/** Fills `pages` with the links of a cursor-paged list: "First page" once past it, "Next
+ * page" while the API answers a `nextCursor`; `allText` when one page holds everything. */
+export function pageLinks(pages, state, nextCursor, allText) {
+  const link = (textContent, cursor, rel) => {
+    const a = Object.assign(document.createElement("a"), { className: "in-page", textContent,
+      href: stateQuery({ ...state, cursor }) });
+    a.dataset.page = rel;
+    return a;
+  };
+  pages.replaceChildren();
+  if (state.cursor) pages.append(link("First page", "", "first"));
+  if (nextCursor) pages.append(link("Next page", nextCursor, "next"));
+  if (!state.cursor && !nextCursor) pages.textContent = allText;
+}
+
 export function csvOf(columns, rows) {
   const field = (v) => (v == null ? "" : /[",\r\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
   const lines = [columns, ...rows.map((row) => columns.map((c) => row[c]))].map((line) => line.map(field).join(","));
