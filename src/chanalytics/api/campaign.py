@@ -12,12 +12,10 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.dependencies import WINDOW_90D
-from chanalytics.api.errors import ErrorEnvelope
 from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
     ERROR_RESPONSES,
@@ -25,7 +23,7 @@ from chanalytics.api.parameters import (
     Compare,
     GranularityHour,
     Limit,
-    error_example,
+    not_found,
 )
 from chanalytics.query.answer import answer
 from chanalytics.query.clock import Granularity, TimeWindow
@@ -52,10 +50,8 @@ CampaignIds = Annotated[list[str] | None, QueryParameter(
     name="campaignId", description="A campaign to compare: 2 to 10 distinct ids, one per "
                                    "`campaignId`, answered in the order given.",
     schema_extra={"minItems": 2, "maxItems": 10})]
-CAMPAIGN_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
-    data_container=ErrorEnvelope, generate_examples=False,
-    description="No event of the tenant ever named the campaign.",
-    examples=error_example("not_found", "no campaign 'cmp_unknown'"))}
+CAMPAIGN_RESPONSES = {**ERROR_RESPONSES, **not_found(
+    "No event of the tenant ever named the campaign.", "no campaign 'cmp_unknown'")}
 
 
 class CampaignController(Controller):

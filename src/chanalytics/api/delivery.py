@@ -13,13 +13,11 @@ from litestar import Controller, Request, delete, get, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Operation
 
 from chanalytics.api.analytics import Envelope
 from chanalytics.api.body_docs import request_body
 from chanalytics.api.dependencies import WINDOW_30D
-from chanalytics.api.errors import ErrorEnvelope
 from chanalytics.api.examples import answered
 from chanalytics.api.parameters import (
     ERROR_RESPONSES,
@@ -32,7 +30,7 @@ from chanalytics.api.parameters import (
     PageLimit,
     Provider,
     SuppressionReason,
-    error_example,
+    not_found,
 )
 from chanalytics.budgets import MAX_BUDGET, Budget, BudgetStore
 from chanalytics.query.answer import answer
@@ -51,9 +49,7 @@ from chanalytics.query.suppressions import (
 )
 from chanalytics.query.timerange import parse_granularity, parse_timezone
 
-BUDGET_RESPONSES = {**ERROR_RESPONSES, 404: ResponseSpec(
-    data_container=ErrorEnvelope, generate_examples=False, description="No budget is set.",
-    examples=error_example("not_found", "no budget is set"))}
+BUDGET_RESPONSES = {**ERROR_RESPONSES, **not_found("No budget is set.", "no budget is set")}
 
 
 class BudgetBody(msgspec.Struct, frozen=True, kw_only=True, rename="camel",
