@@ -80,3 +80,34 @@ async def test_a_missing_consumer_is_an_error(nc: Any, stream_names: dict[str, s
     finally:
         await pull.stop()
         await js.delete_stream(stream)
+
+
+async def test_arrived_is_when_the_message_came_not_when_the_fetch_ended(
+    nc: Any, stream_names: dict[str, str]
+) -> None:
+    """A lone message in a long fetch: its batch's age counts from its arrival, so the
+    flush that follows does not wait the fetch's remaining time again."""
+    import asyncio
+    import time
+
+    js = await _stream(nc, stream_names, 0)
+    pull = JetStreamPull(nc, stream_names["stream_name"], stream_names["consumer_name"])
+    await pull.start()
+    try:
+        async def publish_soon() -> float:
+            await asyncio.sleep(0.1)
+            sent = time.monotonic()
+            await js.publish(f"{stream_names['stream_name']}.x", b"lone")
+            return sent
+
+        sent_task = asyncio.create_task(publish_soon())
+        batch = await pull.fetch(10, 1.0)  # waits the whole second: the batch is not full
+        ended = time.monotonic()
+        sent = await sent_task
+        assert [m.data for m in batch] == [b"lone"]
+        assert pull.arrived is not None
+        assert sent <= pull.arrived < ended - 0.5
+        assert await pull.fetch(10, 0.1) == [] and pull.arrived is None
+    finally:
+        await pull.stop()
+        await js.delete_stream(stream_names["stream_name"])

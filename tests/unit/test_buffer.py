@@ -49,3 +49,14 @@ class TestFlushPolicy:
         clock.now += 0.6
         assert policy.due(batch)
         assert policy.wait_budget(batch) == 0.0
+
+    def test_age_counts_from_arrival(self) -> None:
+        """A message that arrived before it was added (a fetch that waited on) ages
+        from its arrival; an arrival stamp from the future counts as now."""
+        clock = FakeClock()
+        batch, policy = Batch(clock), FlushPolicy(max_size=100, max_age=1.0)
+        batch.add(ROW, "first", arrived=clock.now - 0.7)
+        assert abs(policy.wait_budget(batch) - 0.3) < 1e-9
+        late = Batch(clock)
+        late.add(ROW, "x", arrived=clock.now + 5)
+        assert late.age() == 0.0

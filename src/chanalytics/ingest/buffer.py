@@ -22,10 +22,11 @@ class Batch:
     started: float | None = None
     signalled: float | None = None  # when JetStream was last told these are in progress
 
-    def add(self, row: AnalyticsRow, message: Any) -> None:
-        """Keep a row and the message to acknowledge once it is stored."""
+    def add(self, row: AnalyticsRow, message: Any, arrived: float | None = None) -> None:
+        """Keep a row and the message to acknowledge once it is stored; the batch's age
+        counts from when its first message `arrived` (default: now)."""
         if self.started is None:
-            self.started = self.clock()
+            self.started = self.clock() if arrived is None else min(arrived, self.clock())
         self.rows.append(row)
         self.messages.append(message)
 

@@ -96,13 +96,13 @@ class IngestConsumer:
                 await asyncio.sleep(0.5)
                 continue
             for message in messages:
-                await self._accept(message)
+                await self._accept(message, self.pull.arrived)
         if flush_task is not None:
             await flush_task
         if len(self._filling):
             await self._flush(self._filling)
 
-    async def _accept(self, msg: Any) -> None:
+    async def _accept(self, msg: Any, arrived: float | None) -> None:
         stream_seq, delivered = delivery_of(msg.reply)
         if delivered > 1:
             self.metrics.redeliveries.inc()
@@ -118,7 +118,7 @@ class IngestConsumer:
         except InvalidEvent as exc:
             await self._dead_letter(msg, exc.code, exc.message)
             return
-        self._filling.add(row, msg)
+        self._filling.add(row, msg, arrived)
 
     async def _dead_letter(self, msg: Any, code: str, reason: str) -> None:
         try:

@@ -7,7 +7,9 @@ message to a list and one event wakes the fetch when the batch is complete or th
 ends the request (404 no messages, 408 expired, 409 …).
 
 A request answered after its fetch gave up still lands in the list: the next fetch
-returns it first. Nothing received is ever dropped, and what waits here is bounded by
+returns it first. `arrived` says when the oldest message a fetch returned reached this
+process, so the batch's age (and the flush it triggers) counts from there, not from the
+end of a fetch that may have waited most of a second longer. Nothing received is ever dropped, and what waits here is bounded by
 the batches of the (at most two) requests outstanding at a time.
 """
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections.abc import Callable
 
 import nats.errors
 from nats.aio.client import Client as NATS
@@ -34,8 +38,12 @@ _GRACE = 0.25
 class JetStreamPull:
     """`fetch(batch, wait)` over a durable pull consumer, like nats-py's, minus its cost."""
 
-    def __init__(self, nc: NATS, stream: str, durable: str, *, prefix: str = DEFAULT_PREFIX):
+    def __init__(self, nc: NATS, stream: str, durable: str, *, prefix: str = DEFAULT_PREFIX,
+                 clock: Callable[[], float] = time.monotonic):
         self._nc = nc
+        self._clock = clock
+        self._first_at: float | None = None  # when `_received[0]` (or an older one) arrived
+        self.arrived: float | None = None  # when the oldest message of the last fetch arrived
         self._next_subject = f"{prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._inbox = nc.new_inbox()
         self._sub: Subscription | None = None
@@ -55,6 +63,8 @@ class JetStreamPull:
     async def _on_message(self, msg: Msg) -> None:
         status = JetStreamContext.is_status_msg(msg)
         if status is None:
+            if not self._received:
+                self._first_at = self._clock()
             self._received.append(msg)
             if len(self._received) >= self._wanted:
                 self._wake.set()
@@ -75,6 +85,11 @@ class JetStreamPull:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait + _GRACE)
         messages, self._received = self._received[:batch], self._received[batch:]
+        # What stays behind arrived no earlier than the first returned: its stamp is an
+        # upper bound of their age, so a batch it starts is flushed early, never late.
+        self.arrived = self._first_at if messages else None
+        if not self._received:
+            self._first_at = None
         ended = self._ended
         if not messages and ended is not None and ended not in _QUIET_END:
             raise nats.errors.Error(f"pull request ended with status {ended}")
