@@ -1,9 +1,12 @@
 """The timed cells: every endpoint, per tenant, zone and range, rollups vs the raw table.
 
-Each request goes through the real app twice: as served (the planner picks rollups) and
-through a twin whose engine may read only `analytics_events` (`tables.RAW_TABLES`). The
-two answers must be equal — the bench fails otherwise — and their timings give the
-rollups' speed-up where users are: their zones, their windows.
+Each request goes through the real app as served (the planner picks rollups, nothing
+kept: every call asks ClickHouse) and through a twin whose engine may read only
+`analytics_events` (`tables.RAW_TABLES`). The two answers must be equal — the bench
+fails otherwise — and their timings give the rollups' speed-up where users are: their
+zones, their windows. A third app keeps answers as `serve` does (tenant versions, here
+in-process: nothing is written during the bench, so after its first call a cell is
+served from what was kept); its answer must equal the raw one too.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
 from chanalytics.query.engine import Engine
 from chanalytics.query.tables import RAW_TABLES
+from chanalytics.versions import LocalVersions
 
 ZONES = ("UTC", "Asia/Kolkata", "America/New_York")
 ENDPOINTS: list[tuple[str, str, dict[str, str]]] = [
@@ -51,6 +55,7 @@ class Cell:
     endpoint: str
     rollup: Timing
     raw: Timing
+    kept: Timing
     statements: int
     equal: bool
 
@@ -92,8 +97,11 @@ async def run_cells(storage: Storage, meta: dict[str, Any], args: argparse.Names
     served = create_app(settings, storage=storage, clock=lambda: now)
     twin = create_app(settings, storage=storage, clock=lambda: now,
                       engine=Engine(storage, RAW_TABLES))
+    keeping = create_app(settings, storage=storage, clock=lambda: now,
+                         versions=LocalVersions())
     cells: list[Cell] = []
-    async with AsyncTestClient(served) as client, AsyncTestClient(twin) as raw_client:
+    async with AsyncTestClient(served) as client, AsyncTestClient(twin) as raw_client, \
+            AsyncTestClient(keeping) as kept_client:
         freeze_startup_objects()  # as `chanalytics serve` does once the app is up
         for label, (tenant, events) in tenants.items():
             headers = {"Authorization": f"Bearer tok-{label}"}
@@ -116,22 +124,28 @@ async def run_cells(storage: Storage, meta: dict[str, Any], args: argparse.Names
                         async def call_raw(u: str = url, p: dict[str, str] = params) -> Any:
                             return await call(raw_client, u, p)
 
+                        async def call_kept(u: str = url, p: dict[str, str] = params) -> Any:
+                            return await call(kept_client, u, p)
+
                         statements[0] = 0
                         served_answer = await call()
                         count = statements[0]
                         raw_answer = await call_raw()
+                        kept_answer = await call_kept()
                         if path == "suppressions":  # a cursor holds its first page's instant
-                            for answer in (served_answer, raw_answer):
+                            for answer in (served_answer, raw_answer, kept_answer):
                                 answer["data"].pop("nextCursor", None)
-                        equal = served_answer == raw_answer
+                        equal = served_answer == raw_answer == kept_answer
                         cell = Cell(label, tenant, events, zone, range_name, name,
                                     await timed(call, args.reps),
                                     await timed(call_raw, args.raw_reps, warmups=1),
+                                    await timed(call_kept, args.reps, warmups=0),
                                     count, equal)
                         cells.append(cell)
                         print(f"  {label:8} {zone:17} {range_name:14} {name:15} "
                               f"p50 {cell.rollup.p50:7.1f} p95 {cell.rollup.p95:7.1f} | raw "
-                              f"p50 {cell.raw.p50:8.1f} | {count} stmts"
+                              f"p50 {cell.raw.p50:8.1f} | kept p95 {cell.kept.p95:5.1f} | "
+                              f"{count} stmts"
                               f"{'' if equal else '  ANSWERS DIFFER'}", flush=True)
     storage.query = plain  # type: ignore[method-assign]
     return cells

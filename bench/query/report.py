@@ -66,7 +66,10 @@ def write_report(args: argparse.Namespace, meta: dict[str, Any],
         "JSON). Raw = the same request through a twin app whose engine reads only "
         "`analytics_events`; the two answers are compared in full (= column). "
         "Speed-up = raw p50 / rollup p50. Statements = SQL statements one call ran "
-        "(concurrently).",
+        "(concurrently). p50 and p95 are answers computed afresh (nothing kept); kept p95 "
+        "= the same request to an app that keeps answers until the tenant's data changes, "
+        "as `serve` does (nothing is written during the bench: a repeat is served from "
+        "what was kept).",
         "",
     ]
     seen: dict[str, Cell] = {}
@@ -77,14 +80,14 @@ def write_report(args: argparse.Namespace, meta: dict[str, Any],
         lines += [f"## {label} tenant `{first.tenant_id}` — {n:,} events "
                   f"({n / args.events * 100:.2f}%)", "",
                   "| zone | range | endpoint | p50 ms | p95 ms | raw p50 ms | speed-up "
-                  "| statements | = |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---|"]
+                  "| kept p95 ms | statements | = |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
         for c in cells:
             if c.tenant == label:
                 lines.append(
                     f"| {c.zone} | {c.range_name} | {c.endpoint} | {c.rollup.p50:.1f} | "
                     f"{c.rollup.p95:.1f} | {c.raw.p50:.1f} | {c.raw.p50 / c.rollup.p50:.1f}× | "
-                    f"{c.statements} | {'yes' if c.equal else '**no**'} |")
+                    f"{c.kept.p95:.1f} | {c.statements} | {'yes' if c.equal else '**no**'} |")
         lines.append("")
     if extras is not None:
         e = extras.export
@@ -159,6 +162,16 @@ def targets(cells: list[Cell], pg: PgResult | None, extras: Extras | None = None
                    + ("" if not over else "; over: " + ", ".join(
                        f"{c.endpoint} {c.zone} {c.range_name} {c.rollup.p95:.1f}"
                        for c in over[:8])))
+    mix = [c for c in largest if c.endpoint not in ("messages(hour)", "suppressions")]
+    if mix:
+        for what, timing_of in (("computed afresh", lambda c: c.rollup),
+                                ("kept answers", lambda c: c.kept)):
+            over = [c for c in mix if timing_of(c).p95 > 100]
+            worst = max(mix, key=lambda c: timing_of(c).p95)
+            out.append(f"- p95 ≤ 100 ms, largest tenant, the dashboard's ten endpoints, "
+                       f"{what}: **{'met' if not over else 'not met'}** — worst "
+                       f"{worst.endpoint} {worst.zone} {worst.range_name} "
+                       f"{timing_of(worst).p95:.1f} ms; {len(over)} of {len(mix)} cells over")
     base = _utc_30d(cells)
     ratios = [(c, c.rollup.p95 / base[c.endpoint].rollup.p95) for c in largest
               if c.endpoint in base]
