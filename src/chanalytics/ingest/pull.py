@@ -7,10 +7,12 @@ message to a list and one event wakes the fetch when the batch is complete or th
 ends the request (404 no messages, 408 expired, 409 …).
 
 A request answered after its fetch gave up still lands in the list: the next fetch
-returns it first. `arrived` says when the oldest message a fetch returned reached this
-process, so the batch's age (and the flush it triggers) counts from there, not from the
-end of a fetch that may have waited most of a second longer. Nothing received is ever dropped, and what waits here is bounded by
+returns it first. Nothing received is ever dropped, and what waits here is bounded by
 the batches of the (at most two) requests outstanding at a time.
+
+`arrived` says when the oldest message a fetch returned reached this process, so the
+batch's age (and the flush it triggers) counts from there, not from the end of a fetch
+that may have waited most of a second longer.
 """
 
 from __future__ import annotations
