@@ -15,22 +15,18 @@ time and the CPU time it cost). Prints Markdown tables;
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from bench.query.load import ensure_loaded
+from bench.query.load import largest_tenant_bench
 from chanalytics.app import create_app
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.logs import configure_logging
 from chanalytics.query.cohorts import cohorts_statement
 from chanalytics.query.funnel import MESSAGES, RUNS, FunnelOptions, funnel_statement
 from chanalytics.query.request import QueryRequest
@@ -103,26 +99,14 @@ async def _statements(storage: Storage, tenant: str, now: datetime) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--reps", type=int, default=8)
-    args = parser.parse_args()
-    configure_logging("warning", "console")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    storage, meta = ensure_loaded(args.data_dir, args.events, args.tenants)
-    now = datetime.fromtimestamp(meta["end_ms"] / 1000, UTC)
-    (tenant, events), = storage.query_sync(
-        "SELECT tenant_id, count() AS n FROM analytics_events GROUP BY tenant_id "
-        "ORDER BY n DESC LIMIT 1")
+    bench = largest_tenant_bench(__doc__ or "", reps=8)
+    storage, tenant, events, now = bench.storage, bench.tenant, bench.events, bench.now
     sent, contacts = storage.query_sync(
         "SELECT count(), uniqExact(contact_id) FROM analytics_events WHERE tenant_id = "
         "{t:String} AND event_type = 'message_sent'", {"t": tenant})[0]
     print(f"largest tenant {tenant}: {events:,} events, {sent:,} sends to {contacts:,} "
           "contacts\n")
-    asyncio.run(_endpoints(storage, tenant, now, args.reps))
+    asyncio.run(_endpoints(storage, tenant, now, bench.args.reps))
     asyncio.run(_statements(storage, tenant, now))
     storage.close()
 

@@ -14,23 +14,19 @@ Prints a Markdown table; `bench/results/campaign.md` holds a run.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import statistics
 import time
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from litestar.testing import AsyncTestClient
 
-from bench.query.load import ensure_loaded
+from bench.query.load import largest_tenant_bench
 from chanalytics.app import create_app
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
-from chanalytics.logs import configure_logging
 from chanalytics.query.clock import Granularity
 from chanalytics.query.compiler import compile_statement
 from chanalytics.query.engine import shared_statements
@@ -104,27 +100,15 @@ async def _statements(storage: Storage, tenant: str, campaign: str, now: datetim
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--reps", type=int, default=12)
-    args = parser.parse_args()
-    configure_logging("warning", "console")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    storage, meta = ensure_loaded(args.data_dir, args.events, args.tenants)
-    now = datetime.fromtimestamp(meta["end_ms"] / 1000, UTC)
-    (tenant, events), = storage.query_sync(
-        "SELECT tenant_id, count() AS n FROM analytics_events GROUP BY tenant_id "
-        "ORDER BY n DESC LIMIT 1")
+    bench = largest_tenant_bench(__doc__ or "", reps=12)
+    storage, tenant, events, now = bench.storage, bench.tenant, bench.events, bench.now
     (campaign, messages), = storage.query_sync(
         "SELECT campaign_id, count() AS n FROM analytics_events WHERE tenant_id = "
         "{t:String} AND campaign_id != '' GROUP BY campaign_id ORDER BY n DESC LIMIT 1",
         {"t": tenant})
     print(f"largest tenant {tenant}: {events:,} events; its largest campaign {campaign}: "
           f"{messages:,} events\n")
-    asyncio.run(_endpoints(storage, tenant, campaign, now, args.reps))
+    asyncio.run(_endpoints(storage, tenant, campaign, now, bench.args.reps))
     asyncio.run(_statements(storage, tenant, campaign, now))
     storage.close()
 

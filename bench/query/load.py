@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.query.data import DAY_MS, FUTURE, SPAN_DAYS, insert_sql, slot_table, tenant_counts
 from chanalytics.clickhouse.storage import Storage
+from chanalytics.logs import configure_logging
 
 CHUNK = 10_000_000
 
@@ -106,3 +111,35 @@ def ensure_loaded(data_dir: Path, events: int, tenants: int) -> tuple[Storage, d
     print(f"loaded in {load_s:.0f} s ({events / load_s:,.0f} rows/s), settled in "
           f"{meta['settle_s']:.0f} s", flush=True)
     return storage, meta
+
+
+@dataclass
+class LargestTenant:
+    """What a bench of one tenant's answers starts from: its arguments, the loaded
+    storage, the data's `now`, and the tenant with the most events."""
+
+    args: argparse.Namespace
+    storage: Storage
+    now: datetime
+    tenant: str
+    events: int
+
+
+def largest_tenant_bench(description: str, *, reps: int) -> LargestTenant:
+    """Parse `--events --tenants --data-dir --reps`, load (or reuse) the data and pick
+    the largest tenant: the start of `audience_bench` and `campaign_bench`."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--reps", type=int, default=reps)
+    args = parser.parse_args()
+    configure_logging("warning", "console")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    storage, meta = ensure_loaded(args.data_dir, args.events, args.tenants)
+    (tenant, events), = storage.query_sync(
+        "SELECT tenant_id, count() AS n FROM analytics_events GROUP BY tenant_id "
+        "ORDER BY n DESC LIMIT 1")
+    return LargestTenant(args, storage, datetime.fromtimestamp(meta["end_ms"] / 1000, UTC),
+                         str(tenant), int(events))
