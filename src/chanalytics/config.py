@@ -95,7 +95,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if value and name in _SECRET_FIELDS:
                 value = "<set>"
             elif value and name in ("clickhouse_url", "smtp_url"):
-                value = without_password(value)
+                value = _without_password(value)
             shown.append(f"{name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
@@ -128,7 +128,7 @@ _KEEP_EMPTY = ("api_keys", "webhook_allow_hosts")  # empty is a value: none
 _SECRET_FIELDS = frozenset({"nats_password", "nats_token", "api_keys"})
 
 
-def without_password(url: str) -> str:
+def _without_password(url: str) -> str:
     """`scheme://user:***@host…`: a URL as logs and reprs may show it."""
     scheme, sep, rest = url.partition("://")
     userinfo, at, host = rest.rpartition("@")

@@ -27,8 +27,6 @@ import structlog
 from clickhouse_connect.driver.exceptions import ClickHouseError as _ClickHouseError
 from clickhouse_connect.driver.exceptions import OperationalError as _OperationalError
 
-from chanalytics.config import without_password
-
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
@@ -180,7 +178,7 @@ class Storage:
     @property
     def shown_dsn(self) -> str:
         """The DSN without its password, for logs and errors."""
-        return without_password(self.dsn)
+        return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", self.dsn)
 
     def _open_client(self) -> Any:
         if self.embedded:
