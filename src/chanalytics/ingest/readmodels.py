@@ -58,10 +58,9 @@ def newest_sql(table: str) -> str:
             f"WHERE {column} >= {{since:DateTime64(3, 'UTC')}}")
 
 
-async def update_read_model_gauges(storage: Storage, metrics: Metrics,
-                                   seen: dict[str, datetime]) -> None:
-    """Read each read model's newest insert into the gauges; `seen` keeps the last found,
-    so that the next reading starts there."""
+async def newest_inserts(storage: Storage, seen: dict[str, datetime]) -> dict[str, datetime | None]:
+    """Each read model's newest insert (None before its first); `seen` keeps the last
+    found, so that the next reading starts there (a failed reading answers the last)."""
     for table in READ_MODELS:
         try:
             rows = await storage.query(newest_sql(table), {"since": seen.get(table, _EPOCH)})
@@ -71,5 +70,11 @@ async def update_read_model_gauges(storage: Storage, metrics: Metrics,
         found, newest = rows[0]
         if found:
             seen[table] = as_utc(newest)
-        at = seen.get(table)
+    return {table: seen.get(table) for table in READ_MODELS}
+
+
+async def update_read_model_gauges(storage: Storage, metrics: Metrics,
+                                   seen: dict[str, datetime]) -> None:
+    """Read each read model's newest insert into the gauges (`newest_inserts`)."""
+    for table, at in (await newest_inserts(storage, seen)).items():
         metrics.read_model_seen(table, None if at is None else at.timestamp())
