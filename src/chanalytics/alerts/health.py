@@ -20,13 +20,8 @@ from chanalytics.alerts.detectors import (
 from chanalytics.alerts.lifecycle import Observation
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.ingest.drift_checks import latest_check
-from chanalytics.ingest.readmodels import newest_inserts
-from chanalytics.localtime import as_utc
+from chanalytics.ingest.readmodels import newest_inserts, newest_stored
 from chanalytics.query.presets.realtime import PipelineLag
-
-# Any stored event, read models or not (lifecycle events reach none of them): one row per
-# tenant after merges.
-_NEWEST_STORED = "SELECT count(), max(newest_stored_at) FROM tenant_freshness"
 
 
 class IngestHealth:
@@ -42,14 +37,10 @@ class IngestHealth:
         if self.lag is not None:
             lag = await self.lag()
             models = await newest_inserts(self.storage, self._seen)
-            newest = [at for at in (*models.values(), await self._newest_stored())
+            newest = [at for at in (*models.values(), await newest_stored(self.storage))
                       if at is not None]
             out += [ingest_observation(lag, self.limit),
                     freshness_observation(now, max(newest, default=None), models, lag,
                                           self.limit)]
         out.append(drift_observation(await latest_check(self.storage)))
         return out
-
-    async def _newest_stored(self) -> datetime | None:
-        found, newest = (await self.storage.query(_NEWEST_STORED))[0]
-        return as_utc(newest) if found else None

@@ -1,4 +1,5 @@
-"""How fresh the read models are, for `/metrics`: the newest insert each one holds.
+"""How fresh the read models are, for `/metrics` and the ingest-health alert
+(`alerts/health.py`): the newest insert each one holds, and the raw table's.
 
 A read model kept by a view is refreshed inside the batch insert that stores its events
 (the write-ahead protocol of `writer.py`), so it is never behind the raw table: its
@@ -32,6 +33,7 @@ _STORED_COLUMN: dict[str, str] = {
 }
 READ_MODELS: tuple[str, ...] = tuple(_STORED_COLUMN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEWEST_STORED = "SELECT count(), max(newest_stored_at) FROM tenant_freshness"
 
 
 def refreshed_by(events: Iterable[LiveEvent]) -> list[str]:
@@ -71,6 +73,13 @@ async def newest_inserts(storage: Storage, seen: dict[str, datetime]) -> dict[st
         if found:
             seen[table] = as_utc(newest)
     return {table: seen.get(table) for table in READ_MODELS}
+
+
+async def newest_stored(storage: Storage) -> datetime | None:
+    """The newest insert of any event (read models or not: lifecycle events reach none),
+    from `tenant_freshness` (one row per tenant after merges); None before the first."""
+    found, newest = (await storage.query(_NEWEST_STORED))[0]
+    return as_utc(newest) if found else None
 
 
 async def update_read_model_gauges(storage: Storage, metrics: Metrics,
