@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
+from chanalytics.alerts.health import IngestHealth
 from chanalytics.alerts.notify import Dispatcher
 from chanalytics.alerts.service import AlertService, AlertWiring
 from chanalytics.api import (
@@ -168,7 +169,9 @@ def _alert_service(settings: Settings, served: Services, wiring: AlertWiring) ->
         store, required(served.engine, "engine"), required(served.budgets, "budgets"),
         evaluate_lock=wiring.evaluate_lock, dispatch_lock=wiring.dispatch_lock,
         dispatcher=dispatcher, tenants=lambda: set(served.tokens.values()),
-        lag=served.pipeline_lag, lag_limit=settings.alert_lag_seconds, metrics=served.metrics)
+        lag=served.pipeline_lag, metrics=served.metrics,
+        health=IngestHealth(required(served.storage, "storage"), served.pipeline_lag,
+                            settings.alert_lag_seconds))
 
 
 def create_operations_app(storage: Storage, metrics: Metrics, nats_check: NatsCheck) -> Litestar:

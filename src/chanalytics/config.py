@@ -82,7 +82,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # When set, the ingest side (`ingest`, `run`) writes the previous UTC day's events
     # there every day at 00:30 UTC (warehouse/daily.py); shared by all ingest processes.
     export_dir: str | None = None
-    # Alerts (alerts/): the ingest-health alert fires when the consumer's lag exceeds it.
+    # Alerts (alerts/): the ingest-health limit (lag, and a stall: `alerts/detectors.py`).
     alert_lag_seconds: Annotated[float, msgspec.Meta(gt=0, le=86_400)] = 300.0
     # Off: no process evaluates alert rules or detectors (the API still stores rules).
     alerts_enabled: bool = True

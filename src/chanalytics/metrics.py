@@ -41,9 +41,20 @@ class ApiMetrics:
         self.alert_round_seconds = Histogram(
             "chanalytics_alert_round_seconds", "One evaluation round of every alert rule and "
             "detector", registry=self.registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.ingest_alert_firing = Gauge(
-            "chanalytics_alert_ingest_lag_firing", "1 while the ingest-health alert fires "
-            "(consumer lag above CHANALYTICS_ALERT_LAG_SECONDS)", registry=self.registry)
+        # One gauge per ingest-health condition (alerts/health.py), keyed by its condition.
+        self.ingest_alerts_firing = {
+            "ingest:lag": Gauge(
+                "chanalytics_alert_ingest_lag_firing", "1 while the ingest-lag alert fires "
+                "(consumer lag above CHANALYTICS_ALERT_LAG_SECONDS)", registry=self.registry),
+            "ingest:freshness": Gauge(
+                "chanalytics_alert_ingest_freshness_firing", "1 while the ingest-freshness "
+                "alert fires (events waiting and nothing stored for longer than "
+                "CHANALYTICS_ALERT_LAG_SECONDS)", registry=self.registry),
+            "ingest:drift": Gauge(
+                "chanalytics_alert_ingest_drift_firing", "1 while the rollup-drift alert "
+                "fires (the latest drift check found a derived table disagreeing with the "
+                "raw table)", registry=self.registry),
+        }
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

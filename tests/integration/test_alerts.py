@@ -17,10 +17,14 @@ import msgspec
 import nats
 import pytest
 from litestar.testing import AsyncTestClient
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.errors import NotFoundError
 from tests.integration.api_events import Maker, store_events
 from webhook_receiver import Script, receiver
 
 from chanalytics.alerts.detectors import anomaly_observations
+from chanalytics.alerts.health import IngestHealth
+from chanalytics.alerts.model import SYSTEM
 from chanalytics.alerts.notify import STREAM, Dispatcher, JetStreamPublisher, subject_of
 from chanalytics.alerts.rules import Rule
 from chanalytics.alerts.service import AlertService
@@ -37,7 +41,12 @@ from chanalytics.deliveries import (
     WebhookSender,
     WebhookTarget,
 )
+from chanalytics.ingest.drift import check_rollups
+from chanalytics.localtime import utc_text
+from chanalytics.metrics import ApiMetrics, Metrics
+from chanalytics.nats.lag import lag_reader
 from chanalytics.query.engine import Engine
+from chanalytics.query.presets.realtime import PipelineLag
 
 pytestmark = [pytest.mark.clickhouse, pytest.mark.nats]
 
@@ -132,7 +141,9 @@ async def _no_sleep(_: float) -> None:
 
 
 def _service(storage: Storage, js: Any | None, *, lock: Any = None,
-             dispatch_lock: Any = None, tenants: frozenset[str] = frozenset()) -> AlertService:
+             dispatch_lock: Any = None, tenants: frozenset[str] = frozenset(),
+             health: IngestHealth | None = None, metrics: ApiMetrics | None = None,
+             clock: Any = None) -> AlertService:
     store = AlertStore(storage)
     publisher = None if js is None else JetStreamPublisher(js)
     dispatcher = Dispatcher(store, publisher=publisher,
@@ -140,7 +151,8 @@ def _service(storage: Storage, js: Any | None, *, lock: Any = None,
     return AlertService(store, Engine(storage), BudgetStore(storage),
                         evaluate_lock=lock or LocalLock(),
                         dispatch_lock=dispatch_lock or LocalLock(), dispatcher=dispatcher,
-                        tenants=lambda: tenants)
+                        tenants=lambda: tenants, health=health, metrics=metrics,
+                        **({} if clock is None else {"clock": clock}))
 
 
 def _unique(script: Script) -> dict[str, dict[str, Any]]:
@@ -155,7 +167,10 @@ def _unique(script: Script) -> dict[str, dict[str, Any]]:
 
 
 async def _published(js: Any, tenant: str) -> int:
-    info = await js.stream_info(STREAM, subjects_filter=subject_of(tenant))
+    try:
+        info = await js.stream_info(STREAM, subjects_filter=subject_of(tenant))
+    except NotFoundError:  # nothing published yet in this NATS server
+        return 0
     return sum((info.state.subjects or {}).values())
 
 
@@ -278,6 +293,28 @@ class TestRuleLifecycle:
         assert len(_unique(script)) == 1
         assert await _published(js, "t_two") == 1
 
+    async def test_the_loops_evaluate_and_deliver_under_their_locks(
+            self, loaded: Storage, hook: tuple[int, Script]) -> None:
+        """`run` (the leader loops a process starts) records the firing once however
+        many rounds pass and delivers it; cancelled, it frees both locks."""
+        port, script = hook
+        await AlertStore(loaded).put_rule("t_rule_b", _rule(port, "r_loop"))
+        service = _service(loaded, None, clock=lambda: T0)
+        running = asyncio.create_task(service.run(every=0.05, dispatch_every=0.05))
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if len(script.received) >= 3:  # two failures, then the delivery
+                break
+        await asyncio.sleep(0.2)  # a few more rounds: nothing new
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        assert [b["event"] for b in _unique(script).values()] == ["alert.firing"]
+        for lock in (service.evaluate_lock, service.dispatch_lock):
+            async with asyncio.timeout(1):
+                async with lock:
+                    pass
+
     async def test_reannounced_every_24_hours_while_firing(self, loaded: Storage) -> None:
         """A condition that keeps holding is announced again after 24 h, with a new
         delivery id, and not between."""
@@ -343,6 +380,109 @@ class TestDetectors:
         june = await service.evaluate(datetime(2026, 6, 1, 0, 5, tzinfo=UTC))
         assert sorted((a.state, a.threshold or 0) for a in june) == [
             ("resolved", 75.0), ("resolved", 90.0), ("resolved", 100.0)]
+
+
+class TestIngestHealth:
+    """The service-wide conditions, each its own episode on `analytics.alerts.system`."""
+
+    @pytest.fixture
+    async def pending(self, js: Any) -> AsyncIterator[tuple[str, Any]]:
+        """A stream of its own with one message its consumer has not acknowledged."""
+        name = f"HEALTH_{uuid.uuid4().hex[:8]}"
+        subject = f"health.{name}"
+        await js.add_stream(StreamConfig(name=name, subjects=[subject]))
+        await js.add_consumer(name, ConsumerConfig(durable_name="c",
+                                                   ack_policy=AckPolicy.EXPLICIT))
+        await js.publish(subject, b"{}")
+        yield name, await js.pull_subscribe_bind("c", stream=name)
+        await js.delete_stream(name)
+
+    @staticmethod
+    def _firing(metrics: ApiMetrics) -> dict[str, float]:
+        return {condition: gauge._value.get()
+                for condition, gauge in metrics.ingest_alerts_firing.items()}
+
+    async def test_stalled_ingest_fires_freshness_apart_from_lag(
+            self, loaded: Storage, js: Any, pending: tuple[str, Any]) -> None:
+        """An event waits and nothing is stored for 10 minutes: lag and freshness fire
+        (each read model's staleness carried along). A later insert resolves freshness while
+        the event still waits (lag goes on firing); once it is acknowledged lag resolves,
+        and freshness stays quiet though nothing is stored: no traffic is no fault. Four
+        changes, each published once on the system subject; the gauges follow."""
+        stream, sub = pending
+        now = datetime.now(UTC) + timedelta(minutes=10)
+        clock = [now]
+        lag: PipelineLag = lag_reader(js, stream, "c", clock=lambda: clock[0].timestamp())
+        metrics = ApiMetrics()
+        service = _service(loaded, js, health=IngestHealth(loaded, lag, 300.0),
+                           metrics=metrics)
+        before = await _published(js, SYSTEM)
+        fired = {a.condition: a for a in await service.evaluate(now)}
+        assert sorted(fired) == ["ingest:freshness", "ingest:lag"]
+        assert {a.state for a in fired.values()} == {"firing"}
+        fresh = fired["ingest:freshness"]
+        assert fresh.value is not None and fresh.value >= 600 and fresh.threshold == 300
+        models = fresh.details["readModels"]
+        assert set(models) == {"contact_hourly", "campaign_daily", "tenant_daily"}
+        assert models["tenant_daily"] >= 600  # the others hold nothing yet: None
+        assert all(s is None or s >= 600 for s in models.values())
+        assert self._firing(metrics) == {"ingest:lag": 1, "ingest:freshness": 1,
+                                         "ingest:drift": 0}
+        # A batch stored a minute later (an insert of its own instant, as a backfill's):
+        # every read model and tenant_freshness hold it.
+        stored = now + timedelta(minutes=1)
+        row = {"id": "health-1", "tenant_id": "t_health", "event_type": "message_sent",
+               "entity_type": "message", "entity_id": "m1", "channel": "email",
+               "contact_id": "c1", "campaign_id": "k1",
+               "occurred_at": "2026-02-01T00:00:00Z", "ingested_at": utc_text(stored)}
+        await loaded.insert_json("analytics_events", list(row), msgspec.json.encode(row))
+        clock[0] = now + timedelta(minutes=2)
+        resolved = await service.evaluate(clock[0])
+        assert [(a.condition, a.state) for a in resolved] == [("ingest:freshness", "resolved")]
+        assert self._firing(metrics)["ingest:lag"] == 1
+        (message,) = await sub.fetch(1, timeout=5)
+        await message.ack_sync()
+        clock[0] = now + timedelta(minutes=30)  # nothing stored since, nothing waiting
+        resolved = await service.evaluate(clock[0])
+        assert [(a.condition, a.state) for a in resolved] == [("ingest:lag", "resolved")]
+        assert self._firing(metrics) == {"ingest:lag": 0, "ingest:freshness": 0,
+                                         "ingest:drift": 0}
+        assert await service.dispatch() == 4
+        assert await service.dispatch() == 0
+        assert await _published(js, SYSTEM) == before + 4
+        # Service-wide: no tenant's list shows them.
+        page, _ = await AlertStore(loaded).page("t_health", state=None, kind=None, limit=10,
+                                                cursor=None)
+        assert page == []
+
+    async def test_drift_fires_until_a_clean_check(self, loaded: Storage, js: Any) -> None:
+        """A check that finds a derived table disagreeing with the raw table fires
+        `ingest:drift` in any process that reads the kept result; a later clean check
+        resolves it. Without NATS, lag and freshness are not judged."""
+        # Two days ago (a check's result expires after 30 days), in event_ids, not raw.
+        spurious = (datetime.now(UTC) - timedelta(days=2)).replace(minute=30, second=0,
+                                                                  microsecond=0)
+        row = {"id": "drift-1", "tenant_id": "t_drift", "occurred_at": utc_text(spurious)}
+        await loaded.insert_json("event_ids", list(row), msgspec.json.encode(row))
+        metrics = ApiMetrics()
+        service = _service(loaded, js, health=IngestHealth(loaded, None, 300.0),
+                           metrics=metrics)
+        before = await _published(js, SYSTEM)
+        assert await check_rollups(loaded, Metrics(), recheck_after=0,
+                                   now=spurious + timedelta(hours=1)) == 1
+        (fired,) = await service.evaluate(spurious + timedelta(hours=1, minutes=1))
+        assert (fired.condition, fired.state, fired.value) == ("ingest:drift", "firing", 1.0)
+        assert fired.details["tables"] == ["event_ids"] and "event_ids" in fired.message
+        assert fired.details["findings"][0]["tenantId"] == "t_drift"
+        assert metrics.ingest_alerts_firing["ingest:drift"]._value.get() == 1
+        assert await service.evaluate(spurious + timedelta(hours=1, minutes=2)) == []
+        later = spurious + timedelta(hours=10)  # its window no longer holds the row
+        assert await check_rollups(loaded, Metrics(), recheck_after=0, now=later) == 0
+        (resolved,) = await service.evaluate(later + timedelta(minutes=1))
+        assert (resolved.id, resolved.state) == (fired.id, "resolved")
+        assert metrics.ingest_alerts_firing["ingest:drift"]._value.get() == 0
+        assert await service.dispatch() == 2
+        assert await _published(js, SYSTEM) == before + 2
 
 
 class TestApi:

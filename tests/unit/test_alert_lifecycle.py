@@ -1,15 +1,17 @@
 """The alert lifecycle as a pure function: an episode fires once, is announced again
 after 24 h, resolves once; a condition that cannot be judged changes nothing; ids are
-the same whoever computes them. And the evaluator's grouping: one query per window for
-every tenant."""
+the same whoever computes them. The evaluator's grouping: one query per window for
+every tenant. And the ingest-health conditions of freshness and drift."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from chanalytics.alerts.detectors import drift_observation, freshness_observation
 from chanalytics.alerts.evaluate import rule_queries
 from chanalytics.alerts.lifecycle import Observation, changes, delivery_id, outgoing
 from chanalytics.alerts.rules import Rule
+from chanalytics.ingest.drift_checks import DriftCheck
 from chanalytics.query.compiler import compile_statement
 from chanalytics.query.planner import plan
 
@@ -91,3 +93,40 @@ class TestGrouping:
             assert "tenant_id IN {tenants:Array(String)}" in compiled.sql
             assert "{tenant:String}" not in compiled.sql
             assert compiled.params["tenants"] == ["t1", "t2"]
+
+
+class TestFreshness:
+    """`ingest:freshness` holds only while events wait *and* nothing is stored."""
+
+    LIMIT = 300.0
+
+    def _holds(self, stored_ago: float | None, lag: float | None) -> bool | None:
+        newest = None if stored_ago is None else NOW - timedelta(seconds=stored_ago)
+        return freshness_observation(NOW, newest, {}, lag, self.LIMIT).holds
+
+    def test_a_stall_fires(self) -> None:
+        """Nothing stored for 10 minutes while an event waited as long: it holds."""
+        assert self._holds(600, 600) is True
+        assert self._holds(None, 600) is True  # nothing ever stored
+
+    def test_quiet_burst_and_slow_are_not_stalls(self) -> None:
+        """No traffic (lag 0), a burst after a quiet hour (a fresh wait), and a lag while
+        batches are still stored are not; without a lag reading it is not judged."""
+        assert self._holds(3600, 0.0) is False
+        assert self._holds(3600, 2.0) is False
+        assert self._holds(5, 900) is False
+        assert self._holds(3600, None) is None
+
+
+class TestDrift:
+    def test_the_latest_check_decides(self) -> None:
+        """Findings hold (their count the value, their tables named); a clean check does
+        not; before any check nothing is judged."""
+        at = NOW - timedelta(minutes=5)
+        found = drift_observation(DriftCheck(checked_at=at, drifting=2,
+                                             tables=["event_ids"]))
+        assert (found.holds, found.value, found.condition) == (True, 2.0, "ingest:drift")
+        assert "event_ids" in found.message
+        clean = drift_observation(DriftCheck(checked_at=at, drifting=0, tables=[]))
+        assert clean.holds is False
+        assert drift_observation(None).holds is None

@@ -7,7 +7,10 @@
 - anomaly: per tenant and channel, the last completed UTC hour's delivery rate against
   the mean - 2 stddev of the previous 7 days' hourly rates (hours with at least
   `MIN_VOLUME` sent; at least `MIN_HOURS` of them); one query for every tenant.
-- ingest health: the consumer's lag against `CHANALYTICS_ALERT_LAG_SECONDS`.
+- ingest health (service-wide, read by `health.py`), three conditions judged apart:
+  `ingest:lag`, the consumer's lag against `CHANALYTICS_ALERT_LAG_SECONDS`;
+  `ingest:freshness`, events waiting while nothing was stored for longer than that;
+  `ingest:drift`, the latest drift check's disagreements.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import msgspec
 from chanalytics.alerts.lifecycle import Observation
 from chanalytics.alerts.model import SYSTEM
 from chanalytics.budgets import Budget, month_bounds
+from chanalytics.ingest.drift_checks import DriftCheck
 from chanalytics.query.clock import Granularity, TimeWindow
 from chanalytics.query.engine import Engine
 from chanalytics.query.metrics import CATALOGUE
@@ -131,3 +135,47 @@ def ingest_observation(lag_seconds: float | None, limit: float) -> Observation:
         metric="ingestLagSeconds", value=lag_seconds, threshold=limit,
         message="ingest lag unknown" if lag_seconds is None else
         f"ingest is {lag_seconds:.1f} s behind (limit {limit:g} s)")
+
+
+def freshness_observation(now: datetime, newest: datetime | None,
+                          models: Mapping[str, datetime | None], lag_seconds: float | None,
+                          limit: float) -> Observation:
+    """Ingest stalled: for more than `limit` seconds events have waited (the lag) *and*
+    nothing was stored (`newest`: the newest insert into the raw table or a read model).
+
+    Either alone is no fault of freshness: with no traffic nothing is stored; a lag alone
+    (one message retried while the rest are stored) is `ingest:lag`'s. Taking both keeps
+    a burst after a quiet hour from firing it. Unknown while NATS cannot tell the lag."""
+    staleness = None if newest is None else max(0.0, (now - newest).total_seconds())
+    details = {"lagSeconds": lag_seconds, "readModels": {
+        table: None if at is None else round(max(0.0, (now - at).total_seconds()), 1)
+        for table, at in models.items()}}
+    base = Observation(tenant_id=SYSTEM, kind="ingest", condition="ingest:freshness",
+                       holds=None, metric="ingestFreshnessSeconds", value=staleness,
+                       threshold=limit, details=details, message="ingest freshness unknown")
+    if lag_seconds is None:
+        return base
+    stalled = lag_seconds if staleness is None else min(staleness, lag_seconds)
+    stored = "nothing stored yet" if staleness is None else \
+        f"nothing stored for {staleness:.1f} s"
+    return msgspec.structs.replace(
+        base, holds=stalled > limit,
+        message=f"{stored} while events have waited {lag_seconds:.1f} s (limit {limit:g} s)")
+
+
+def drift_observation(check: DriftCheck | None) -> Observation:
+    """The latest drift check: holds while it found a derived table disagreeing with the
+    raw table; unknown before the first check."""
+    base = Observation(tenant_id=SYSTEM, kind="ingest", condition="ingest:drift", holds=None,
+                       metric="rollupDriftPeriods", threshold=0.0,
+                       message="no drift check recorded yet")
+    if check is None:
+        return base
+    at = check.checked_at.strftime("%Y-%m-%d %H:%M UTC")
+    message = (f"the drift check of {at} found {check.drifting} period(s) disagreeing with "
+               f"the raw table in {', '.join(check.tables)}" if check.drifting else
+               f"the drift check of {at} found every derived table in agreement")
+    return msgspec.structs.replace(
+        base, holds=check.drifting > 0, value=float(check.drifting), message=message,
+        details={"checkedAt": check.checked_at.isoformat(), "tables": check.tables,
+                 "findings": check.findings})

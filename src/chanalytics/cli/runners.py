@@ -162,8 +162,10 @@ def _alerting(js: JetStreamContext | None, embedded: bool,
     (one process owns the directory). A server without NATS evaluates nothing: nothing
     would keep two such processes from announcing a change twice."""
     if js is not None:
-        return AlertWiring(evaluate_lock=KvLease(js, key="alerts-evaluate"),
-                           dispatch_lock=KvLease(js, key="alerts-dispatch"),
+        # Held for as long as the process lives (`LeaderLoop`): the others wait for good,
+        # so they poll at most every second, as the report scheduler's standbys do.
+        return AlertWiring(evaluate_lock=KvLease(js, key="alerts-evaluate", max_poll=1.0),
+                           dispatch_lock=KvLease(js, key="alerts-dispatch", max_poll=1.0),
                            publisher=JetStreamPublisher(js, settings.stream_replicas))
     if embedded:
         return AlertWiring(evaluate_lock=LocalLock(), dispatch_lock=LocalLock())

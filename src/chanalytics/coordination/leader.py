@@ -1,16 +1,18 @@
 """Work that one process of many does: a step run every few seconds by whichever process
 holds a lease (`lease.py`: `KvLease` across processes, `LocalLock` in one).
 
-The scheduled reports use it, and alert evaluation can: each has a key of its own in the
-lease bucket. The other processes wait for the lease; when its holder dies, its key
-expires (the lease's TTL) and one of them takes over. A step is handed the lease's
-`ensure_held` as its fence: it calls it right before it claims work, so a holder that
-stalled and lost the lease claims nothing (`LeaseLost`), and then waits its turn again.
+The scheduled reports use it, and so do the alerts (evaluation and dispatch: two loops,
+two leases): each has a key of its own in the lease bucket. The other processes wait for
+the lease; when its holder dies, its key expires (the lease's TTL) and one of them takes
+over. A step is handed the lease's `ensure_held` as its fence: it calls it right before
+it claims work, so a holder that stalled and lost the lease claims nothing (`LeaseLost`),
+and then waits its turn again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Protocol
@@ -33,7 +35,8 @@ class Lease(Protocol):
 
 
 class LeaderLoop:
-    """Runs `step(fence)` every `interval` seconds while this process holds `lease`."""
+    """Runs `step(fence)` every `interval` seconds (from one step's start to the next's,
+    so a slow step does not stretch the period) while this process holds `lease`."""
 
     def __init__(self, lease: Lease, step: Callable[[Fence], Awaitable[object]], *,
                  interval: float, name: str) -> None:
@@ -59,6 +62,7 @@ class LeaderLoop:
                     log.info("coordination.leader.acquired", job=self.name)
                     while True:
                         await self.lease.ensure_held()
+                        started = time.monotonic()
                         try:
                             await self.step(self.lease.ensure_held)
                         except LeaseLost:
@@ -66,7 +70,8 @@ class LeaderLoop:
                         except Exception as exc:  # the next step tries again
                             log.error("coordination.step.failed", job=self.name,
                                       error=repr(exc))
-                        await asyncio.sleep(self.interval)
+                        await asyncio.sleep(
+                            max(0.0, self.interval - (time.monotonic() - started)))
             except LeaseLost as exc:
                 log.warning("coordination.leader.lost", job=self.name, error=str(exc))
             except Exception as exc:

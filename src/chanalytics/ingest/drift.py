@@ -8,7 +8,8 @@ rows up to the same number. The check compares both per tenant and period for re
 whole periods — hours for 15-minute tables, the previous UTC day for daily ones — and
 reports each disagreement in the logs and in `chanalytics_rollup_drift{table=…}` (0 for
 every table until one is found). It runs a minute after ingest starts, then hourly
-(`jobs.py`); `chanalytics_rollup_check_timestamp_seconds` says when it last completed.
+(`jobs.py`); `chanalytics_rollup_check_timestamp_seconds` says when it last completed,
+and each result is kept in `rollup_checks` (`drift_checks.py`) for the ingest-health alert.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from chanalytics.clickhouse.storage import Storage, StorageError
+from chanalytics.ingest.drift_checks import Finding, record_check
 from chanalytics.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -165,11 +167,12 @@ async def find_drift(storage: Storage, now: datetime, *, hours: int = 3,
 
 
 async def check_rollups(storage: Storage, metrics: Metrics, *, hours: int = 3,
-                        recheck_after: float = 2.0) -> int:
-    """Run the check, log and count each disagreement; returns how many were found."""
+                        recheck_after: float = 2.0, now: datetime | None = None) -> int:
+    """Run the check, log and count each disagreement, and keep the result for the alert
+    evaluator (`drift_checks.py`); returns how many were found."""
+    now = now or datetime.now(UTC)
     try:
-        drift = await find_drift(storage, datetime.now(UTC), hours=hours,
-                                 recheck_after=recheck_after)
+        drift = await find_drift(storage, now, hours=hours, recheck_after=recheck_after)
     except StorageError as exc:
         log.warning("ingest.rollup_check.failed", error=str(exc)[:500])
         return 0
@@ -178,5 +181,11 @@ async def check_rollups(storage: Storage, metrics: Metrics, *, hours: int = 3,
                   period=d.period.isoformat(), raw=d.raw, derived=d.derived)
         metrics.rollup_drift.labels(table=d.table).inc()
     metrics.rollup_checked.set(metrics.clock())
+    findings = [Finding(table=d.table, tenant_id=d.tenant_id, period=d.period.isoformat(),
+                        raw=d.raw, derived=d.derived) for d in drift]
+    try:
+        await record_check(storage, now, len(TABLES), findings)
+    except StorageError as exc:  # the gauges and logs have it; the alert waits for the next
+        log.warning("ingest.rollup_check.unrecorded", error=str(exc)[:500])
     log.info("ingest.rollup_check.done", tables=len(TABLES), drifting=len(drift))
     return len(drift)

@@ -1,4 +1,5 @@
-"""How fresh the read models are, for `/metrics`: the newest insert each one holds.
+"""How fresh the read models are, for `/metrics` and the ingest-health alert
+(`alerts/health.py`): the newest insert each one holds, and the raw table's.
 
 A read model kept by a view is refreshed inside the batch insert that stores its events
 (the write-ahead protocol of `writer.py`), so it is never behind the raw table: its
@@ -32,6 +33,7 @@ _STORED_COLUMN: dict[str, str] = {
 }
 READ_MODELS: tuple[str, ...] = tuple(_STORED_COLUMN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEWEST_STORED = "SELECT count(), max(newest_stored_at) FROM tenant_freshness"
 
 
 def refreshed_by(events: Iterable[LiveEvent]) -> list[str]:
@@ -58,10 +60,9 @@ def newest_sql(table: str) -> str:
             f"WHERE {column} >= {{since:DateTime64(3, 'UTC')}}")
 
 
-async def update_read_model_gauges(storage: Storage, metrics: Metrics,
-                                   seen: dict[str, datetime]) -> None:
-    """Read each read model's newest insert into the gauges; `seen` keeps the last found,
-    so that the next reading starts there."""
+async def newest_inserts(storage: Storage, seen: dict[str, datetime]) -> dict[str, datetime | None]:
+    """Each read model's newest insert (None before its first); `seen` keeps the last
+    found, so that the next reading starts there (a failed reading answers the last)."""
     for table in READ_MODELS:
         try:
             rows = await storage.query(newest_sql(table), {"since": seen.get(table, _EPOCH)})
@@ -71,5 +72,18 @@ async def update_read_model_gauges(storage: Storage, metrics: Metrics,
         found, newest = rows[0]
         if found:
             seen[table] = as_utc(newest)
-        at = seen.get(table)
+    return {table: seen.get(table) for table in READ_MODELS}
+
+
+async def newest_stored(storage: Storage) -> datetime | None:
+    """The newest insert of any event (read models or not: lifecycle events reach none),
+    from `tenant_freshness` (one row per tenant after merges); None before the first."""
+    found, newest = (await storage.query(_NEWEST_STORED))[0]
+    return as_utc(newest) if found else None
+
+
+async def update_read_model_gauges(storage: Storage, metrics: Metrics,
+                                   seen: dict[str, datetime]) -> None:
+    """Read each read model's newest insert into the gauges (`newest_inserts`)."""
+    for table, at in (await newest_inserts(storage, seen)).items():
         metrics.read_model_seen(table, None if at is None else at.timestamp())
