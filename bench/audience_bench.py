@@ -1,14 +1,17 @@
-"""How long funnels and cohorts take for the largest tenant, and what their statements read.
+"""How long engagement, funnels and cohorts take for the largest tenant, and what the
+funnels' and cohorts' statements cost.
 
     .venv/bin/python -m bench.audience_bench --events 10000000 --tenants 100 \
         --data-dir /tmp/funnelbench [--reps 8]
 
 Loads (or reuses) the query bench's synthetic events (`bench/query/data.py`, 90 days),
-then for the largest tenant times `GET /funnel` (30 days, windows of 72 h and 720 h, one
-campaign), `GET /funnel/workflows` (30 days) and `GET /cohorts` (90 days, and 26 weeks)
-through the real app with no answer cache, and each answer's statement alone (its wall
-time and the CPU time it cost). Prints Markdown tables;
-`bench/results/funnel.md` holds a run.
+then for the largest tenant times `GET /engagement` (levels and the first page, all and
+one level), one contact's score (its most active contact), `GET /funnel` (30 days,
+windows of 72 h and 720 h, one campaign), `GET /funnel/workflows` (30 days) and
+`GET /cohorts` (90 days, and 26 weeks) through the real app with no answer cache, each
+beside the same request answered from the raw table alone (`bench/twin.py`), and each
+funnel's and cohort's statement alone (its wall time and the CPU time it cost). Prints
+Markdown tables; `bench/results/funnel.md` holds runs.
 """
 
 # SQL here only finds the tenant to ask about. ruff: noqa: S608
@@ -21,12 +24,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
 from bench.query.load import largest_tenant_bench
-from chanalytics.app import create_app
+from bench.twin import time_beside_raw
 from chanalytics.clickhouse.storage import Storage
-from chanalytics.config import load_settings
 from chanalytics.query.cohorts import cohorts_statement
 from chanalytics.query.funnel import MESSAGES, RUNS, FunnelOptions, funnel_statement
 from chanalytics.query.request import QueryRequest
@@ -40,8 +40,11 @@ def _weeks_26(now: datetime) -> dict[str, str]:
             "endDate": (monday + timedelta(days=6)).isoformat()}
 
 
-def _cells(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
+def _cells(now: datetime, contact: str) -> list[tuple[str, str, dict[str, str]]]:
     return [
+        ("engagement: levels and the first page", "engagement", {}),
+        ("engagement: the high level's first page", "engagement", {"level": "high"}),
+        ("one contact's score (its most active)", f"contacts/{contact}/engagement", {}),
         ("funnel 30d (72 h)", "funnel", {"timeRange": "30d"}),
         ("funnel 30d, windowHours 720", "funnel", {"timeRange": "30d", "windowHours": "720"}),
         ("funnel 30d, one campaign", "funnel", {"timeRange": "30d", "campaignId": "cmp-7"}),
@@ -51,23 +54,6 @@ def _cells(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
         ("cohorts 90d New York", "cohorts", {"timezone": "America/New_York"}),
         ("cohorts 26 weeks", "cohorts", _weeks_26(now)),
     ]
-
-
-async def _endpoints(storage: Storage, tenant: str, now: datetime, reps: int) -> None:
-    app = create_app(load_settings({}, api_keys=f"tok={tenant}"), storage=storage,
-                     clock=lambda: now)  # no versions: nothing is kept between calls
-    print("| request | p50 ms | max ms |\n|---|---:|---:|")
-    async with AsyncTestClient(app) as client:
-        for name, path, params in _cells(now):
-            times = []
-            for _ in range(reps + 2):
-                started = time.perf_counter()
-                response = await client.get(f"/api/v1/analytics/{path}", params=params,
-                                            headers={"Authorization": "Bearer tok"})
-                times.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-            kept = times[2:]
-            print(f"| {name} | {statistics.median(kept):.0f} | {max(kept):.0f} |", flush=True)
 
 
 async def _statements(storage: Storage, tenant: str, now: datetime) -> None:
@@ -106,7 +92,11 @@ def main() -> None:
         "{t:String} AND event_type = 'message_sent'", {"t": tenant})[0]
     print(f"largest tenant {tenant}: {events:,} events, {sent:,} sends to {contacts:,} "
           "contacts\n")
-    asyncio.run(_endpoints(storage, tenant, now, bench.args.reps))
+    (contact,), = storage.query_sync(
+        "SELECT contact_id FROM analytics_events WHERE tenant_id = {t:String} AND "
+        "contact_id != '' GROUP BY contact_id ORDER BY count() DESC, contact_id LIMIT 1",
+        {"t": tenant})
+    asyncio.run(time_beside_raw(storage, tenant, now, _cells(now, contact), bench.args.reps))
     asyncio.run(_statements(storage, tenant, now))
     storage.close()
 

@@ -6,7 +6,8 @@
 Loads (or reuses) the query bench's synthetic events (`bench/query/data.py`: every
 campaign spread over the 90 days), then for the largest tenant and its largest campaign
 times `GET /campaigns` (for scale), the deep-dive in a few windows and the comparison
-through the real app, and each statement of the deep-dive's default answer alone.
+through the real app, each beside the same request answered from the raw table alone
+(`bench/twin.py`), and each statement of the deep-dive's default answer alone.
 Prints a Markdown table; `bench/results/campaign.md` holds a run.
 """
 
@@ -15,18 +16,15 @@ Prints a Markdown table; `bench/results/campaign.md` holds a run.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar.testing import AsyncTestClient
 
 from bench.query.load import largest_tenant_bench
-from chanalytics.app import create_app
+from bench.twin import time_beside_raw
 from chanalytics.clickhouse.storage import Storage
-from chanalytics.config import load_settings
 from chanalytics.query.clock import Granularity
 from chanalytics.query.compiler import compile_statement
 from chanalytics.query.engine import shared_statements
@@ -55,24 +53,6 @@ def _cells(campaign: str) -> list[tuple[str, str, Any]]:
         ("compare 5 campaigns 90d", "campaigns/compare",
          [("campaignId", f"cmp-{i}") for i in range(5)]),
     ]
-
-
-async def _endpoints(storage: Storage, tenant: str, campaign: str, now: datetime,
-                     reps: int) -> None:
-    app = create_app(load_settings({}, api_keys=f"tok={tenant}"), storage=storage,
-                     clock=lambda: now)  # no versions: nothing is kept between calls
-    print("| request | p50 ms | max ms |\n|---|---:|---:|")
-    async with AsyncTestClient(app) as client:
-        for name, path, params in _cells(campaign):
-            times = []
-            for _ in range(reps + 2):
-                started = time.perf_counter()
-                response = await client.get(f"/api/v1/analytics/{path}", params=params,
-                                            headers={"Authorization": "Bearer tok"})
-                times.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-            kept = times[2:]
-            print(f"| {name} | {statistics.median(kept):.0f} | {max(kept):.0f} |", flush=True)
 
 
 async def _statements(storage: Storage, tenant: str, campaign: str, now: datetime) -> None:
@@ -108,7 +88,7 @@ def main() -> None:
         {"t": tenant})
     print(f"largest tenant {tenant}: {events:,} events; its largest campaign {campaign}: "
           f"{messages:,} events\n")
-    asyncio.run(_endpoints(storage, tenant, campaign, now, bench.args.reps))
+    asyncio.run(time_beside_raw(storage, tenant, now, _cells(campaign), bench.args.reps))
     asyncio.run(_statements(storage, tenant, campaign, now))
     storage.close()
 
