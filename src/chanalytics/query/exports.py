@@ -21,7 +21,7 @@ from chanalytics.query.compiler import time_range
 from chanalytics.query.engine import Engine
 from chanalytics.query.errors import BadParameter
 from chanalytics.query.events import CSV_SETTINGS, EventsQuery, events_statement, item
-from chanalytics.query.report import Line, Report, series_lines, sorted_lines, totals
+from chanalytics.query.report import Line, Report, every_line, series_lines, totals
 from chanalytics.query.request import TimeRange
 from chanalytics.query.sql import Params, Select
 from chanalytics.query.tables import Grain
@@ -57,7 +57,7 @@ async def _report_blocks(engine: Engine, report: Report) -> AsyncIterator[Sequen
         yield [list((await totals(engine, report)).values())]
         return
     block: list[Line] = []
-    async for found, _ in sorted_lines(engine, report, limit=None, offset=0):
+    async for found in every_line(engine, report):
         block.append(found)
         if len(block) == BLOCK:
             yield block

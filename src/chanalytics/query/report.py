@@ -32,8 +32,13 @@ from chanalytics.query.request import TimeRange
 
 MAX_METRICS, MAX_DIMENSIONS, MAX_LIMIT, MAX_JSON_ROWS = 20, 3, 10_000, 1_000_000
 PAGE = 5_000  # rows an export reads per block, at most
-EXPORT_READ = {"max_threads": 1, "max_bytes_before_external_group_by": 64 << 20,
-               "max_bytes_before_external_sort": 64 << 20, "max_block_size": 8192}
+# How a whole report is read (an export, a scheduled report's file): on one thread, in
+# blocks of 8,192 rows (the stream keeps a few blocks ahead as Python objects), spilling
+# groupings and sorts over 16 MB to disk. A scheduled 1M-row report on the embedded engine
+# grew its process by +114-120 MB with 64 MB (and the row count, see `every_line`), by
+# +57-59 MB with 16 MB and no count, at the same speed (bench/results/report_delivery.md).
+EXPORT_READ = {"max_threads": 1, "max_bytes_before_external_group_by": 16 << 20,
+               "max_bytes_before_external_sort": 16 << 20, "max_block_size": 8192}
 
 
 def _doc(text: str) -> msgspec.Meta:
@@ -247,10 +252,24 @@ async def series_lines(engine: Engine, report: Report) -> list[Line]:
     return [line(report, key, {}, values) for key, values in rows]
 
 
-async def sorted_lines(engine: Engine, report: Report, *, limit: int | None,
+async def sorted_lines(engine: Engine, report: Report, *, limit: int,
                        offset: int) -> AsyncIterator[tuple[Line, int]]:
-    """The report's rows (each with the result's row count), read sorted from one
-    statement and streamed in blocks."""
+    """A page of the report's rows, each with the result's row count, read sorted from
+    one statement."""
+    async for found, count in _lines(engine, report, limit=limit, offset=offset):
+        yield found, count
+
+
+async def every_line(engine: Engine, report: Report) -> AsyncIterator[Line]:
+    """Every row of the report, read sorted from one statement and streamed in blocks
+    with bounded memory (`EXPORT_READ`). Not counted: the count (a window over the whole
+    result) would hold every row in memory before the first is sent."""
+    async for found, _ in _lines(engine, report, limit=None, offset=0):
+        yield found
+
+
+async def _lines(engine: Engine, report: Report, *, limit: int | None,
+                 offset: int) -> AsyncIterator[tuple[Line, int]]:
     planned = plan(report.query, engine.tables)
 
     def column(measure: str) -> str:
@@ -258,19 +277,18 @@ async def sorted_lines(engine: Engine, report: Report, *, limit: int | None,
 
     order = [(METRICS[name].order_sql(column) if name in METRICS
               else f"d{report.dimensions.index(name)}", desc) for name, desc in report.order]
-    joined = joined_statement(planned, order, limit=limit, offset=offset, count_rows=True)
+    counted = limit is not None
+    joined = joined_statement(planned, order, limit=limit, offset=offset, count_rows=counted)
     width = len(joined.dimensions)
     named = len(joined.named)
-    # Every row (an export, a scheduled report's file): read on one thread, spilling
-    # large groupings and sorts to disk, in blocks of 8,192 rows (the stream keeps a few
-    # blocks ahead as Python objects), so memory holds a bounded part of the result.
-    settings = EXPORT_READ if limit is None else None
+    end = -1 if counted else None
+    settings = None if counted else EXPORT_READ
     async for block in engine.stream(joined.sql, joined.params, settings=settings):
         for row in block:
             values = {m: measure_value(MEASURES[m], v)
-                      for m, v in zip(joined.measures, row[width + named:-1], strict=True)}
+                      for m, v in zip(joined.measures, row[width + named:end], strict=True)}
             key = [None if DIMENSIONS[d].empty is not None and v == DIMENSIONS[d].empty else v
                    for d, v in zip(joined.dimensions, row[:width], strict=True)]
             names = {d: n or None for d, n in zip(joined.named, row[width:width + named],
                                                    strict=True)}
-            yield line(report, key, names, values), int(row[-1])
+            yield line(report, key, names, values), int(row[-1]) if counted else -1
