@@ -8,7 +8,8 @@ On one server every file is applied as written in the service's database. On a c
   `analytics_events`, so a view fires on the shard the event was stored on;
 - each table gets a `Distributed` table of the same name in the service's database,
   sharded by `cityHash64(tenant_id)`: a tenant lives on one shard, so every query (each
-  reads one tenant) and every join or subquery of two tables stays on that shard;
+  reads one tenant) and every join or subquery of two tables stays on that shard (a
+  service-wide table without tenants, `OWN_SHARDING_KEYS`, by a column of its own);
 - the ingest writer's `ingest_staging` / `ingest_ready` stay node-local tables in the
   service's database: a batch is staged on the node its writer is connected to and moved
   into the `Distributed` `analytics_events`, which sends each shard its tenants' rows
@@ -36,6 +37,9 @@ from chanalytics.clickhouse.storage import Statement
 # Tables the ingest writer keeps on the node it is connected to.
 NODE_LOCAL_TABLES = frozenset({"ingest_staging", "ingest_ready"})
 SHARDING_KEY = "cityHash64(tenant_id)"
+# Service-wide tables, which have no tenant: sharded by a column of their own (a reader
+# of the Distributed table sees every shard's rows).
+OWN_SHARDING_KEYS = {"rollup_checks": "cityHash64(checker)"}
 # Settings of every statement on a cluster: a subquery or join of two Distributed tables
 # reads each shard's own tables (right, because both sides are sharded by tenant), and an
 # insert into a Distributed table returns once every shard has stored its rows.
@@ -101,7 +105,8 @@ class Layout(msgspec.Struct, frozen=True):
         distributed = (
             f"CREATE TABLE IF NOT EXISTS `{self.database}`.`{name}`{self._on_cluster()} "
             f"AS `{self.shard_database}`.`{name}` ENGINE = Distributed("
-            f"`{self.cluster}`, `{self.shard_database}`, `{name}`, {SHARDING_KEY})")
+            f"`{self.cluster}`, `{self.shard_database}`, `{name}`, "
+            f"{OWN_SHARDING_KEYS.get(name, SHARDING_KEY)})")
         return [Statement(self.shard_database, placed), Statement(self.database, distributed)]
 
     def _on_cluster(self) -> str:
