@@ -55,12 +55,15 @@ class LeaderLoop:
 
     async def run(self) -> None:
         """Forever: wait for the lease, then step while it holds; a lost lease or a
-        failed acquisition (NATS away) waits and tries again."""
+        failed acquisition (NATS away) waits and tries again. Until cancelled, even when a
+        library swallowed the cancellation (below)."""
         while True:
+            _raise_if_cancelled()
             try:
                 async with self.lease:
                     log.info("coordination.leader.acquired", job=self.name)
                     while True:
+                        _raise_if_cancelled()
                         await self.lease.ensure_held()
                         started = time.monotonic()
                         try:
@@ -77,3 +80,14 @@ class LeaderLoop:
             except Exception as exc:
                 log.warning("coordination.leader.unavailable", job=self.name, error=repr(exc))
                 await asyncio.sleep(self.interval)
+
+
+def _raise_if_cancelled() -> None:
+    """Raise `CancelledError` if this task was asked to stop. On Python 3.11
+    `asyncio.wait_for` (nats-py's requests use it) returns its result and drops the
+    cancellation when the awaited call completes just as the task is cancelled; the
+    request stays counted (`Task.cancelling()`), so the loop ends at its next turn
+    instead of stepping forever (a test's `stop()` once waited for it until its timeout)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
