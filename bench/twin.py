@@ -14,14 +14,13 @@ two apps may answer a second apart, so those two fields are left out of the comp
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from bench.query.timing import pct
+from bench.query.timing import pct, timed
 from chanalytics.app import create_app
 from chanalytics.clickhouse.storage import Storage
 from chanalytics.config import load_settings
@@ -52,18 +51,18 @@ async def time_beside_raw(storage: Storage, tenant: str, now: datetime,
 
 
 async def _timed(client: Any, path: str, params: Any, reps: int) -> tuple[Any, list[float]]:
-    """The answer and the times of `reps` calls after two warm-ups, in milliseconds."""
-    times, answer = [], None
-    for i in range(reps + 2):
-        started = time.perf_counter()
+    """The last answer and the times of `reps` calls after two warm-ups, in milliseconds
+    (`bench.query.timing.timed`)."""
+    answers: list[Any] = []
+
+    async def call() -> None:
         response = await client.get(f"/api/v1/analytics/{path}", params=params,
                                     headers=HEADERS)
-        elapsed = (time.perf_counter() - started) * 1000
         response.raise_for_status()
-        answer = response.json()
-        if i >= 2:
-            times.append(elapsed)
-    return answer, times
+        answers.append(response.json())
+
+    timing = await timed(call, reps, warmups=2)
+    return answers[-1], timing.samples
 
 
 def _comparable(answer: Any) -> Any:
