@@ -57,7 +57,7 @@ def test_replicated_adds_on_cluster_and_the_replicated_engine() -> None:
 
 def test_unexpected_statements_and_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unexpected schema statement"):
-        Layout("db", "shop").statements("ALTER TABLE x ADD COLUMN y UInt8")
+        Layout("db", "shop").statements("DROP TABLE x")
     with pytest.raises(ValueError, match="no MergeTree engine"):
         Layout("db", "shop", True).statements("CREATE TABLE IF NOT EXISTS t (a UInt8) "
                                               "ENGINE = Memory")
@@ -65,3 +65,13 @@ def test_unexpected_statements_and_names_are_refused() -> None:
         Layout("db", "shop; DROP")
     with pytest.raises(ValueError, match="cluster name"):
         Layout("db", replicated=True)
+
+
+def test_an_alter_changes_the_shard_tables_only() -> None:
+    alter = "ALTER TABLE analytics_events MATERIALIZE PROJECTION by_campaign"
+    assert Layout("db").statements(alter) == [Statement("db", alter)]
+    assert Layout("db", "shop").statements(alter) == [Statement("db_local", alter)]
+    [replicated] = Layout("db", "shop", replicated=True).statements(alter)
+    assert replicated == Statement(
+        "db_local", "ALTER TABLE analytics_events ON CLUSTER `shop` MATERIALIZE PROJECTION "
+        "by_campaign")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +16,7 @@ from chanalytics.query.errors import BadParameter
 from chanalytics.query.measures import MEASURES, Family
 from chanalytics.query.model import Filter, Query
 from chanalytics.query.planner import Plan, Segment, plan, segments
-from chanalytics.query.tables import CAMPAIGN_MESSAGES, Grain
+from chanalytics.query.tables import CAMPAIGN_COUNTS, CAMPAIGN_KEYS, CAMPAIGN_MESSAGES, Grain
 
 
 def utc(text: str) -> datetime:
@@ -116,6 +118,18 @@ class TestTableChoice:
         assert list(tables(campaign)[0]) == ["campaign_message_counts_15m"]
         assert list(tables(everything)[0]) == ["message_counts_15m"]
 
+    def test_named_campaigns_are_read_raw_in_campaign_order(self) -> None:
+        """A query that names its campaigns reads the raw table (its `by_campaign`
+        projection) for the whole window, counts and keys; "no campaign" or all but some
+        campaigns still read the rollups."""
+        named = plan(query(("sent", "opened"), ("channel",),
+                           filters=(Filter("campaign", "is", ("c1", "c2")),)))
+        assert [list(t) for t in tables(named)] == [["analytics_events"]] * 2
+        assert [p.table.pins for s in named.statements for p in s.parts] == ["campaign"] * 2
+        for other in (Filter("campaign", "is", (None,)), Filter("campaign", "isNot", ("c1",))):
+            assert list(tables(plan(query(("sent",), filters=(other,))))[0]) == [
+                "entity_message_counts_1d"]
+
     def test_a_dimension_no_rollup_has_is_read_raw(self) -> None:
         """`country` is in no rollup: the whole window comes from the raw table."""
         assert list(tables(plan(query(("open_events",), ("country",))))[0]) == [
@@ -193,3 +207,19 @@ class TestSharedStatements:
         assert len(shared_statements(keys)) == 2
         same = [plan(query(("opened",), ("channel",))), plan(query(("opened",), ("time",)))]
         assert len(shared_statements(same)) == 1
+
+
+def test_the_campaign_projection_holds_every_column_the_raw_reads_use() -> None:
+    """ClickHouse reads a projection only when it has every column a query needs; a column
+    the raw tables read but `by_campaign` lacks would silently read the tenant's window."""
+    schema = Path(__file__).resolve().parents[2] / "clickhouse" / "schema"
+    raw = set(re.findall(r"^    (\w+) ", (schema / "0001_create_analytics_events.sql")
+                         .read_text(), re.MULTILINE)) - {"INDEX"}
+    select = (schema / "0049_add_analytics_events_by_campaign.sql").read_text()
+    held = set(re.findall(r"\w+", select.split("SELECT", 1)[1].split("ORDER BY")[0]))
+    read: set[str] = set()
+    for table in (CAMPAIGN_COUNTS, CAMPAIGN_KEYS):
+        texts = [*table.columns, *table.expressions.values(), table.array_join]
+        read |= {word for text in texts for word in re.findall(r"\w+", text)} & raw
+    assert "campaign_id" in read and "user_agent" in read
+    assert read <= held, sorted(read - held)

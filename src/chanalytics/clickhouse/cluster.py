@@ -10,6 +10,8 @@ On one server every file is applied as written in the service's database. On a c
   sharded by `cityHash64(tenant_id)`: a tenant lives on one shard, so every query (each
   reads one tenant) and every join or subquery of two tables stays on that shard (a
   service-wide table without tenants, `OWN_SHARDING_KEYS`, by a column of its own);
+- an `ALTER TABLE` (a projection added to a table) changes the shards' tables: the
+  `Distributed` table of the same name holds no rows of its own;
 - the ingest writer's `ingest_staging` / `ingest_ready` stay node-local tables in the
   service's database: a batch is staged on the node its writer is connected to and moved
   into the `Distributed` `analytics_events`, which sends each shard its tenants' rows
@@ -46,7 +48,8 @@ OWN_SHARDING_KEYS = {"rollup_checks": "cityHash64(checker)"}
 CLIENT_SETTINGS = {"distributed_product_mode": "local", "distributed_foreground_insert": 1}
 
 _HEADER = re.compile(
-    r"\ACREATE (?P<kind>TABLE|MATERIALIZED VIEW) IF NOT EXISTS (?P<name>[a-z][a-z0-9_]*)\b")
+    r"\A(?:CREATE (?P<kind>TABLE|MATERIALIZED VIEW) IF NOT EXISTS|ALTER TABLE) "
+    r"(?P<name>[a-z][a-z0-9_]*)\b")
 _ENGINE = re.compile(
     r"^ENGINE = (?P<engine>(?:Aggregating|Replacing)?MergeTree)(?:\((?P<args>[a-z_]+)\))?$",
     re.MULTILINE)
@@ -94,11 +97,11 @@ class Layout(msgspec.Struct, frozen=True):
         if header is None:
             raise ValueError(f"unexpected schema statement: {ddl[:80]!r}")
         name = header["name"]
-        kind: Literal["TABLE", "MATERIALIZED VIEW"] = header["kind"]  # type: ignore[assignment]
+        kind: Literal["TABLE", "MATERIALIZED VIEW", None] = header["kind"]  # type: ignore[assignment]
         placed = ddl[:header.end()] + self._on_cluster() + ddl[header.end():]
         if name in NODE_LOCAL_TABLES:
             return [Statement(self.database, placed)]
-        if kind == "MATERIALIZED VIEW":
+        if kind is None or kind == "MATERIALIZED VIEW":  # an ALTER changes the shards' tables
             return [Statement(self.shard_database, placed)]
         if self.replicated:
             placed = self._replicated_engine(placed)

@@ -8,6 +8,8 @@ hold every event type a measure counts, has every column its groupings, filters 
 condition read, and whose grain fits (a daily row may answer only when no grouping splits
 UTC days: a local hour, or a local day that is not a UTC day). Anything a rollup cannot
 answer, the raw table does — so a new measure or dimension works before it has a rollup.
+A query that names its campaigns reads the raw table throughout, through its projection
+in campaign order (`tables.CAMPAIGN_COUNTS`).
 
 Measures whose segments are answered by the same tables share one statement; each
 statement reads each of its tables once, for all the time ranges that table answers.
@@ -164,9 +166,16 @@ def _columns(measure: Measure, query: Query, table: Table) -> set[str]:
     return needed
 
 
+def _pinned(query: Query, dimension: str) -> bool:
+    """Whether the query keeps only named values of `dimension`."""
+    return any(f.dimension == dimension and f.op == "is" and None not in f.values
+               for f in query.filters)
+
+
 def _answers(table: Table, measure: Measure, query: Query) -> bool:
     types = table.event_types.get(measure.kind)
     return (table.family is measure.family
+            and (not table.pins or _pinned(query, table.pins))
             and types is not None and measure.event_types <= types
             and measure.value in table.values
             and all(f in query.filters for f in table.implied)

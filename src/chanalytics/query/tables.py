@@ -68,6 +68,9 @@ class Table(msgspec.Struct, frozen=True, kw_only=True):
     # Unified column -> the expression giving it, where the table's column differs.
     expressions: Mapping[str, str] = MappingProxyType({})
     array_join: str = ""
+    # A dimension the table answers for only when the query pins it to named values
+    # (`is`, without "absent"): the raw table read through a projection ordered by it.
+    pins: str = ""
 
     def select(self, column: str) -> str:
         """The SELECT item emitting one unified column."""
@@ -147,11 +150,20 @@ RAW_KEYS = Table(
         "if(entity_type = 'sequence', [('enrollment', entity_id)], [])) AS pair"),
 )
 
-# Tried in this order: the first that can answer a part answers it, so the smaller come
-# first (rows for the largest bench tenant's 30 days: campaign_message_counts_15m 0.4M,
-# entity_message_counts_1d 1.2M: per-campaign and per-template days aggregate little when
-# every campaign uses many templates).
+# The raw table, for a query that names its campaigns: ClickHouse reads it through its
+# projection `by_campaign` (schema 0049), ordered by (tenant_id, campaign_id, occurred_at),
+# so the read costs those campaigns' own events. Every rollup orders by tenant and time
+# first and would read the tenant's whole window to find them (bench/results/campaign.md).
+CAMPAIGN_COUNTS = msgspec.structs.replace(RAW_COUNTS, pins="campaign")
+CAMPAIGN_KEYS = msgspec.structs.replace(RAW_KEYS, pins="campaign")
+
+# Tried in this order: the first that can answer a part answers it, so the campaigns' own
+# rows first, then the smaller tables (rows for the largest bench tenant's 30 days:
+# campaign_message_counts_15m 0.4M, entity_message_counts_1d 1.2M: per-campaign and
+# per-template days aggregate little when every campaign uses many templates).
 TABLES: tuple[Table, ...] = (
+    CAMPAIGN_COUNTS,
+    CAMPAIGN_KEYS,
     _latency("delivery_latency_1d", Grain.DAY),
     _rollup("message_counts_1d", Family.COUNTS, Grain.DAY, _MESSAGE_DIMENSIONS,
             _COUNT_VALUES, _MESSAGES),

@@ -1,0 +1,1 @@
+ALTER TABLE analytics_events MATERIALIZE PROJECTION by_campaign
