@@ -168,14 +168,17 @@ def _result_rows(results: Sequence[Result]) -> int:
 
 def _mergeable(a: Plan, b: Plan, statement: Statement, other: Statement) -> bool:
     """Whether one SQL statement can answer both: the same reads, and no extra work that
-    matters (distinct keys only for the same measures; one set of time buckets)."""
+    matters (distinct keys only for the same measures, unless the reads are of named
+    campaigns' own rows, where a statement costs more than its extra sets; one set of time
+    buckets)."""
     if statement.family is Family.STATES or statement.family is not other.family:
         return False
     if (statement.parts != other.parts or a.query.filters != b.query.filters
             or a.query.window != b.query.window or a.query.tenant_id != b.query.tenant_id
             or a.query.tenants != b.query.tenants):
         return False
-    if statement.family is Family.KEYS and statement.measures != other.measures:
+    if (statement.family is Family.KEYS and statement.measures != other.measures
+            and not all(part.table.pins for part in statement.parts)):
         return False
     return a.buckets is None or b.buckets is None or a.buckets == b.buckets
 
