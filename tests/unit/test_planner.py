@@ -208,6 +208,15 @@ class TestSharedStatements:
         same = [plan(query(("opened",), ("channel",))), plan(query(("opened",), ("time",)))]
         assert len(shared_statements(same)) == 1
 
+    def test_distinct_measures_of_named_campaigns_share_a_statement(self) -> None:
+        """Over the campaigns' own rows a statement costs more than extra sets."""
+        one = (Filter("campaign", "is", ("c1",)),)
+        keys = [plan(query(("opened",), ("channel",), filters=one)),
+                plan(query(("clicked",), ("time",), filters=one))]
+        [(statement, _, users)] = shared_statements(keys)
+        assert users == {0, 1}
+        assert [m.name for m in statement.measures] == ["opened", "clicked"]
+
 
 def test_the_campaign_projection_holds_every_column_the_raw_reads_use() -> None:
     """ClickHouse reads a projection only when it has every column a query needs; a column
