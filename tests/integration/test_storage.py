@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
 
-from chanalytics.clickhouse.storage import SchemaMismatch, Storage, StorageUnavailable, schema_dir
+from chanalytics.clickhouse.storage import (
+    SchemaMismatch,
+    Storage,
+    StorageUnavailable,
+    schema_dir,
+    schema_files,
+)
 from chanalytics.mappers.rows import COLUMNS, AnalyticsRow
+from chanalytics.query.clock import TimeWindow
+from chanalytics.query.engine import Engine
+from chanalytics.query.model import Filter, Query
 
 pytestmark = pytest.mark.clickhouse
 
@@ -172,3 +184,64 @@ class TestClosed:
         with pytest.raises(StorageUnavailable):
             await store.query("SELECT 1")
         assert not await store.ping()
+
+
+class TestCampaignProjection:
+    async def test_events_stored_before_it_answer_the_same_after_it_is_built(
+        self, clickhouse_dsn: str, tmp_path: Path
+    ) -> None:
+        """A database stored before schema 0049 gets the campaign projection: a campaign's
+        numbers are the same before the upgrade, right after it (parts not yet rebuilt are
+        read from the table) and once 0050's background build is done."""
+        earlier = tmp_path / "schema"
+        earlier.mkdir()
+        for path in schema_files():
+            if path.name < "0049":
+                shutil.copy(path, earlier / path.name)
+        store = Storage(clickhouse_dsn, f"test_{uuid.uuid4().hex[:12]}")
+        store.connect()
+        try:
+            store.migrate(raw_ttl_days=3650, directory=earlier)
+            types = ("message_sent", "message_delivered", "message_opened", "message_opened")
+            rows = [AnalyticsRow(id=f"e{i}", tenant_id="t1", event_type=types[i % 4],
+                                 entity_type="message", entity_id=f"m{i // 4}",
+                                 channel="email", contact_id=f"c{i // 8}",
+                                 campaign_id=f"cmp-{i % 3}",
+                                 occurred_at=datetime(2026, 1, 1 + i % 20, 9, i % 60, tzinfo=UTC))
+                    for i in range(240)]
+            for n in range(3):  # three parts
+                await store.insert_json("analytics_events", COLUMNS,
+                                        msgspec.json.Encoder().encode_lines(rows[n::3]))
+            expected = {"sent": sum(1 for r in rows if r.campaign_id == "cmp-1"
+                                    and r.event_type == "message_sent"),
+                        "opened": len({r.entity_id for r in rows if r.campaign_id == "cmp-1"
+                                       and r.event_type == "message_opened"})}
+            assert await _campaign_numbers(store) == expected
+            assert store.migrate(raw_ttl_days=3650) == ["0049", "0050"]
+            assert await _campaign_numbers(store) == expected
+            deadline = time.monotonic() + 60
+            pending = ("SELECT count() FROM system.mutations WHERE database = {db:String} "
+                       "AND NOT is_done")
+            while await store.query(pending, {"db": store.database}) != [(0,)]:
+                assert time.monotonic() < deadline, "the projection's build did not end"
+                await asyncio.sleep(0.2)
+            built = await store.query(
+                "SELECT count() FROM system.projection_parts WHERE database = {db:String} "
+                "AND table = 'analytics_events' AND name = 'by_campaign' AND active",
+                {"db": store.database})
+            assert built[0][0] >= 1
+            assert await _campaign_numbers(store) == expected
+        finally:
+            store.command_sync(f"DROP DATABASE IF EXISTS `{store.database}`")
+            store.close()
+
+
+async def _campaign_numbers(store: Storage) -> dict[str, int]:
+    """Sends and distinct opened messages of campaign cmp-1 in January, through the engine
+    (a query naming its campaign: the raw table, through the projection once it exists)."""
+    window = TimeWindow(start=datetime(2026, 1, 1, tzinfo=UTC),
+                        end=datetime(2026, 2, 1, tzinfo=UTC), tz=ZoneInfo("UTC"), tz_name="UTC")
+    query = Query(tenant_id="t1", window=window, measures=("sent", "opened"),
+                  filters=(Filter("campaign", "is", ("cmp-1",)),))
+    [row] = (await Engine(store).run(query)).groups[()]
+    return {"sent": row.values["sent"], "opened": row.values["opened"]}
