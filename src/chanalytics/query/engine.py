@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -41,16 +41,22 @@ def zero(measure: Measure) -> Any:
             return 0
 
 
+def _durations(value: Any) -> Any:  # no samples: an empty array
+    return None if not value or math.isnan(value[0]) else tuple(value)
+
+
+def _instant(value: Any) -> Any:  # an instant in UTC, or None
+    return None if value is None else as_utc(value)
+
+
+# What turns a value of each kind, as ClickHouse answers it, into the measure's value.
+_CONVERTERS: dict[Value, Callable[[Any], Any]] = {
+    Value.COST: Decimal, Value.DURATIONS: _durations, Value.LATEST: _instant,
+    Value.EARLIEST: _instant}
+
+
 def measure_value(measure: Measure, value: Any) -> Any:
-    match measure.value:
-        case Value.COST:
-            return Decimal(value)
-        case Value.DURATIONS:  # no samples: an empty array
-            return None if not value or math.isnan(value[0]) else tuple(value)
-        case Value.LATEST | Value.EARLIEST:  # an instant in UTC, or None
-            return None if value is None else as_utc(value)
-        case _:
-            return int(value)
+    return _CONVERTERS.get(measure.value, int)(value)
 
 
 class Engine:
@@ -91,8 +97,9 @@ class Engine:
         shared = shared_statements(plans)
         compiled = [compile_statement(s, p) for s, p, _ in shared]
         answers = await asyncio.gather(*(self.storage.query(c.sql, c.params) for c in compiled))
+        split = [_by_grouping(c, rows) for c, rows in zip(compiled, answers, strict=True)]
         results = [_assemble(p, [(s, c, rows) for (s, _, users), c, rows
-                                 in zip(shared, compiled, answers, strict=True) if i in users])
+                                 in zip(shared, compiled, split, strict=True) if i in users])
                    for i, p in enumerate(plans)]
         log.debug("query.engine.ran", tenant_id=queries[0].tenant_id, queries=len(queries),
                   statements=len(compiled), measures=sum(len(q.measures) for q in queries),
@@ -208,36 +215,47 @@ def _merge(a: Statement, a_plan: Plan, b: Statement, b_plan: Plan) -> tuple[Stat
     return statement, Plan(query=query, statements=(statement,), buckets=buckets)
 
 
-def _assemble(planned: Plan,
-              answered: Sequence[tuple[Statement, Compiled, Sequence[tuple[Any, ...]]]]) -> Result:
+# A statement's rows per grouping: by their grouping() bits, or under None for a statement
+# of one grouping (no sets, no bits).
+SplitRows = Mapping[Grouping | None, Sequence[tuple[Any, ...]]]
+
+
+def _by_grouping(shape: Compiled, rows: Sequence[tuple[Any, ...]]) -> SplitRows:
+    """Split once per statement: each plan it answers reads only its groupings' rows."""
+    if shape.bits is None:
+        return {None: rows}
+    split: dict[Grouping | None, list[tuple[Any, ...]]] = {g: [] for g in shape.bits.values()}
+    for row in rows:
+        split[shape.bits[row[0]]].append(row)
+    return split
+
+
+def _assemble(planned: Plan, answered: Sequence[tuple[Statement, Compiled, SplitRows]]) -> Result:
     """The plan's result from the statements that answer it (rows of groupings or
     measures it did not ask for, from a shared statement, are left out)."""
     query = planned.query
     groups: dict[Grouping, dict[Key, dict[str, Any]]] = {g: {} for g in query.groupings}
     wanted = set(query.measures)
-    for statement, shape, rows in answered:
+    for statement, shape, split in answered:
         offset = 0 if shape.bits is None else 1
-        width = len(shape.dimensions)
-        for row in rows:
-            grouping = query.groupings[0] if shape.bits is None else shape.bits[row[0]]
-            if grouping not in groups:
-                continue
-            found = dict(zip(shape.dimensions, row[offset:offset + width], strict=True))
-            key = tuple(_key_value(d, found[d]) for d in grouping)
-            values = groups[grouping].setdefault(key, {})
-            for measure, value in zip(statement.measures, row[offset + width:], strict=True):
-                if measure.name in wanted:
-                    values[measure.name] = measure_value(measure, value)
+        first = offset + len(shape.dimensions)
+        picks = [(first + i, m.name, _CONVERTERS.get(m.value, int))
+                 for i, m in enumerate(statement.measures) if m.name in wanted]
+        for grouping, found in groups.items():
+            if shape.bits is not None:
+                rows = split.get(grouping, ())
+            else:
+                rows = split[None] if grouping == query.groupings[0] else ()
+            # Each dimension's column, and its empty value, answered as None.
+            keys = [(offset + shape.dimensions.index(d), DIMENSIONS[d].empty) for d in grouping]
+            for row in rows:
+                key = tuple(None if empty is not None and row[at] == empty else row[at]
+                            for at, empty in keys)
+                values = found.setdefault(key, {})
+                for at, name, convert in picks:
+                    values[name] = convert(row[at])
     zeros = {name: zero(MEASURES[name]) for name in query.measures}
     return Result(
         groups={g: [Row(key, {**zeros, **values}) for key, values in rows.items()]
                 for g, rows in groups.items()},
         buckets=planned.buckets, zeros=zeros)
-
-
-def _key_value(dimension: str, value: Any) -> Any:
-    """A dimension's value as answered: None where it is the dimension's empty value."""
-    empty = DIMENSIONS[dimension].empty
-    return None if empty is not None and value == empty else value
-
-
