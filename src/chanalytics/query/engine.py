@@ -49,14 +49,19 @@ def _instant(value: Any) -> Any:  # an instant in UTC, or None
     return None if value is None else as_utc(value)
 
 
-# What turns a value of each kind, as ClickHouse answers it, into the measure's value.
+# Per kind of value, its converter where it is not `int`.
 _CONVERTERS: dict[Value, Callable[[Any], Any]] = {
     Value.COST: Decimal, Value.DURATIONS: _durations, Value.LATEST: _instant,
     Value.EARLIEST: _instant}
 
 
+def converter(measure: Measure) -> Callable[[Any], Any]:
+    """What turns one of the measure's values, as ClickHouse answers it, into its value."""
+    return _CONVERTERS.get(measure.value, int)
+
+
 def measure_value(measure: Measure, value: Any) -> Any:
-    return _CONVERTERS.get(measure.value, int)(value)
+    return converter(measure)(value)
 
 
 class Engine:
@@ -239,7 +244,7 @@ def _assemble(planned: Plan, answered: Sequence[tuple[Statement, Compiled, Split
     for statement, shape, split in answered:
         offset = 0 if shape.bits is None else 1
         first = offset + len(shape.dimensions)
-        picks = [(first + i, m.name, _CONVERTERS.get(m.value, int))
+        picks = [(first + i, m.name, converter(m))
                  for i, m in enumerate(statement.measures) if m.name in wanted]
         for grouping, found in groups.items():
             if shape.bits is not None:
